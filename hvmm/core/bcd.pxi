@@ -1,0 +1,84 @@
+# Decimal adjust: DAA DAS AAA AAS AAM AAD. The 8086 adjusts AL and AH
+# separately in AAA/AAS (no carry from AL into AH); the 386 adds 0x106.
+
+cdef void op_daa(CpuState* c) noexcept nogil:
+    cdef uint32_t al = c.regs[R_EAX] & 0xFF
+    cdef uint32_t old_al = al
+    cdef uint32_t old_cf = get_cf(c)
+    cdef uint32_t f = 0
+    if (al & 0x0F) > 9 or get_af(c):
+        al = (al + 6) & 0xFF
+        f |= F_AF
+    if old_al > 0x99 or old_cf:
+        al = (al + 0x60) & 0xFF
+        f |= F_CF
+    set_flags_masked(c, F_ARITH, f | szp(al, 0x80))
+    set_r8(c, 0, al)
+
+cdef void op_das(CpuState* c) noexcept nogil:
+    cdef uint32_t al = c.regs[R_EAX] & 0xFF
+    cdef uint32_t old_al = al
+    cdef uint32_t old_cf = get_cf(c), af = get_af(c)
+    cdef uint32_t cf = 0, f = 0
+    if (al & 0x0F) > 9 or af:
+        cf = old_cf or al < 6
+        al = (al - 6) & 0xFF
+        f |= F_AF
+    if old_al > 0x99 or old_cf:
+        al = (al - 0x60) & 0xFF
+        cf = 1
+    if cf:
+        f |= F_CF
+    set_flags_masked(c, F_ARITH, f | szp(al, 0x80))
+    set_r8(c, 0, al)
+
+cdef void op_aaa(CpuState* c) noexcept nogil:
+    cdef uint32_t ax = c.regs[R_EAX] & 0xFFFF
+    cdef uint32_t al = ax & 0xFF, ah = ax >> 8
+    cdef uint32_t f = 0
+    if (al & 0x0F) > 9 or get_af(c):
+        if c.model == MODEL_8086:
+            al = (al + 6) & 0xFF
+            ah = (ah + 1) & 0xFF
+        else:
+            ax = (ax + 0x106) & 0xFFFF
+            al = ax & 0xFF
+            ah = ax >> 8
+        f = F_AF | F_CF
+    al &= 0x0F
+    set_flags_masked(c, F_ARITH, f | szp(al, 0x80))
+    set_r16(c, R_EAX, (ah << 8) | al)
+
+cdef void op_aas(CpuState* c) noexcept nogil:
+    cdef uint32_t ax = c.regs[R_EAX] & 0xFFFF
+    cdef uint32_t al = ax & 0xFF, ah = ax >> 8
+    cdef uint32_t f = 0
+    if (al & 0x0F) > 9 or get_af(c):
+        if c.model == MODEL_8086:
+            al = (al - 6) & 0xFF
+            ah = (ah - 1) & 0xFF
+        else:
+            ax = (ax - 6) & 0xFFFF
+            al = ax & 0xFF
+            ah = ((ax >> 8) - 1) & 0xFF
+        f = F_AF | F_CF
+    al &= 0x0F
+    set_flags_masked(c, F_ARITH, f | szp(al, 0x80))
+    set_r16(c, R_EAX, (ah << 8) | al)
+
+# AAM: returns 1 for a divide error (base 0).
+cdef int op_aam(CpuState* c, uint32_t base) noexcept nogil:
+    cdef uint32_t al = c.regs[R_EAX] & 0xFF
+    if base == 0:
+        return 1
+    set_r16(c, R_EAX, ((al / base) << 8) | (al % base))
+    al = al % base
+    set_flags_masked(c, F_ARITH, szp(al, 0x80))
+    return 0
+
+cdef void op_aad(CpuState* c, uint32_t base) noexcept nogil:
+    cdef uint32_t al = c.regs[R_EAX] & 0xFF, ah = (c.regs[R_EAX] >> 8) & 0xFF
+    cdef uint32_t prod = (ah * base) & 0xFF
+    # The 8086 microcode does an ADD of AH*base to AL: flags follow it.
+    cdef uint32_t r = alu(c, 0, al, prod, 0x80)
+    set_r16(c, R_EAX, r)

@@ -1,0 +1,111 @@
+# Guest memory: physical accesses through the page-kind map, and
+# segment:offset accesses with real-mode wrap-around.
+#
+# Fast paths read the RAM buffer directly; anything unusual (page
+# crossing, offset wrap at the segment's address-size boundary, ROM,
+# unmapped space) goes to an out-of-line slow path that works bytewise.
+
+cdef inline uint16_t ld16(const uint8_t* p) noexcept nogil:
+    cdef uint16_t v
+    memcpy(&v, p, 2)
+    return v
+
+cdef inline uint32_t ld32(const uint8_t* p) noexcept nogil:
+    cdef uint32_t v
+    memcpy(&v, p, 4)
+    return v
+
+cdef inline void st16(uint8_t* p, uint32_t v) noexcept nogil:
+    cdef uint16_t w = <uint16_t>v
+    memcpy(p, &w, 2)
+
+cdef inline void st32(uint8_t* p, uint32_t v) noexcept nogil:
+    memcpy(p, &v, 4)
+
+cdef uint8_t phys_read8_slow(CpuState* c, uint32_t phys) noexcept nogil:
+    cdef uint8_t kind = c.pagekind[phys >> 12]
+    if kind == PG_RAM or kind == PG_ROM:
+        return c.mem[phys]
+    return 0xFF
+
+cdef void phys_write8_slow(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
+    if c.pagekind[phys >> 12] == PG_RAM:
+        c.mem[phys] = <uint8_t>v
+
+cdef inline uint32_t phys_rd8(CpuState* c, uint32_t phys) noexcept nogil:
+    if c.pagekind[phys >> 12] <= PG_ROM:
+        return c.mem[phys]
+    return phys_read8_slow(c, phys)
+
+cdef inline void phys_wr8(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
+    if c.pagekind[phys >> 12] == PG_RAM:
+        c.mem[phys] = <uint8_t>v
+    else:
+        phys_write8_slow(c, phys, v)
+
+# Linear to physical. Paging comes with protected mode; today it is the
+# A20 gate (the 8086 model always wraps at 1 MiB).
+cdef inline uint32_t lin2phys(CpuState* c, uint32_t lin) noexcept nogil:
+    return lin & c.a20mask
+
+cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
+
+cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
+    phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
+
+cdef uint32_t rd16_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
+    return rd8(c, seg, off) | (rd8(c, seg, (off + 1) & amask) << 8)
+
+cdef uint32_t rd32_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
+    return (rd8(c, seg, off) | (rd8(c, seg, (off + 1) & amask) << 8)
+            | (rd8(c, seg, (off + 2) & amask) << 16)
+            | (rd8(c, seg, (off + 3) & amask) << 24))
+
+cdef void wr16_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
+    wr8(c, seg, off, v & 0xFF)
+    wr8(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
+
+cdef void wr32_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
+    wr8(c, seg, off, v & 0xFF)
+    wr8(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
+    wr8(c, seg, (off + 2) & amask, (v >> 16) & 0xFF)
+    wr8(c, seg, (off + 3) & amask, v >> 24)
+
+cdef inline uint32_t rd16(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] <= PG_ROM:
+        return ld16(c.mem + phys)
+    return rd16_slow(c, seg, off, amask)
+
+cdef inline uint32_t rd32(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] <= PG_ROM:
+        return ld32(c.mem + phys)
+    return rd32_slow(c, seg, off, amask)
+
+cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] == PG_RAM:
+        st16(c.mem + phys, v)
+    else:
+        wr16_slow(c, seg, off, v, amask)
+
+cdef inline void wr32(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] == PG_RAM:
+        st32(c.mem + phys, v)
+    else:
+        wr32_slow(c, seg, off, v, amask)
+
+# Operand-size generic forms: size is 2 or 4.
+cdef inline uint32_t rdv(CpuState* c, int seg, uint32_t off, int o32, uint32_t amask) noexcept nogil:
+    if o32:
+        return rd32(c, seg, off, amask)
+    return rd16(c, seg, off, amask)
+
+cdef inline void wrv(CpuState* c, int seg, uint32_t off, uint32_t v, int o32, uint32_t amask) noexcept nogil:
+    if o32:
+        wr32(c, seg, off, v, amask)
+    else:
+        wr16(c, seg, off, v, amask)

@@ -1,0 +1,115 @@
+# Shifts and rotates (ROL ROR RCL RCR SHL SHR SAL/SETMO SAR) and
+# SHLD/SHRD. Flags are set eagerly. The 8086 does not mask the count
+# (it loops up to 255 times); the 386 masks it to 5 bits.
+
+cdef uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
+                       uint32_t bits) noexcept nogil:
+    cdef uint32_t msb = 1u << (bits - 1)
+    cdef uint32_t mask = (msb << 1) - 1
+    cdef uint32_t r = v, cf, of, fl, k
+    cdef uint64_t wide
+    cdef int32_t sv
+    if c.model != MODEL_8086:
+        n &= 0x1F
+    if n == 0:
+        return v
+    materialize(c)
+    fl = c.flags
+    cf = fl & F_CF
+    of = 0
+    if op == 0:         # ROL
+        k = n % bits
+        if k:
+            r = ((v << k) | (v >> (bits - k))) & mask
+        cf = r & 1
+        of = ((r & msb) != 0) ^ cf
+        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
+        return r
+    elif op == 1:       # ROR
+        k = n % bits
+        if k:
+            r = ((v >> k) | (v << (bits - k))) & mask
+        cf = (r & msb) != 0
+        of = cf ^ ((r & (msb >> 1)) != 0)
+        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
+        return r
+    elif op == 2:       # RCL: rotate the (bits+1)-bit value CF:v
+        k = n % (bits + 1)
+        if k:
+            wide = (<uint64_t>cf << bits) | v
+            wide = ((wide << k) | (wide >> (bits + 1 - k))) & ((<uint64_t>mask << 1) | 1)
+            r = <uint32_t>(wide & mask)
+            cf = <uint32_t>(wide >> bits) & 1
+        of = ((r & msb) != 0) ^ cf
+        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
+        return r
+    elif op == 3:       # RCR
+        k = n % (bits + 1)
+        if k:
+            wide = (<uint64_t>cf << bits) | v
+            wide = ((wide >> k) | (wide << (bits + 1 - k))) & ((<uint64_t>mask << 1) | 1)
+            r = <uint32_t>(wide & mask)
+            cf = <uint32_t>(wide >> bits) & 1
+        of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0)
+        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
+        return r
+    elif op == 4 or (op == 6 and c.model != MODEL_8086):   # SHL/SAL
+        if n < bits:
+            r = (v << n) & mask
+        else:
+            r = 0
+        cf = ((v >> (bits - n)) & 1) if n <= bits else 0
+        of = ((r & msb) != 0) ^ cf
+    elif op == 5:       # SHR
+        r = (v >> n) if n < bits else 0
+        cf = ((v >> (n - 1)) & 1) if n <= bits else 0
+        of = (v & msb) != 0
+    elif op == 6:       # 8086 SETMO: all ones
+        r = mask
+        cf = 0
+        of = 0
+    else:               # SAR
+        sv = <int32_t>(v << (32 - bits))    # sign to bit 31
+        if n < bits:
+            r = (<uint32_t>(sv >> (32 - bits + n))) & mask
+            cf = (<uint32_t>(sv >> (32 - bits + n - 1))) & 1
+        else:
+            r = mask if (v & msb) else 0
+            cf = (v & msb) != 0
+        of = 0
+    c.flags = ((fl & ~(<uint32_t>F_ARITH)) | cf | szp(r, msb) | (of << 11))
+    return r
+
+# SHLD/SHRD: count masked to 5 bits. For 16-bit operands a count above
+# 16 is undefined; we shift the 48-bit value dst:src:dst as Intel parts do.
+cdef uint32_t shiftd_op(CpuState* c, int left, uint32_t dst, uint32_t src,
+                        uint32_t n, uint32_t bits) noexcept nogil:
+    cdef uint32_t msb = 1u << (bits - 1)
+    cdef uint32_t mask = (msb << 1) - 1
+    cdef uint64_t wide
+    cdef uint32_t r, cf, of
+    n &= 0x1F
+    if n == 0:
+        return dst
+    if bits == 32:
+        if left:
+            wide = (<uint64_t>dst << 32) | src
+            r = <uint32_t>((wide << n) >> 32)
+            cf = (dst >> (32 - n)) & 1
+        else:
+            wide = (<uint64_t>src << 32) | dst
+            r = <uint32_t>(wide >> n)
+            cf = (dst >> (n - 1)) & 1
+    else:
+        if left:
+            wide = (<uint64_t>dst << 32) | (<uint64_t>src << 16) | dst
+            r = <uint32_t>((wide << n) >> 32) & 0xFFFF
+            cf = <uint32_t>((wide >> (48 - n)) & 1)
+        else:
+            wide = (<uint64_t>dst << 32) | (<uint64_t>src << 16) | dst
+            r = <uint32_t>(wide >> n) & 0xFFFF
+            cf = <uint32_t>((wide >> (n - 1)) & 1)
+    of = ((r ^ dst) & msb) != 0
+    materialize(c)
+    c.flags = ((c.flags & ~(<uint32_t>F_ARITH)) | cf | szp(r, msb) | (of << 11))
+    return r

@@ -1,0 +1,94 @@
+# Stack operations. The stack's address size follows SS's B bit (16-bit
+# in real mode); segment attributes use the VMX access-rights layout.
+
+cdef enum:
+    ATTR_DB = 0x4000        # D/B: 32-bit code segment / big stack
+
+cdef inline uint32_t sp_mask(CpuState* c) noexcept nogil:
+    if c.seg[S_SS].attr & ATTR_DB:
+        return 0xFFFFFFFFu
+    return 0xFFFF
+
+cdef inline void set_sp(CpuState* c, uint32_t v, uint32_t m) noexcept nogil:
+    c.regs[R_ESP] = (c.regs[R_ESP] & ~m) | (v & m)
+
+cdef inline void push16(CpuState* c, uint32_t v) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    cdef uint32_t sp = (c.regs[R_ESP] - 2) & m
+    wr16(c, S_SS, sp, v, m)
+    set_sp(c, sp, m)
+
+cdef inline void push32(CpuState* c, uint32_t v) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    cdef uint32_t sp = (c.regs[R_ESP] - 4) & m
+    wr32(c, S_SS, sp, v, m)
+    set_sp(c, sp, m)
+
+cdef inline void pushv(CpuState* c, uint32_t v, int o32) noexcept nogil:
+    if o32:
+        push32(c, v)
+    else:
+        push16(c, v)
+
+cdef inline uint32_t pop16(CpuState* c) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    cdef uint32_t sp = c.regs[R_ESP] & m
+    cdef uint32_t v = rd16(c, S_SS, sp, m)
+    set_sp(c, sp + 2, m)
+    return v
+
+cdef inline uint32_t pop32(CpuState* c) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    cdef uint32_t sp = c.regs[R_ESP] & m
+    cdef uint32_t v = rd32(c, S_SS, sp, m)
+    set_sp(c, sp + 4, m)
+    return v
+
+cdef inline uint32_t popv(CpuState* c, int o32) noexcept nogil:
+    if o32:
+        return pop32(c)
+    return pop16(c)
+
+# Read the stack at SP + disp without popping (POPA, IRET checks).
+cdef inline uint32_t peekv(CpuState* c, uint32_t disp, int o32) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    return rdv(c, S_SS, (c.regs[R_ESP] + disp) & m, o32, m)
+
+cdef void op_pusha(CpuState* c, int o32) noexcept nogil:
+    cdef uint32_t sp = c.regs[R_ESP]
+    cdef int i
+    for i in range(8):
+        if i == R_ESP:
+            pushv(c, sp, o32)
+        else:
+            pushv(c, c.regs[i], o32)
+
+cdef void op_popa(CpuState* c, int o32) noexcept nogil:
+    cdef int i
+    cdef uint32_t v
+    for i in range(7, -1, -1):
+        v = popv(c, o32)
+        if i != R_ESP:
+            set_rv(c, i, v, o32)
+
+cdef void op_enter(CpuState* c, uint32_t size, uint32_t level, int o32) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    cdef uint32_t frame, bp
+    cdef uint32_t step = 4 if o32 else 2
+    cdef uint32_t i
+    level &= 31
+    pushv(c, c.regs[R_EBP], o32)
+    frame = c.regs[R_ESP] & m
+    if level > 0:
+        bp = c.regs[R_EBP]
+        for i in range(1, level):
+            bp = (bp - step) & m
+            pushv(c, rdv(c, S_SS, bp, o32, m), o32)
+        pushv(c, frame, o32)
+    set_rv(c, R_EBP, frame, o32)
+    set_sp(c, (c.regs[R_ESP] - size) & m, m)
+
+cdef void op_leave(CpuState* c, int o32) noexcept nogil:
+    cdef uint32_t m = sp_mask(c)
+    set_sp(c, c.regs[R_EBP], m)
+    set_rv(c, R_EBP, popv(c, o32), o32)

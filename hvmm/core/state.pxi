@@ -1,0 +1,180 @@
+# CPU state, shared constants and the per-model tables.
+#
+# Everything the hot loop touches is plain C data in one struct (CpuState);
+# the Python class Cpu in _core.pyx owns one and exposes it.
+
+from libc.stdint cimport (uint8_t, uint16_t, uint32_t, uint64_t,
+                          int8_t, int16_t, int32_t, int64_t)
+from libc.string cimport memcpy, memset
+
+cdef extern from *:
+    int __builtin_parity(unsigned int) nogil
+    int __builtin_ctz(unsigned int) nogil
+    int __builtin_clz(unsigned int) nogil
+    uint32_t __builtin_bswap32(uint32_t) nogil
+    # Hint for gcc: the cold branch (faults, exits, slow memory paths).
+    long __builtin_expect(long, long) nogil
+
+# General registers, in ModRM encoding order.
+cdef enum:
+    R_EAX = 0
+    R_ECX = 1
+    R_EDX = 2
+    R_EBX = 3
+    R_ESP = 4
+    R_EBP = 5
+    R_ESI = 6
+    R_EDI = 7
+
+# Segment registers, in ModRM encoding order (sreg field).
+cdef enum:
+    S_ES = 0
+    S_CS = 1
+    S_SS = 2
+    S_DS = 3
+    S_FS = 4
+    S_GS = 5
+
+# EFLAGS bits.
+cdef enum:
+    F_CF = 0x0001
+    F_PF = 0x0004
+    F_AF = 0x0010
+    F_ZF = 0x0040
+    F_SF = 0x0080
+    F_TF = 0x0100
+    F_IF = 0x0200
+    F_DF = 0x0400
+    F_OF = 0x0800
+    F_IOPL = 0x3000
+    F_NT = 0x4000
+    F_AC = 0x40000
+    F_ID = 0x200000
+    F_ARITH = 0x08D5    # CF PF AF ZF SF OF: the lazily evaluated ones
+
+# Lazy-flag operations: the last flag-setting operation is remembered
+# (operands, result, width) and a flag is computed only when read.
+cdef enum:
+    LF_NONE = 0     # arithmetic flags are materialised in CpuState.flags
+    LF_ADD = 1      # ADD, ADC, XADD (carry-in is visible in the result)
+    LF_SUB = 2      # SUB, SBB, CMP, NEG, CMPS, SCAS
+    LF_LOGIC = 3    # AND, OR, XOR, TEST: CF = OF = AF = 0
+    LF_INC = 4      # like ADD with b = 1, CF kept in flags
+    LF_DEC = 5      # like SUB with b = 1, CF kept in flags
+
+# Why cpu_run returned.
+cdef enum:
+    EXIT_BUDGET = 1
+    EXIT_HLT = 2
+    EXIT_BREAKPOINT = 3
+    EXIT_INVALID_OPCODE = 4
+    EXIT_UNIMPLEMENTED = 5
+    EXIT_TRIPLE_FAULT = 6
+
+# Kinds of 4 KiB physical page (one byte per page over the 4 GiB space).
+cdef enum:
+    PG_RAM = 0          # read and write directly
+    PG_ROM = 1          # read directly, writes dropped
+    PG_UNMAPPED = 2     # reads all ones, writes dropped (empty bus)
+
+# Bits of CpuState.events: anything that must be looked at between
+# instructions. The run loop tests this one word per instruction.
+cdef enum:
+    EV_BREAKPOINTS = 1
+    EV_STOP = 2
+
+# Prefix kinds, from the per-model prefix table.
+cdef enum:
+    PX_NONE = 0
+    PX_SEG = 1          # + segment index: 1..6
+    PX_OPSIZE = 8
+    PX_ADDRSIZE = 9
+    PX_LOCK = 10
+    PX_REPNE = 11
+    PX_REP = 12
+
+cdef enum:
+    MODEL_8086 = 0
+    MODEL_386 = 1
+
+cdef enum:
+    MAX_BREAKPOINTS = 64
+
+ctypedef struct SegCache:
+    uint32_t sel
+    uint32_t base
+    uint32_t limit
+    uint32_t attr
+
+ctypedef struct DescTable:
+    uint32_t base
+    uint32_t limit
+
+ctypedef struct CpuState:
+    uint32_t regs[8]
+    uint32_t eip
+    uint32_t flags          # EFLAGS; arithmetic bits stale while lf_op != 0
+    uint32_t lf_op
+    uint32_t lf_a
+    uint32_t lf_b
+    uint32_t lf_res         # masked to the operation's width
+    uint32_t lf_msb         # sign bit of the operation's width
+    SegCache seg[6]
+    uint32_t cr[5]
+    uint32_t dr[8]
+    DescTable gdtr
+    DescTable idtr
+    # memory
+    uint8_t* mem
+    uint32_t mem_size
+    uint8_t* pagekind
+    uint32_t a20mask
+    # model
+    int model
+    const uint8_t* prefixes     # prefix table of the model
+    uint32_t flags_fixed        # bits that always read as 1
+    uint32_t flags_writable16   # bits POPF (16-bit) may change in real mode
+    uint32_t flags_writable32
+    uint32_t ipmask             # 0xFFFF for a 16-bit code segment
+    # run state
+    uint64_t icount
+    uint32_t events
+    int halted
+    uint32_t nbp
+    uint32_t bp[MAX_BREAKPOINTS]
+    int bp_skip                 # resume over a breakpoint at the first insn
+    int ud_exit                 # invalid opcodes exit to the monitor (else #UD)
+    # exit details
+    int exit_reason
+    uint32_t exit_cs
+    uint32_t exit_eip
+    int exit_vector
+    # empty-bus I/O counters
+    uint64_t io_in
+    uint64_t io_out
+    uint8_t fetchbuf[32]
+
+# Prefix tables: 0 = not a prefix. The 8086 has no FS/GS/size prefixes
+# (0x64-0x67 are Jcc aliases there) and treats 0xF1 as LOCK.
+cdef uint8_t prefix_table_8086[256]
+cdef uint8_t prefix_table_386[256]
+
+cdef void init_prefix_tables() noexcept nogil:
+    memset(prefix_table_8086, 0, 256)
+    memset(prefix_table_386, 0, 256)
+    prefix_table_8086[0x26] = PX_SEG + S_ES
+    prefix_table_8086[0x2E] = PX_SEG + S_CS
+    prefix_table_8086[0x36] = PX_SEG + S_SS
+    prefix_table_8086[0x3E] = PX_SEG + S_DS
+    prefix_table_8086[0xF0] = PX_LOCK
+    prefix_table_8086[0xF1] = PX_LOCK
+    prefix_table_8086[0xF2] = PX_REPNE
+    prefix_table_8086[0xF3] = PX_REP
+    memcpy(prefix_table_386, prefix_table_8086, 256)
+    prefix_table_386[0xF1] = PX_NONE        # INT1 (ICEBP) on the 386
+    prefix_table_386[0x64] = PX_SEG + S_FS
+    prefix_table_386[0x65] = PX_SEG + S_GS
+    prefix_table_386[0x66] = PX_OPSIZE
+    prefix_table_386[0x67] = PX_ADDRSIZE
+
+init_prefix_tables()

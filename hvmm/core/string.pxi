@@ -1,0 +1,91 @@
+# String instructions: MOVS CMPS STOS LODS SCAS INS OUTS, byte/word/
+# dword, with REP/REPE/REPNE. A REP instruction runs to completion as
+# one instruction. The source segment (DS) can be overridden; ES:DI
+# cannot. SI/DI/CX follow the address size.
+
+cdef enum:
+    STR_MOVS = 0
+    STR_CMPS = 1
+    STR_STOS = 2
+    STR_LODS = 3
+    STR_SCAS = 4
+    STR_INS = 5
+    STR_OUTS = 6
+
+cdef inline uint32_t str_rd(CpuState* c, int seg, uint32_t off, uint32_t size,
+                            uint32_t amask) noexcept nogil:
+    if size == 1:
+        return rd8(c, seg, off)
+    elif size == 2:
+        return rd16(c, seg, off, amask)
+    return rd32(c, seg, off, amask)
+
+cdef inline void str_wr(CpuState* c, int seg, uint32_t off, uint32_t v,
+                        uint32_t size, uint32_t amask) noexcept nogil:
+    if size == 1:
+        wr8(c, seg, off, v)
+    elif size == 2:
+        wr16(c, seg, off, v, amask)
+    else:
+        wr32(c, seg, off, v, amask)
+
+cdef inline void acc_write(CpuState* c, uint32_t v, uint32_t size) noexcept nogil:
+    if size == 1:
+        set_r8(c, 0, v)
+    elif size == 2:
+        set_r16(c, R_EAX, v)
+    else:
+        c.regs[R_EAX] = v
+
+cdef void op_string(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
+    cdef uint32_t amask = d.amask
+    cdef int src_seg = d.ovr if d.ovr >= 0 else S_DS
+    cdef uint32_t si = c.regs[R_ESI] & amask
+    cdef uint32_t di = c.regs[R_EDI] & amask
+    cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
+    cdef uint32_t msb = 1u << (size * 8 - 1)
+    cdef uint32_t vmask = (msb << 1) - 1
+    cdef uint32_t acc = c.regs[R_EAX] & vmask
+    cdef uint32_t port = c.regs[R_EDX] & 0xFFFF
+    cdef uint32_t cnt = 1, v
+    cdef int rep = d.rep
+    if rep:
+        cnt = c.regs[R_ECX] & amask
+    while cnt:
+        if op == STR_MOVS:
+            str_wr(c, S_ES, di, str_rd(c, src_seg, si, size, amask), size, amask)
+            si = (si + delta) & amask
+            di = (di + delta) & amask
+        elif op == STR_STOS:
+            str_wr(c, S_ES, di, acc, size, amask)
+            di = (di + delta) & amask
+        elif op == STR_LODS:
+            acc = str_rd(c, src_seg, si, size, amask)
+            si = (si + delta) & amask
+        elif op == STR_CMPS:
+            v = str_rd(c, src_seg, si, size, amask)
+            alu(c, 7, v, str_rd(c, S_ES, di, size, amask), msb)
+            si = (si + delta) & amask
+            di = (di + delta) & amask
+        elif op == STR_SCAS:
+            alu(c, 7, acc, str_rd(c, S_ES, di, size, amask), msb)
+            di = (di + delta) & amask
+        elif op == STR_INS:
+            str_wr(c, S_ES, di, port_in(c, port, size), size, amask)
+            di = (di + delta) & amask
+        else:
+            port_out(c, port, size, str_rd(c, src_seg, si, size, amask))
+            si = (si + delta) & amask
+        cnt -= 1
+        if rep:
+            if op == STR_CMPS or op == STR_SCAS:
+                if (rep == PX_REP) != (c.lf_res == 0):
+                    break
+        else:
+            break
+    if rep:
+        set_ra(c, R_ECX, cnt, d)
+    set_ra(c, R_ESI, si, d)
+    set_ra(c, R_EDI, di, d)
+    if op == STR_LODS:
+        acc_write(c, acc, size)

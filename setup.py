@@ -1,0 +1,45 @@
+"""Builds hvmm._core, the compiled kernel component (CPU, memory, I/O bus).
+
+The CPU interpreter depends on gcc inlining its small helpers into the run
+loop (see ../shared/design/fast-cython-core.md): Cython declares them
+`static CYTHON_INLINE`, and gcc declines to inline the larger ones unless
+told to, so CYTHON_INLINE is redefined to force it.
+"""
+import os
+import sys
+
+from setuptools import Extension, setup
+from Cython.Build import cythonize
+
+extra_compile_args = []
+if sys.platform != "win32":
+    extra_compile_args = [
+        "-O2",
+        '-DCYTHON_INLINE=__inline__ __attribute__((always_inline))',
+        "-Wno-unused-function",
+        "-Wno-unused-variable",
+        "-fno-strict-aliasing",
+    ]
+
+extensions = [
+    Extension(
+        "hvmm._core",
+        ["hvmm/_core.pyx"],
+        extra_compile_args=extra_compile_args,
+    )
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        annotate=bool(os.environ.get("HVMM_ANNOTATE")),
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "nonecheck": False,
+        },
+    ),
+)
