@@ -135,6 +135,7 @@ cdef class Cpu:
         self.s.idtr.limit = 0x3FF
         self.s.ipmask = 0xFFFF
         self.s.halted = 0
+        self.s.win_len = 0
 
     # ---- running ------------------------------------------------------
 
@@ -227,6 +228,7 @@ cdef class Cpu:
                     raise ValueError("the 8086 has 20 address lines: no A20 gate")
                 return
             self.s.a20mask = 0xFFFFFFFF if enabled else 0xFFEFFFFF
+            self.s.win_len = 0
 
     def io_counts(self):
         return {"in": self.s.io_in, "out": self.s.io_out}
@@ -246,6 +248,7 @@ cdef class Cpu:
             self.s.seg[i].limit = limit
         if attributes is not None:
             self.s.seg[i].attr = attributes
+        self.s.win_len = 0
 
     cdef inline _getseg(self, int i):
         return self.s.seg[i].sel

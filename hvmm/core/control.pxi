@@ -14,6 +14,8 @@ cdef enum:
 cdef inline void load_seg_real(CpuState* c, int s, uint32_t sel) noexcept nogil:
     c.seg[s].sel = sel & 0xFFFF
     c.seg[s].base = (sel & 0xFFFF) << 4
+    if s == S_CS:
+        c.win_len = 0
 
 # The FLAGS image pushed by PUSHF/INT: the 8086 reads bits 12-15 as 1.
 cdef inline uint32_t flags_image(CpuState* c) noexcept nogil:

@@ -15,6 +15,55 @@ cdef void fill_fetchbuf(CpuState* c, uint32_t eip) noexcept nogil:
     for k in range(32):
         c.fetchbuf[k] = <uint8_t>phys_rd8(c, lin2phys(c, base + ((eip + k) & c.ipmask)))
 
+cdef inline int plain_page(CpuState* c, uint32_t lin, uint32_t phys) noexcept nogil:
+    # The page at `lin` maps to `phys` and is RAM or ROM.
+    return lin2phys(c, lin) == phys and c.pagekind[phys >> 12] <= PG_ROM
+
+cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
+    # Find the largest run of plain-memory pages around CS:EIP that are
+    # contiguous both linearly and physically, and let the loop fetch from
+    # it directly. The last 16 bytes are left out so that an instruction
+    # never runs off the window, and so is the segment's wrap point.
+    cdef uint32_t lin = c.seg[S_CS].base + eip
+    cdef uint32_t phys = lin2phys(c, lin)
+    cdef uint32_t lo_lin, lo_phys, hi_lin, hi_phys
+    cdef int64_t lo, hi
+    cdef int n
+    c.win_len = 0
+    if c.pagekind[phys >> 12] > PG_ROM:
+        return
+    lo = <int64_t>eip - (lin & 0xFFF)           # EIP at the page's start
+    hi = lo + 0x1000                            # EIP past the page's end
+    lo_lin = lin & ~(<uint32_t>0xFFF)
+    lo_phys = phys & ~(<uint32_t>0xFFF)
+    hi_lin = lo_lin + 0x1000
+    hi_phys = lo_phys + 0x1000
+    n = 0
+    while n < 256 and hi <= c.ipmask and hi_lin != 0 and hi_phys != 0 and plain_page(c, hi_lin, hi_phys):
+        hi += 0x1000
+        hi_lin += 0x1000
+        hi_phys += 0x1000
+        n += 1
+    n = 0
+    while (n < 256 and lo > 0 and lo_lin >= 0x1000 and lo_phys >= 0x1000
+           and plain_page(c, lo_lin - 0x1000, lo_phys - 0x1000)):
+        lo -= 0x1000
+        lo_lin -= 0x1000
+        lo_phys -= 0x1000
+        n += 1
+    hi -= 16
+    if hi > <int64_t>c.ipmask - 15:
+        hi = <int64_t>c.ipmask - 15
+    if lo < 0:          # the segment starts inside the first page
+        lo_phys += <uint32_t>(-lo)
+        lo = 0
+    if <int64_t>eip < lo or <int64_t>eip >= hi:
+        return
+    c.win_host = c.mem + lo_phys
+    c.win_lo = <uint32_t>lo
+    c.win_len = <uint32_t>(hi - lo)
+
+
 cdef int check_events(CpuState* c) noexcept nogil:
     cdef uint32_t lin, i
     if c.events & EV_STOP:
@@ -61,8 +110,10 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
         c.exit_cs = c.seg[S_CS].sel
         c.exit_eip = c.eip
         return EXIT_HLT
+    eip = c.eip
     while True:
         if c.events:
+            c.eip = eip
             reason = check_events(c)
             if reason:
                 break
@@ -71,13 +122,15 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
             break
         left -= 1
         fault = -1
-        eip = c.eip
-        phys = lin2phys(c, c.seg[S_CS].base + eip)
-        if (phys & 0xFFF) <= 0xFF0 and eip <= ipmask - 16 and c.pagekind[phys >> 12] <= PG_ROM:
-            d.p = c.mem + phys
+        if eip - c.win_lo < c.win_len:
+            d.p = c.win_host + (eip - c.win_lo)
         else:
-            fill_fetchbuf(c, eip)
-            d.p = c.fetchbuf
+            code_window(c, eip)
+            if eip - c.win_lo < c.win_len:
+                d.p = c.win_host + (eip - c.win_lo)
+            else:
+                fill_fetchbuf(c, eip)
+                d.p = c.fetchbuf
         d.start = d.p
         d.o32 = 0
         d.a32 = 0
@@ -150,9 +203,9 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
             load_seg_real(c, S_CS, pop16(c))
             jump_to(&d, &eip, eip + insn_len(&d))
         elif op == 0x27:
-            op_daa(c)
+            op_daa_das(c, 0)
         elif op == 0x2F:
-            op_das(c)
+            op_daa_das(c, 1)
         elif op == 0x37:
             op_aaa(c)
         elif op == 0x3F:
@@ -218,13 +271,13 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
                 t = rmv_read(c, &d)
                 set_rv(c, d.reg, imul_trunc(c, t, sx8(fetch8(&d)), d.o32), d.o32)
             elif op == 0x6C:
-                op_string(c, &d, STR_INS, 1)
+                op_string(c, STR_INS, 1, d.amask, d.ovr, d.rep)
             elif op == 0x6D:
-                op_string(c, &d, STR_INS, 4 if d.o32 else 2)
+                op_string(c, STR_INS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
             elif op == 0x6E:
-                op_string(c, &d, STR_OUTS, 1)
+                op_string(c, STR_OUTS, 1, d.amask, d.ovr, d.rep)
             else:
-                op_string(c, &d, STR_OUTS, 4 if d.o32 else 2)
+                op_string(c, STR_OUTS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
 
         # ---- Jcc rel8 ---------------------------------------------------
         elif (op == 0x70 or op == 0x71 or op == 0x72 or op == 0x73 or
@@ -370,30 +423,30 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
             t = fetch32(&d) if d.a32 else fetch16(&d)
             wrv(c, seg_of(&d), t, c.regs[R_EAX], d.o32, d.amask)
         elif op == 0xA4:
-            op_string(c, &d, STR_MOVS, 1)
+            op_string(c, STR_MOVS, 1, d.amask, d.ovr, d.rep)
         elif op == 0xA5:
-            op_string(c, &d, STR_MOVS, 4 if d.o32 else 2)
+            op_string(c, STR_MOVS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
         elif op == 0xA6:
-            op_string(c, &d, STR_CMPS, 1)
+            op_string(c, STR_CMPS, 1, d.amask, d.ovr, d.rep)
         elif op == 0xA7:
-            op_string(c, &d, STR_CMPS, 4 if d.o32 else 2)
+            op_string(c, STR_CMPS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
         elif op == 0xA8:
             alu(c, 4, c.regs[R_EAX] & 0xFF, fetch8(&d), 0x80)
         elif op == 0xA9:
             v = fetchv(&d)
             alu(c, 4, get_rv(c, R_EAX, d.o32), v, vmsb(d.o32))
         elif op == 0xAA:
-            op_string(c, &d, STR_STOS, 1)
+            op_string(c, STR_STOS, 1, d.amask, d.ovr, d.rep)
         elif op == 0xAB:
-            op_string(c, &d, STR_STOS, 4 if d.o32 else 2)
+            op_string(c, STR_STOS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
         elif op == 0xAC:
-            op_string(c, &d, STR_LODS, 1)
+            op_string(c, STR_LODS, 1, d.amask, d.ovr, d.rep)
         elif op == 0xAD:
-            op_string(c, &d, STR_LODS, 4 if d.o32 else 2)
+            op_string(c, STR_LODS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
         elif op == 0xAE:
-            op_string(c, &d, STR_SCAS, 1)
+            op_string(c, STR_SCAS, 1, d.amask, d.ovr, d.rep)
         elif op == 0xAF:
-            op_string(c, &d, STR_SCAS, 4 if d.o32 else 2)
+            op_string(c, STR_SCAS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
 
         # ---- MOV immediate -----------------------------------------------
         elif (op == 0xB0 or op == 0xB1 or op == 0xB2 or op == 0xB3 or
@@ -554,7 +607,7 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
                 break
             jump_to(&d, &eip, c.eip)
         elif op == 0xF4:        # HLT: the run ends; devices come later
-            c.eip = (eip + insn_len(&d)) & ipmask
+            eip = (eip + insn_len(&d)) & ipmask
             c.halted = 1
             reason = EXIT_HLT
             break
@@ -867,9 +920,11 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
             if do_interrupt(c, fault, t & ipmask):
                 reason = EXIT_TRIPLE_FAULT
                 break
+            eip = c.eip
             continue
-        c.eip = (eip + insn_len(&d)) & ipmask
+        eip = (eip + insn_len(&d)) & ipmask
 
+    c.eip = eip
     c.icount += budget - left
     c.exit_reason = reason
     c.exit_cs = c.seg[S_CS].sel

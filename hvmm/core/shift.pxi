@@ -2,73 +2,26 @@
 # SHLD/SHRD. Flags are set eagerly. The 8086 does not mask the count
 # (it loops up to 255 times); the 386 masks it to 5 bits.
 
-cdef uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
-                       uint32_t bits) noexcept nogil:
-    cdef uint32_t msb = 1u << (bits - 1)
-    cdef uint32_t mask = (msb << 1) - 1
-    cdef uint32_t r = v, cf, of, fl, k
-    cdef uint64_t wide
+# SHL, SHR, SAR set all six arithmetic flags (AF is undefined: cleared)
+# and are common, so they are inlined; rotates and the 8086's SETMO are
+# out of line.
+cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
+                              uint32_t bits) noexcept nogil:
+    cdef uint32_t msb, mask, r, cf, of
     cdef int32_t sv
     if c.model != MODEL_8086:
         n &= 0x1F
     if n == 0:
         return v
-    materialize(c)
-    fl = c.flags
-    cf = fl & F_CF
-    of = 0
-    if op == 0:         # ROL
-        k = n % bits
-        if k:
-            r = ((v << k) | (v >> (bits - k))) & mask
-        cf = r & 1
-        of = ((r & msb) != 0) ^ cf
-        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
-        return r
-    elif op == 1:       # ROR
-        k = n % bits
-        if k:
-            r = ((v >> k) | (v << (bits - k))) & mask
-        cf = (r & msb) != 0
-        of = cf ^ ((r & (msb >> 1)) != 0)
-        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
-        return r
-    elif op == 2:       # RCL: rotate the (bits+1)-bit value CF:v
-        k = n % (bits + 1)
-        if k:
-            wide = (<uint64_t>cf << bits) | v
-            wide = ((wide << k) | (wide >> (bits + 1 - k))) & ((<uint64_t>mask << 1) | 1)
-            r = <uint32_t>(wide & mask)
-            cf = <uint32_t>(wide >> bits) & 1
-        of = ((r & msb) != 0) ^ cf
-        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
-        return r
-    elif op == 3:       # RCR
-        k = n % (bits + 1)
-        if k:
-            wide = (<uint64_t>cf << bits) | v
-            wide = ((wide >> k) | (wide << (bits + 1 - k))) & ((<uint64_t>mask << 1) | 1)
-            r = <uint32_t>(wide & mask)
-            cf = <uint32_t>(wide >> bits) & 1
-        of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0)
-        c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
-        return r
-    elif op == 4 or (op == 6 and c.model != MODEL_8086):   # SHL/SAL
-        if n < bits:
-            r = (v << n) & mask
-        else:
-            r = 0
-        cf = ((v >> (bits - n)) & 1) if n <= bits else 0
-        of = ((r & msb) != 0) ^ cf
-    elif op == 5:       # SHR
+    if op < 4 or (op == 6 and c.model == MODEL_8086):
+        return rotate_op(c, op, v, n, bits)
+    msb = 1u << (bits - 1)
+    mask = (msb << 1) - 1
+    if op == 5:         # SHR
         r = (v >> n) if n < bits else 0
         cf = ((v >> (n - 1)) & 1) if n <= bits else 0
         of = (v & msb) != 0
-    elif op == 6:       # 8086 SETMO: all ones
-        r = mask
-        cf = 0
-        of = 0
-    else:               # SAR
+    elif op == 7:       # SAR
         sv = <int32_t>(v << (32 - bits))    # sign to bit 31
         if n < bits:
             r = (<uint32_t>(sv >> (32 - bits + n))) & mask
@@ -77,7 +30,58 @@ cdef uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
             r = mask if (v & msb) else 0
             cf = (v & msb) != 0
         of = 0
-    c.flags = ((fl & ~(<uint32_t>F_ARITH)) | cf | szp(r, msb) | (of << 11))
+    else:               # SHL/SAL (and 6, its alias on the 386)
+        r = ((v << n) & mask) if n < bits else 0
+        cf = ((v >> (bits - n)) & 1) if n <= bits else 0
+        of = ((r & msb) != 0) ^ cf
+    c.lf_op = LF_NONE
+    c.flags = (c.flags & ~(<uint32_t>F_ARITH)) | cf | szp(r, msb) | (of << 11)
+    return r
+
+# Rotates change only CF and OF. The 8086 loops the count (up to 255),
+# hence the modulo; the 386 has masked it to 5 bits already.
+cdef uint32_t rotate_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
+                        uint32_t bits) noexcept nogil:
+    cdef uint32_t msb = 1u << (bits - 1)
+    cdef uint32_t mask = (msb << 1) - 1
+    cdef uint32_t r = v, cf, of, fl, k
+    cdef uint64_t wide
+    materialize(c)
+    fl = c.flags
+    cf = fl & F_CF
+    if op == 0:         # ROL
+        k = n & (bits - 1)
+        if k:
+            r = ((v << k) | (v >> (bits - k))) & mask
+        cf = r & 1
+        of = ((r & msb) != 0) ^ cf
+    elif op == 1:       # ROR
+        k = n & (bits - 1)
+        if k:
+            r = ((v >> k) | (v << (bits - k))) & mask
+        cf = (r & msb) != 0
+        of = cf ^ ((r & (msb >> 1)) != 0)
+    elif op == 2:       # RCL: rotate the (bits+1)-bit value CF:v
+        k = n % (bits + 1)
+        if k:
+            wide = (<uint64_t>cf << bits) | v
+            wide = ((wide << k) | (wide >> (bits + 1 - k))) & ((<uint64_t>mask << 1) | 1)
+            r = <uint32_t>(wide & mask)
+            cf = <uint32_t>(wide >> bits) & 1
+        of = ((r & msb) != 0) ^ cf
+    elif op == 3:       # RCR
+        k = n % (bits + 1)
+        if k:
+            wide = (<uint64_t>cf << bits) | v
+            wide = ((wide >> k) | (wide << (bits + 1 - k))) & ((<uint64_t>mask << 1) | 1)
+            r = <uint32_t>(wide & mask)
+            cf = <uint32_t>(wide >> bits) & 1
+        of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0)
+    else:               # 8086 SETMO/SETMOC: all ones, flags as for OR
+        r = mask
+        c.flags = (fl & ~(<uint32_t>F_ARITH)) | szp(r, msb)
+        return r
+    c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
     return r
 
 # SHLD/SHRD: count masked to 5 bits. For 16-bit operands a count above

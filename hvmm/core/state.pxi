@@ -153,6 +153,12 @@ ctypedef struct CpuState:
     uint64_t io_in
     uint64_t io_out
     uint8_t fetchbuf[32]
+    # Direct-fetch window: instructions at EIP in [win_lo, win_lo+win_len)
+    # are read from win_host + (EIP - win_lo). Reset (win_len = 0) when CS,
+    # the A20 gate or the memory map changes.
+    const uint8_t* win_host
+    uint32_t win_lo
+    uint32_t win_len
 
 # Prefix tables: 0 = not a prefix. The 8086 has no FS/GS/size prefixes
 # (0x64-0x67 are Jcc aliases there) and treats 0xF1 as LOCK.

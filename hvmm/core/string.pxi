@@ -37,9 +37,11 @@ cdef inline void acc_write(CpuState* c, uint32_t v, uint32_t size) noexcept nogi
     else:
         c.regs[R_EAX] = v
 
-cdef void op_string(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
-    cdef uint32_t amask = d.amask
-    cdef int src_seg = d.ovr if d.ovr >= 0 else S_DS
+cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int ovr,
+                    int rep) noexcept nogil:
+    # Out of line, so it takes the decoded prefixes by value: the Insn
+    # struct of the run loop must not escape (gcc keeps it in registers).
+    cdef int src_seg = ovr if ovr >= 0 else S_DS
     cdef uint32_t si = c.regs[R_ESI] & amask
     cdef uint32_t di = c.regs[R_EDI] & amask
     cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
@@ -48,7 +50,6 @@ cdef void op_string(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept n
     cdef uint32_t acc = c.regs[R_EAX] & vmask
     cdef uint32_t port = c.regs[R_EDX] & 0xFFFF
     cdef uint32_t cnt = 1, v
-    cdef int rep = d.rep
     if rep:
         cnt = c.regs[R_ECX] & amask
     while cnt:
@@ -84,8 +85,8 @@ cdef void op_string(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept n
         else:
             break
     if rep:
-        set_ra(c, R_ECX, cnt, d)
-    set_ra(c, R_ESI, si, d)
-    set_ra(c, R_EDI, di, d)
+        c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | cnt
+    c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
+    c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
     if op == STR_LODS:
         acc_write(c, acc, size)
