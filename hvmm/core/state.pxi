@@ -70,6 +70,7 @@ cdef enum:
     EXIT_INVALID_OPCODE = 4
     EXIT_UNIMPLEMENTED = 5
     EXIT_TRIPLE_FAULT = 6
+    STOP_FAULT = 100        # internal: an exception to deliver
 
 # Kinds of 4 KiB physical page (one byte per page over the 4 GiB space).
 cdef enum:
@@ -149,6 +150,11 @@ ctypedef struct CpuState:
     uint32_t exit_cs
     uint32_t exit_eip
     int exit_vector
+    # an instruction that stops the loop leaves why here (see stop_run)
+    int stop_reason
+    uint64_t stop_left
+    int fault_vec
+    uint32_t fault_next
     # empty-bus I/O counters
     uint64_t io_in
     uint64_t io_out
