@@ -123,7 +123,7 @@ cdef class Cpu:
         self.s.seg[S_CS].attr = 0x9B
         self.s.eip = 0xFFF0
         self.s.flags = self.s.flags_fixed
-        self.s.lf_op = LF_NONE
+        set_arith_flags(&self.s, 0)
         for i in range(5):
             self.s.cr[i] = 0
         self.s.cr[0] = 0x10 if self.s.model != MODEL_8086 else 0
@@ -279,15 +279,15 @@ cdef class Cpu:
         def __get__(self):
             return get_eflags(&self.s) | self.s.flags_fixed
         def __set__(self, v):
-            self.s.lf_op = LF_NONE
-            self.s.flags = (v & 0x3F7FD5) | self.s.flags_fixed
+            set_arith_flags(&self.s, v & F_ARITH)
+            self.s.flags = (v & 0x3F7FD5 & ~F_ARITH) | self.s.flags_fixed
 
     property flags:
         def __get__(self):
             return (get_eflags(&self.s) | self.s.flags_fixed) & 0xFFFF
         def __set__(self, v):
-            self.s.lf_op = LF_NONE
-            self.s.flags = (self.s.flags & 0xFFFF0000) | (v & 0x7FD5) | self.s.flags_fixed
+            set_arith_flags(&self.s, v & F_ARITH)
+            self.s.flags = (self.s.flags & 0xFFFF0000) | (v & 0x7FD5 & ~F_ARITH) | self.s.flags_fixed
 
     property eip:
         def __get__(self): return self.s.eip

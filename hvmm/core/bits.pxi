@@ -4,7 +4,7 @@
 # BT family: op 0 BT, 1 BTS, 2 BTR, 3 BTC. Returns the new value.
 cdef inline uint32_t bt_op(CpuState* c, uint32_t op, uint32_t v, uint32_t bit) noexcept nogil:
     cdef uint32_t m = 1u << bit
-    set_flags_masked(c, F_CF, F_CF if (v & m) else 0)
+    set_cf(c, (v & m) != 0)
     if op == 1:
         return v | m
     elif op == 2:

@@ -22,7 +22,8 @@ cdef inline uint32_t flags_image(CpuState* c) noexcept nogil:
     return get_eflags(c) | c.flags_fixed
 
 cdef inline void write_flags(CpuState* c, uint32_t v, uint32_t writable) noexcept nogil:
-    c.lf_op = LF_NONE
+    set_arith_flags(c, v & F_ARITH)
+    writable &= ~(<uint32_t>F_ARITH)
     c.flags = (c.flags & ~writable) | (v & writable) | c.flags_fixed
 
 # Deliver interrupt `vec`, returning to ret_eip. Returns 0, or 1 when the

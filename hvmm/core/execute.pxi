@@ -102,9 +102,14 @@ cdef inline void stop_run(CpuState* c, Insn* d, uint64_t* left, int reason,
 
 cdef inline void raise_fault(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
                              int vec) noexcept nogil:
+    # The exception is delivered (or reported) after the loop, with EIP
+    # still on the faulting instruction.
     c.fault_vec = vec
     c.fault_next = eip + insn_len(d)
-    stop_run(c, d, left, STOP_FAULT, 1)
+    c.stop_reason = STOP_FAULT
+    c.stop_left = left[0]
+    left[0] = 0
+    d.start = d.p
 
 cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
     cdef Insn d
@@ -815,8 +820,7 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
                     c.halted = 1
                     stop_run(c, &d, &left, EXIT_HLT, 1)
                 elif op == 0xF5:
-                    materialize(c)
-                    c.flags ^= F_CF
+                    set_cf(c, get_cf(c) ^ 1)
                 elif op == 0xF6:
                     modrm(c, &d)
                     t = rm8_read(c, &d)
@@ -850,9 +854,9 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
                     elif div16(c, t, d.reg == 7, c.model == MODEL_8086 and d.rep != 0):
                         raise_fault(c, &d, eip, &left, VEC_DE)
                 elif op == 0xF8:
-                    set_flags_masked(c, F_CF, 0)
+                    set_cf(c, 0)
                 elif op == 0xF9:
-                    set_flags_masked(c, F_CF, F_CF)
+                    set_cf(c, 1)
                 elif op == 0xFA:
                     c.flags &= ~(<uint32_t>F_IF)
                 elif op == 0xFB:

@@ -7,10 +7,7 @@
 # half (undefined on Intel parts), AF cleared.
 cdef inline void mul_flags(CpuState* c, uint32_t overflow, uint32_t low,
                            uint32_t msb) noexcept nogil:
-    cdef uint32_t f = szp(low, msb)
-    if overflow:
-        f |= F_CF | F_OF
-    set_flags_masked(c, F_ARITH, f)
+    lazy_result_cf_of(c, low, msb, overflow != 0, overflow != 0)
 
 cdef void mul8(CpuState* c, uint32_t src, int signed_, int negate) noexcept nogil:
     cdef uint32_t al = c.regs[R_EAX] & 0xFF
@@ -138,7 +135,7 @@ cdef int div32(CpuState* c, uint32_t src, int signed_) noexcept nogil:
         if n == 0x8000000000000000ULL and sd == -1:
             return 1
         sq = sa / sd
-        if sq > 0x7FFFFFFF or sq < -0x80000000u:
+        if sq > 0x7FFFFFFF or sq < -0x7FFFFFFF - 1:
             return 1
         c.regs[R_EAX] = <uint32_t>sq
         c.regs[R_EDX] = <uint32_t>(sa % sd)

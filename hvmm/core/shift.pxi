@@ -34,8 +34,7 @@ cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
         r = ((v << n) & mask) if n < bits else 0
         cf = ((v >> (bits - n)) & 1) if n <= bits else 0
         of = ((r & msb) != 0) ^ cf
-    c.lf_op = LF_NONE
-    c.flags = (c.flags & ~(<uint32_t>F_ARITH)) | cf | szp(r, msb) | (of << 11)
+    lazy_result_cf_of(c, r, msb, cf, of)
     return r
 
 # Rotates change only CF and OF. The 8086 loops the count (up to 255),
@@ -44,11 +43,9 @@ cdef uint32_t rotate_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
                         uint32_t bits) noexcept nogil:
     cdef uint32_t msb = 1u << (bits - 1)
     cdef uint32_t mask = (msb << 1) - 1
-    cdef uint32_t r = v, cf, of, fl, k
+    cdef uint32_t r = v, cf, of, k
     cdef uint64_t wide
-    materialize(c)
-    fl = c.flags
-    cf = fl & F_CF
+    cf = get_cf(c)
     if op == 0:         # ROL
         k = n & (bits - 1)
         if k:
@@ -79,9 +76,10 @@ cdef uint32_t rotate_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
         of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0)
     else:               # 8086 SETMO/SETMOC: all ones, flags as for OR
         r = mask
-        c.flags = (fl & ~(<uint32_t>F_ARITH)) | szp(r, msb)
+        lazy_logic(c, r, msb)
         return r
-    c.flags = (fl & ~(<uint32_t>(F_CF | F_OF))) | cf | (of << 11)
+    # Only CF and OF change: keep the result-derived flags and AF.
+    c.lf_aux = (c.lf_aux & ~(<uint32_t>(LF_CF | LF_PO))) | (cf << 31) | ((cf ^ of) << 30)
     return r
 
 # SHLD/SHRD: count masked to 5 bits. For 16-bit operands a count above
@@ -114,6 +112,5 @@ cdef uint32_t shiftd_op(CpuState* c, int left, uint32_t dst, uint32_t src,
             r = <uint32_t>(wide >> n) & 0xFFFF
             cf = <uint32_t>((wide >> (n - 1)) & 1)
     of = ((r ^ dst) & msb) != 0
-    materialize(c)
-    c.flags = ((c.flags & ~(<uint32_t>F_ARITH)) | cf | szp(r, msb) | (of << 11))
+    lazy_result_cf_of(c, r, msb, cf, of)
     return r

@@ -52,16 +52,6 @@ cdef enum:
     F_ID = 0x200000
     F_ARITH = 0x08D5    # CF PF AF ZF SF OF: the lazily evaluated ones
 
-# Lazy-flag operations: the last flag-setting operation is remembered
-# (operands, result, width) and a flag is computed only when read.
-cdef enum:
-    LF_NONE = 0     # arithmetic flags are materialised in CpuState.flags
-    LF_ADD = 1      # ADD, ADC, XADD (carry-in is visible in the result)
-    LF_SUB = 2      # SUB, SBB, CMP, NEG, CMPS, SCAS
-    LF_LOGIC = 3    # AND, OR, XOR, TEST: CF = OF = AF = 0
-    LF_INC = 4      # like ADD with b = 1, CF kept in flags
-    LF_DEC = 5      # like SUB with b = 1, CF kept in flags
-
 # Why cpu_run returned.
 cdef enum:
     EXIT_BUDGET = 1
@@ -114,12 +104,9 @@ ctypedef struct DescTable:
 ctypedef struct CpuState:
     uint32_t regs[8]
     uint32_t eip
-    uint32_t flags          # EFLAGS; arithmetic bits stale while lf_op != 0
-    uint32_t lf_op
-    uint32_t lf_a
-    uint32_t lf_b
-    uint32_t lf_res         # masked to the operation's width
-    uint32_t lf_msb         # sign bit of the operation's width
+    uint32_t flags          # EFLAGS but the arithmetic flags (always 0 here)
+    uint32_t lf_res         # lazy arithmetic flags: see flags.pxi
+    uint32_t lf_aux
     SegCache seg[6]
     uint32_t cr[5]
     uint32_t dr[8]

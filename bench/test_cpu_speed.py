@@ -1,0 +1,129 @@
+"""CPU speed benchmarks: `pytest bench/` (pytest-benchmark).
+
+Each benchmark runs a guest from a fresh Cpu to its HLT; the Cpu is built in
+the untimed setup.  MIPS (retired instructions / wall seconds / 1e6, REP
+string instructions counting as one) goes to benchmark.extra_info and to the
+summary table printed at the end.  Nothing here asserts a speed.
+
+The micro-benchmark images were assembled with nasm from the source in the
+comment above each; they are inlined so the benchmarks need no nasm.
+"""
+
+import pytest
+from benchutil import load_guest, run_to_halt
+
+from hvmm import guest_image
+
+BENCH_INSTRUCTIONS = 10_000_904  # see guests/bench.asm
+
+#         mov cx, 30
+# outer:  xor bx, bx            ; 65536 iterations of the inner loop
+# inner:  inc ax
+#         dec bx
+#         jnz inner
+#         loop outer
+#         cli
+#         hlt
+TIGHT = bytes.fromhex("b91e0031db404b75fce2f8faf4")
+TIGHT_INSTRUCTIONS = 1 + 30 * (1 + 65536 * 3 + 1) + 2
+
+#         mov bp, 10
+#         mov bx, 0x2000
+# outer:  xor cx, cx            ; loop runs 65536 times
+#         xor si, si
+# inner:  add [bx+si], ax
+#         mov dx, [bx+si+2]
+#         xor ax, dx
+#         inc si
+#         inc si
+#         and si, 0x03FE
+#         loop inner
+#         dec bp
+#         jnz outer
+#         cli
+#         hlt
+MEMORY = bytes.fromhex("bd0a00bb002031c931f601008b500231d0464681e6fe03e2f14d75eafaf4")
+MEMORY_INSTRUCTIONS = 2 + 10 * (2 + 65536 * 7 + 2) + 2
+
+#         mov ax, 0x1000
+#         mov ds, ax
+#         mov ax, 0x2000
+#         mov es, ax
+#         cld
+#         mov bp, 160
+# outer:  xor si, si
+#         xor di, di
+#         mov cx, 0x8000        ; 64 KiB per rep movsw
+#         rep movsw
+#         dec bp
+#         jnz outer
+#         cli
+#         hlt
+REP_MOVSW = bytes.fromhex("b800108ed8b800208ec0fcbda00031f631ffb90080f3a54d75f4faf4")
+REP_MOVSW_INSTRUCTIONS = 6 + 160 * 6 + 2
+REP_MOVSW_BYTES = 160 * 0x10000
+
+
+def bench_guest(benchmark, image, model, rounds=5):
+    """Time image from a fresh Cpu to HLT; return the last Cpu."""
+    cpus = []
+
+    def setup():
+        cpus.append(load_guest(image, model))
+        return (cpus[-1],), {}
+
+    benchmark.pedantic(run_to_halt, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1)
+    return cpus[-1]
+
+
+@pytest.mark.parametrize("model", ["386", "8086"])
+def test_bench_guest(benchmark, mips, model):
+    benchmark.group = "bench guest"
+    cpu = bench_guest(benchmark, guest_image("bench"), model)
+    assert cpu.instructions == BENCH_INSTRUCTIONS
+    mips(benchmark, f"bench.bin ({model})", BENCH_INSTRUCTIONS)
+
+
+@pytest.mark.parametrize("model", ["386", "8086"])
+def test_tight_loop(benchmark, mips, model):
+    """inc ax; dec bx; jnz: register ALU ops and a taken branch."""
+    benchmark.group = "micro"
+    cpu = bench_guest(benchmark, TIGHT, model)
+    assert cpu.instructions == TIGHT_INSTRUCTIONS
+    mips(benchmark, f"inc/dec/jnz loop ({model})", TIGHT_INSTRUCTIONS)
+
+
+@pytest.mark.parametrize("model", ["386", "8086"])
+def test_memory_loop(benchmark, mips, model):
+    """Read-modify-write and loads through [bx+si], loop."""
+    benchmark.group = "micro"
+    cpu = bench_guest(benchmark, MEMORY, model)
+    assert cpu.instructions == MEMORY_INSTRUCTIONS
+    mips(benchmark, f"memory add/mov/xor loop ({model})", MEMORY_INSTRUCTIONS)
+
+
+def test_rep_movsw(benchmark):
+    """Block copy throughput: 160 x 64 KiB with rep movsw (MB/s in extra_info)."""
+    benchmark.group = "micro"
+    cpu = bench_guest(benchmark, REP_MOVSW, "386")
+    assert cpu.instructions == REP_MOVSW_INSTRUCTIONS
+    if benchmark.stats is None:  # --benchmark-disable
+        return
+    mb_s = REP_MOVSW_BYTES / benchmark.stats.stats.min / 1e6
+    benchmark.extra_info["mb_per_s_best"] = round(mb_s, 1)
+    print(f"\nrep movsw: {mb_s:.0f} MB/s best")
+
+
+def test_step_overhead(benchmark, mips):
+    """cpu.step() called from Python: the cost of one trip through run()."""
+    benchmark.group = "micro"
+    steps = 100_000
+    cpu = load_guest(bytes([0xEB, 0xFE]))  # jmp $
+
+    def many_steps():
+        step = cpu.step
+        for _ in range(steps):
+            step()
+
+    benchmark.pedantic(many_steps, rounds=5, iterations=1, warmup_rounds=1)
+    mips(benchmark, "cpu.step() from Python", steps)

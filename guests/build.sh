@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Assembles every guests/*.asm into hvmm/guests/<name>.bin (package data).
+# The binaries are committed, so installing or testing hvmm needs no nasm;
+# run this after editing a guest source and commit both.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="$here/../hvmm/guests"
+mkdir -p "$out"
+for src in "$here"/*.asm; do
+    name="$(basename "$src" .asm)"
+    nasm -f bin -w+all -o "$out/$name.bin" "$src"
+    echo "built hvmm/guests/$name.bin ($(wc -c <"$out/$name.bin") bytes)"
+done

@@ -1,0 +1,470 @@
+"""The ``hvmm`` command.
+
+    hvmm exec BINARY [--load-address SEG:OFF] [--cpu 8086|386]
+                     [--max-instructions N] [--memory MiB] [--stats] [--regs]
+    hvmm run [--cpu 8086|386]
+    hvmm conformance DIR [--cpu 8086|386] [--filter OPCODE]
+
+Exit statuses of ``exec`` and ``run``: 0 the guest halted; 1 the guest hit an
+invalid or unimplemented instruction or triple-faulted (one line on stderr);
+2 bad usage or an unloadable binary; 3 ``--max-instructions`` reached;
+130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+# Exit statuses.
+EXIT_OK = 0
+EXIT_GUEST_ERROR = 1
+EXIT_USAGE = 2
+EXIT_LIMIT = 3
+EXIT_INTERRUPTED = 130
+
+CPU_MODELS = ("8086", "386")
+DEFAULT_LOAD = (0x0000, 0x7C00)
+# Instructions per cpu.run() call: small enough for a responsive Ctrl-C and
+# progress bar, large enough that the Python loop costs nothing measurable.
+CHUNK = 1 << 20
+IF_FLAG = 0x200
+MAX_INSN_LEN = 15
+# Where real mode can reach: FFFF:FFFF is 0x10FFEF (with A20 enabled).
+REAL_MODE_TOP = 0x10FFF0
+
+# The bench guest's checksum (DX, BX) at its HLT; tests/test_bench_guest.py
+# derives it from a Python model of guests/bench.asm.
+BENCH_CHECKSUM = (0x93F6, 0x8F0A)
+
+_REASONS = {
+    "invalid_opcode": "invalid opcode",
+    "unimplemented": "unimplemented instruction",
+    "triple_fault": "triple fault",
+    "breakpoint": "breakpoint",
+}
+
+
+class UsageError(Exception):
+    """A problem with the command line or the input file: status 2."""
+
+
+def _err(message: str) -> None:
+    print(f"hvmm: {message}", file=sys.stderr, flush=True)
+
+
+def parse_seg_off(text: str) -> tuple[int, int]:
+    """Parse ``SEG:OFF`` (hexadecimal, an optional 0x/h is allowed)."""
+
+    def hexnum(part: str) -> int:
+        part = part.strip().lower()
+        if part.startswith("0x"):
+            part = part[2:]
+        if part.endswith("h"):
+            part = part[:-1]
+        return int(part, 16)
+
+    try:
+        seg_text, off_text = text.split(":")
+        seg, off = hexnum(seg_text), hexnum(off_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad address {text!r}: expected SEG:OFF in hex, e.g. 0000:7C00"
+        ) from None
+    if not (0 <= seg <= 0xFFFF and 0 <= off <= 0xFFFF):
+        raise argparse.ArgumentTypeError(
+            f"bad address {text!r}: segment and offset are 16-bit"
+        )
+    return seg, off
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _memory_mib(text: str) -> int:
+    value = _positive_int(text)
+    if value > 3072:
+        raise argparse.ArgumentTypeError(f"at most 3072 MiB: {text!r}")
+    return value
+
+
+def _fmt_addr(cs: int, eip: int) -> str:
+    return f"{cs:04X}:{eip:04X}" if eip <= 0xFFFF else f"{cs:04X}:{eip:08X}"
+
+
+def disassemble_at(cpu, linear: int, eip: int) -> str:
+    """``"0F 0B  ud2"``: the bytes of the instruction at ``linear`` and its
+    NASM-syntax disassembly (16-bit), or ``"??"`` if memory is unreadable."""
+    data = b""
+    for length in (MAX_INSN_LEN, 8, 4, 2, 1):
+        try:
+            data = bytes(cpu.read_linear(linear, length))
+            break
+        except Exception:  # past the end of RAM, say
+            continue
+    if not data:
+        return "??"
+    try:
+        from iced_x86 import Code, Decoder, Formatter, FormatterSyntax
+
+        decoder = Decoder(16, data, ip=eip & 0xFFFF)
+        instr = decoder.decode()
+        length = max(1, min(instr.len, len(data)))
+        text = "(bad)" if instr.code == Code.INVALID else Formatter(
+            FormatterSyntax.NASM
+        ).format(instr)
+    except Exception:  # the disassembler must never hide the real error
+        length, text = min(len(data), 4), "(no disassembly)"
+    return " ".join(f"{b:02X}" for b in data[:length]) + "  " + text
+
+
+def format_registers(cpu) -> str:
+    names = ["eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp"]
+    regs = " ".join(f"{n}={getattr(cpu, n):08X}" for n in names)
+    segs = []
+    for n in ("cs", "ds", "es", "ss", "fs", "gs"):
+        try:
+            segs.append(f"{n}={getattr(cpu, n):04X}")
+        except AttributeError:  # fs/gs do not exist on the 8086 model
+            pass
+    return (
+        f"{regs}\n{' '.join(segs)} eip={cpu.eip:08X} eflags={cpu.eflags:08X}"
+    )
+
+
+def load_image(path: str, linear: int, memory_size: int) -> bytes:
+    """Read a raw binary, checking that it fits at ``linear``."""
+    limit = min(memory_size, REAL_MODE_TOP) - linear
+    try:
+        if os.path.isdir(path):
+            raise UsageError(f"{path}: is a directory")
+        size = os.path.getsize(path)
+        if size > limit:
+            raise UsageError(
+                f"{path}: too large ({size} bytes; at most {max(limit, 0)} "
+                f"fit at linear 0x{linear:X})"
+            )
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not data:
+        raise UsageError(f"{path}: empty file")
+    if len(data) > limit:  # grew while we looked, or a device file
+        raise UsageError(f"{path}: too large (more than {limit} bytes)")
+    return data
+
+
+def default_memory_mib(cpu_model: str) -> int:
+    return 1 if cpu_model == "8086" else 16
+
+
+@dataclass
+class RunResult:
+    status: int
+    cpu: object
+    instructions: int
+    seconds: float
+
+
+def execute(
+    image: bytes,
+    *,
+    load=DEFAULT_LOAD,
+    cpu_model: str = "386",
+    max_instructions: int | None = None,
+    memory_mib: int | None = None,
+    stats: bool = False,
+    regs: bool = False,
+    progress: bool | None = None,
+) -> RunResult:
+    """Run a raw real-mode binary without a BIOS until it stops.
+
+    The image is copied to SEG:OFF; CS:IP points at it; DS, ES and SS are SEG
+    and SP is OFF, so the stack grows down just below the image (with the
+    default 0000:7C00 this is what a BIOS gives a boot sector).  Messages go
+    to stderr; the result carries the exit status.
+    """
+    from hvmm._core import Cpu
+
+    seg, off = load
+    linear = (seg << 4) + off
+    if memory_mib is None:
+        memory_mib = default_memory_mib(cpu_model)
+    memory_size = memory_mib << 20
+    if linear + len(image) > min(memory_size, REAL_MODE_TOP):
+        raise UsageError(
+            f"image of {len(image)} bytes does not fit at linear 0x{linear:X} "
+            f"in {memory_mib} MiB of real-mode-reachable memory"
+        )
+
+    try:
+        cpu = Cpu(memory_size=memory_size, model=cpu_model)
+    except (MemoryError, ValueError, OverflowError) as exc:
+        raise UsageError(f"cannot create a {cpu_model} with {memory_mib} MiB: {exc}") from None
+    if hasattr(cpu, "invalid_opcode_exits"):
+        # No BIOS, no #UD handler: an invalid opcode ends the run.
+        cpu.invalid_opcode_exits = True
+    cpu.memory[linear : linear + len(image)] = image
+    cpu.cs = seg
+    cpu.ds = cpu.es = cpu.ss = seg
+    cpu.ip = off
+    cpu.sp = off
+    start_count = cpu.instructions
+
+    if progress is None:
+        progress = max_instructions is not None and sys.stderr.isatty()
+    bar = None
+    if progress and max_instructions is not None:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=max_instructions,
+            unit="insn",
+            unit_scale=True,
+            file=sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+    status = None
+    ex = None
+    started = time.perf_counter()
+    try:
+        while True:
+            done = cpu.instructions - start_count
+            budget = CHUNK
+            if max_instructions is not None:
+                budget = min(budget, max_instructions - done)
+                if budget <= 0:
+                    status = EXIT_LIMIT
+                    break
+            ex = cpu.run(budget)
+            if bar is not None:
+                bar.update(cpu.instructions - start_count - done)
+            if ex.reason != "budget":
+                break
+    except KeyboardInterrupt:
+        status = EXIT_INTERRUPTED
+    finally:
+        seconds = time.perf_counter() - started
+        if bar is not None:
+            bar.close()
+    executed = cpu.instructions - start_count
+
+    where = _fmt_addr(cpu.cs, cpu.eip)
+    if status == EXIT_LIMIT:
+        _err(f"instruction limit reached: {executed} instructions, stopped at {where}")
+    elif status == EXIT_INTERRUPTED:
+        _err(f"interrupted at {where} after {executed} instructions")
+    elif ex.reason == "hlt":
+        status = EXIT_OK
+        at = _fmt_addr(ex.cs, ex.eip)
+        if cpu.eflags & IF_FLAG:
+            _err(
+                f"HLT with interrupts enabled at {at} after {executed} "
+                "instructions; nothing can wake the CPU yet (no devices), stopping"
+            )
+        else:
+            _err(f"guest halted (CS:IP={at}) after {executed} instructions")
+    else:
+        status = EXIT_GUEST_ERROR
+        what = _REASONS.get(ex.reason, ex.reason.replace("_", " "))
+        line = (
+            f"{what} at {_fmt_addr(ex.cs, ex.eip)} (linear 0x{ex.linear:X}): "
+            f"{disassemble_at(cpu, ex.linear, ex.eip)}"
+        )
+        detail = " ".join(str(getattr(ex, "detail", "") or "").split())
+        if detail and ex.reason not in ("invalid_opcode",):
+            line += f" [{detail}]"
+        _err(line)
+
+    if regs:
+        print(format_registers(cpu), file=sys.stderr)
+    if stats:
+        mips = executed / seconds / 1e6 if seconds > 0 else float("inf")
+        io = cpu.io_counts()
+        _err(
+            f"stats: {executed} instructions retired in {seconds:.3f} s wall: "
+            f"{mips:.2f} MIPS ({cpu_model} model; port I/O to the empty bus: "
+            f"{io.get('in', 0)} in, {io.get('out', 0)} out)"
+        )
+    sys.stderr.flush()
+    return RunResult(status, cpu, executed, seconds)
+
+
+def cmd_exec(args) -> int:
+    seg, off = args.load_address
+    memory_mib = args.memory or default_memory_mib(args.cpu)
+    image = load_image(args.binary, (seg << 4) + off, memory_mib << 20)
+    result = execute(
+        image,
+        load=(seg, off),
+        cpu_model=args.cpu,
+        max_instructions=args.max_instructions,
+        memory_mib=memory_mib,
+        stats=args.stats,
+        regs=args.regs,
+    )
+    return result.status
+
+
+def cmd_run(args) -> int:
+    from hvmm import guest_image
+
+    print(
+        "hvmm: the PC machine (BIOS, devices) is not built yet; running the "
+        "bundled CPU benchmark guest (hvmm/guests/bench.bin, about 10 million "
+        "instructions) at 0000:7C00 instead.",
+        flush=True,
+    )
+    result = execute(
+        guest_image("bench"),
+        cpu_model=args.cpu,
+        stats=True,
+        max_instructions=args.max_instructions,
+    )
+    if result.status != EXIT_OK:
+        return result.status
+    cpu = result.cpu
+    got = (cpu.dx, cpu.bx)
+    if got == BENCH_CHECKSUM:
+        print(
+            f"hvmm: bench checksum {got[0]:04X} {got[1]:04X}: correct "
+            f"({result.instructions} instructions on the {args.cpu} model)"
+        )
+        return EXIT_OK
+    print(
+        f"hvmm: bench checksum {got[0]:04X} {got[1]:04X}: WRONG, expected "
+        f"{BENCH_CHECKSUM[0]:04X} {BENCH_CHECKSUM[1]:04X}"
+    )
+    return EXIT_GUEST_ERROR
+
+
+def cmd_conformance(args) -> int:
+    from hvmm.conformance import run_conformance
+
+    return int(
+        run_conformance(
+            args.dir,
+            cpu_model=args.cpu,
+            opcode_filter=args.filter,
+            out=sys.stdout,
+            progress=not args.no_progress,
+        )
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hvmm import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="hvmm",
+        description="hvmm: a hybrid virtual machine monitor for x86 PCs.",
+    )
+    parser.add_argument("--version", action="version", version=f"hvmm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "exec",
+        help="run a raw real-mode binary without a BIOS",
+        description=(
+            "Load a raw binary at SEG:OFF and run it from there, without a "
+            "BIOS or devices, until it halts. Exit status: 0 halted, 1 invalid "
+            "or unimplemented instruction or triple fault, 2 unloadable file, "
+            "3 instruction limit reached."
+        ),
+    )
+    p.add_argument("binary", metavar="BINARY", help="raw binary image (e.g. nasm -f bin)")
+    p.add_argument(
+        "--load-address",
+        metavar="SEG:OFF",
+        type=parse_seg_off,
+        default=DEFAULT_LOAD,
+        help="where to load and start it, hex (default 0000:7C00); "
+        "DS=ES=SS=SEG, SP=OFF",
+    )
+    p.add_argument("--cpu", choices=CPU_MODELS, default="386", help="CPU model (default 386)")
+    p.add_argument(
+        "--max-instructions",
+        metavar="N",
+        type=_positive_int,
+        help="stop after N instructions (exit status 3)",
+    )
+    p.add_argument(
+        "--memory",
+        metavar="MiB",
+        type=_memory_mib,
+        help="guest RAM in MiB, 1 to 3072 (default 1 for the 8086, 16 for the 386)",
+    )
+    p.add_argument(
+        "--stats",
+        action="store_true",
+        help="print retired instructions, wall time and MIPS to stderr",
+    )
+    p.add_argument("--regs", action="store_true", help="print the registers at the end")
+    p.set_defaults(func=cmd_exec)
+
+    p = sub.add_parser(
+        "run",
+        help="run the bundled demo guest (the CPU benchmark) with --stats",
+        description=(
+            "The PC machine (BIOS, devices) is not built yet: this runs the "
+            "bundled benchmark guest through `hvmm exec --stats` and checks "
+            "its checksum."
+        ),
+    )
+    p.add_argument("--cpu", choices=CPU_MODELS, default="386", help="CPU model (default 386)")
+    p.add_argument("--max-instructions", metavar="N", type=_positive_int, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "conformance",
+        help="run the SingleStepTests CPU conformance suite",
+        description="Run single-instruction conformance tests from DIR "
+        "(gzip'd JSON per opcode, e.g. SingleStepTests 8086).",
+    )
+    p.add_argument("dir", metavar="DIR", help="directory of <opcode>.json.gz files")
+    p.add_argument("--cpu", choices=CPU_MODELS, default="8086", help="CPU model (default 8086)")
+    p.add_argument(
+        "--filter",
+        metavar="OPCODE",
+        help="only this opcode file, e.g. 00, 80.3 or F6",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_conformance)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

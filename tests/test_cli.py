@@ -1,0 +1,192 @@
+"""The `hvmm` command, run as a subprocess (`python -m hvmm`)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import hvmm
+
+BENCH = os.path.join(os.path.dirname(hvmm.__file__), "guests", "bench.bin")
+
+
+# The subprocess imports the same hvmm as this test process: its parent
+# directory goes first on PYTHONPATH, and cwd is a temporary directory.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(hvmm.__file__)))
+
+
+def hvmm_cmd(*args, cwd):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "hvmm", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def lines(text):
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def no_traceback(proc):
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_exec_bench_with_stats(tmp_path):
+    proc = hvmm_cmd("exec", BENCH, "--stats", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert "MIPS" in proc.stderr
+    assert "10000904 instructions" in proc.stderr
+
+
+@pytest.mark.parametrize("cpu", ["8086", "386"])
+def test_run_demo(tmp_path, cpu):
+    proc = hvmm_cmd("run", "--cpu", cpu, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert "checksum 93F6 8F0A: correct" in proc.stdout
+    assert "MIPS" in proc.stderr
+
+
+def test_invalid_opcode(tmp_path):
+    image = tmp_path / "ud2.bin"
+    image.write_bytes(bytes([0x90, 0x90, 0x0F, 0x0B]))  # nop; nop; ud2
+    proc = hvmm_cmd("exec", image, "--cpu", "386", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    err = lines(proc.stderr)
+    assert len(err) == 1, proc.stderr
+    assert err[0].startswith("hvmm: invalid opcode at 0000:7C02 (linear 0x7C02)")
+    assert "0F 0B" in err[0] and "ud2" in err[0]
+
+
+def test_invalid_opcode_at_other_load_address(tmp_path):
+    image = tmp_path / "bad.bin"
+    image.write_bytes(bytes([0x0F, 0xFF]))  # ud0 on the 386
+    proc = hvmm_cmd("exec", image, "--load-address", "1000:0100", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    err = lines(proc.stderr)
+    assert len(err) == 1, proc.stderr
+    assert "at 1000:0100 (linear 0x10100)" in err[0]
+    assert "0F FF" in err[0]
+
+
+def test_halt(tmp_path):
+    image = tmp_path / "halt.bin"
+    image.write_bytes(bytes([0xFA, 0xF4]))  # cli; hlt
+    proc = hvmm_cmd("exec", image, "--cpu", "8086", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert len(lines(proc.stderr)) == 1
+
+
+def test_halt_with_interrupts_enabled(tmp_path):
+    image = tmp_path / "sti_hlt.bin"
+    image.write_bytes(bytes([0xFB, 0xF4]))  # sti; hlt
+    proc = hvmm_cmd("exec", image, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert "interrupts enabled" in proc.stderr
+
+
+@pytest.mark.parametrize("cpu", ["8086", "386"])
+def test_max_instructions(tmp_path, cpu):
+    image = tmp_path / "loop.bin"
+    image.write_bytes(bytes([0xEB, 0xFE]))  # jmp $
+    proc = hvmm_cmd(
+        "exec", image, "--cpu", cpu, "--max-instructions", "3000000", "--stats",
+        cwd=tmp_path,
+    )
+    no_traceback(proc)
+    assert proc.returncode == 3
+    err = lines(proc.stderr)
+    assert err[0] == (
+        "hvmm: instruction limit reached: 3000000 instructions, "
+        "stopped at 0000:7C00"
+    )
+    assert "3000000 instructions retired" in err[1]
+
+
+def test_missing_file(tmp_path):
+    proc = hvmm_cmd("exec", tmp_path / "nope.bin", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert lines(proc.stderr) == [f"hvmm: {tmp_path / 'nope.bin'}: no such file"]
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("kind", ["empty", "directory", "too_large"])
+def test_unloadable_file(tmp_path, kind):
+    path = tmp_path / kind
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(bytes(0x100000))  # 1 MiB does not fit above 0x7C00
+    proc = hvmm_cmd("exec", path, "--cpu", "8086", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert len(lines(proc.stderr)) == 1, proc.stderr
+
+
+def test_bad_load_address(tmp_path):
+    proc = hvmm_cmd("exec", BENCH, "--load-address", "12345", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 2
+
+
+def test_no_command(tmp_path):
+    proc = hvmm_cmd(cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert "exec" in proc.stderr
+
+
+def test_main_in_process(capsys):
+    """main() returns the status rather than exiting, for the console script."""
+    from hvmm.cli import main
+
+    assert main(["exec", BENCH, "--cpu", "8086"]) == 0
+    assert "10000904 instructions" in capsys.readouterr().err
+
+
+def test_parse_seg_off():
+    from hvmm.cli import parse_seg_off
+
+    assert parse_seg_off("0000:7C00") == (0, 0x7C00)
+    assert parse_seg_off("0x1000:0x0100") == (0x1000, 0x100)
+    assert parse_seg_off("F000h:FFF0h") == (0xF000, 0xFFF0)
+
+
+SST8086 = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "shared", "conformance", "sst8086",
+)
+
+
+@pytest.mark.skipif(
+    not os.path.isfile(os.path.join(SST8086, "metadata.json")),
+    reason="SingleStepTests 8086 data not found beside the repository",
+)
+def test_conformance_command(tmp_path):
+    proc = hvmm_cmd("conformance", SST8086, "--cpu", "8086", "--filter", "00",
+                    "--no-progress", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lines(proc.stdout)[-1] == "250 passed, 0 failed, 0 skipped"
+
+
+def test_conformance_missing_directory(tmp_path):
+    proc = hvmm_cmd("conformance", tmp_path / "nope", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 2
