@@ -93,6 +93,7 @@ cdef class Cpu:
         self.s.mem_size = memory_size
         memset(self.s.pagekind, PG_UNMAPPED, 1 << 20)
         memset(self.s.pagekind, PG_RAM, memory_size >> 12)
+        self._memory_map_changed()
         if self.s.model == MODEL_8086:
             self.s.prefixes = prefix_table_8086
             self.s.flags_fixed = 0xF002
@@ -107,6 +108,14 @@ cdef class Cpu:
             self.s.a20mask = 0xFFFFFFFF
         self.s.ud_exit = 1
         self.reset()
+
+    cdef _memory_map_changed(self):
+        # Recompute the hole-free RAM prefix and drop the fetch window.
+        cdef uint32_t page = 0
+        while page < (1 << 20) and self.s.pagekind[page] == PG_RAM:
+            page += 1
+        self.s.ram_top = page << 12 if page < (1 << 20) else 0xFFFFF000u
+        self.s.win_len = 0
 
     def reset(self):
         """Processor reset: real mode, CS:IP = F000:FFF0 (base FFFF0)."""

@@ -31,21 +31,19 @@ cdef inline uint32_t alu(CpuState* c, uint32_t op, uint32_t a, uint32_t b,
         lazy_sub(c, a, b, r, msb)
     return r
 
-# INC/DEC: the carry vector gives OF and AF; CF is kept.
-cdef inline void lazy_keep_cf(CpuState* c, uint32_t aux) noexcept nogil:
-    cdef uint32_t cf = c.lf_aux & LF_CF
-    cdef uint32_t of = (aux ^ (aux << 1)) & LF_CF
-    c.lf_aux = cf | ((cf ^ of) >> 1) | (aux & LF_AF)
-
+# INC/DEC keep CF; OF and AF follow from the result alone (INC overflows
+# only into the sign bit, DEC only out of it).
 cdef inline uint32_t alu_inc(CpuState* c, uint32_t a, uint32_t msb) noexcept nogil:
     cdef uint32_t r = (a + 1) & width_mask(msb)
-    lazy_keep_cf(c, aux_of_vector((a & 1) | ((a | 1) & ~r), msb))
+    cdef uint32_t cf = c.lf_aux & LF_CF
+    c.lf_aux = cf | ((cf >> 1) ^ (<uint32_t>(r == msb) << 30)) | (<uint32_t>((r & 0xF) == 0) << 3)
     c.lf_res = sext(r, msb)
     return r
 
 cdef inline uint32_t alu_dec(CpuState* c, uint32_t a, uint32_t msb) noexcept nogil:
     cdef uint32_t r = (a - 1) & width_mask(msb)
-    lazy_keep_cf(c, aux_of_vector((~a & 1) | (~(a ^ 1) & r), msb))
+    cdef uint32_t cf = c.lf_aux & LF_CF
+    c.lf_aux = cf | ((cf >> 1) ^ (<uint32_t>(a == msb) << 30)) | (<uint32_t>((r & 0xF) == 0xF) << 3)
     c.lf_res = sext(r, msb)
     return r
 

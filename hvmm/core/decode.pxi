@@ -32,8 +32,8 @@ cdef inline uint32_t fetch32(Insn* d) noexcept nogil:
     d.p += 4
     return v
 
-cdef inline uint32_t fetchv(Insn* d) noexcept nogil:
-    if d.o32:
+cdef inline uint32_t fetchv(Insn* d, int o32) noexcept nogil:
+    if o32:
         return fetch32(d)
     return fetch16(d)
 
@@ -169,16 +169,16 @@ cdef inline void rm8_write(CpuState* c, Insn* d, uint32_t v) noexcept nogil:
     else:
         wr8(c, d.seg, d.off, v)
 
-cdef inline uint32_t rmv_read(CpuState* c, Insn* d) noexcept nogil:
+cdef inline uint32_t rmv_read(CpuState* c, Insn* d, int o32) noexcept nogil:
     if d.mod == 3:
-        return get_rv(c, d.rm, d.o32)
-    return rdv(c, d.seg, d.off, d.o32, d.amask)
+        return get_rv(c, d.rm, o32)
+    return rdv(c, d.seg, d.off, o32, d.amask)
 
-cdef inline void rmv_write(CpuState* c, Insn* d, uint32_t v) noexcept nogil:
+cdef inline void rmv_write(CpuState* c, Insn* d, uint32_t v, int o32) noexcept nogil:
     if d.mod == 3:
-        set_rv(c, d.rm, v, d.o32)
+        set_rv(c, d.rm, v, o32)
     else:
-        wrv(c, d.seg, d.off, v, d.o32, d.amask)
+        wrv(c, d.seg, d.off, v, o32, d.amask)
 
 cdef inline uint32_t rm16_read(CpuState* c, Insn* d) noexcept nogil:
     if d.mod == 3:
@@ -190,5 +190,5 @@ cdef inline uint32_t rm16_read(CpuState* c, Insn* d) noexcept nogil:
 cdef inline uint32_t mem_rd16_at(CpuState* c, Insn* d, uint32_t disp) noexcept nogil:
     return rd16(c, d.seg, (d.off + disp) & d.amask, d.amask)
 
-cdef inline uint32_t mem_rdv_at(CpuState* c, Insn* d, uint32_t disp) noexcept nogil:
-    return rdv(c, d.seg, (d.off + disp) & d.amask, d.o32, d.amask)
+cdef inline uint32_t mem_rdv_at(CpuState* c, Insn* d, uint32_t disp, int o32) noexcept nogil:
+    return rdv(c, d.seg, (d.off + disp) & d.amask, o32, d.amask)

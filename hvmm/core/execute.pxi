@@ -111,9 +111,933 @@ cdef inline void raise_fault(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
     left[0] = 0
     d.start = d.p
 
+# The six ALU encodings (r/m8,r8  r/mv,rv  r8,r/m8  rv,r/mv  AL,imm8
+# eAX,immv), each ALU operation given its own case so that `aluop` and
+# `form` are constants after inlining.
+cdef inline void alu_form(CpuState* c, Insn* d, int form, uint32_t aluop,
+                          int o32) noexcept nogil:
+    cdef uint32_t t, v
+    if form == 0:
+        modrm(c, d)
+        t = alu(c, aluop, rm8_read(c, d), get_r8(c, d.reg), 0x80)
+        if aluop != 7:
+            rm8_write(c, d, t)
+    elif form == 1:
+        modrm(c, d)
+        t = alu(c, aluop, rmv_read(c, d, o32), get_rv(c, d.reg, o32), vmsb(o32))
+        if aluop != 7:
+            rmv_write(c, d, t, o32)
+    elif form == 2:
+        modrm(c, d)
+        t = alu(c, aluop, get_r8(c, d.reg), rm8_read(c, d), 0x80)
+        if aluop != 7:
+            set_r8(c, d.reg, t)
+    elif form == 3:
+        modrm(c, d)
+        t = alu(c, aluop, get_rv(c, d.reg, o32), rmv_read(c, d, o32), vmsb(o32))
+        if aluop != 7:
+            set_rv(c, d.reg, t, o32)
+    elif form == 4:
+        t = alu(c, aluop, c.regs[R_EAX] & 0xFF, fetch8(d), 0x80)
+        if aluop != 7:
+            set_r8(c, 0, t)
+    else:
+        v = fetchv(d, o32)
+        t = alu(c, aluop, get_rv(c, R_EAX, o32), v, vmsb(o32))
+        if aluop != 7:
+            set_rv(c, R_EAX, t, o32)
+
+# String instructions without a REP prefix (the common LODS/STOS/MOVS in
+# loops) stay inline; REP forms and the rest go to op_string.
+cdef inline void string_once(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
+    cdef uint32_t amask = d.amask
+    cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
+    cdef uint32_t si, di
+    cdef int src_seg
+    if op == STR_LODS:
+        src_seg = d.ovr if d.ovr >= 0 else S_DS
+        si = c.regs[R_ESI] & amask
+        acc_write(c, str_rd(c, src_seg, si, size, amask), size)
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | ((si + delta) & amask)
+    elif op == STR_STOS:
+        di = c.regs[R_EDI] & amask
+        str_wr(c, S_ES, di, c.regs[R_EAX], size, amask)
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | ((di + delta) & amask)
+    else:   # MOVS
+        src_seg = d.ovr if d.ovr >= 0 else S_DS
+        si = c.regs[R_ESI] & amask
+        di = c.regs[R_EDI] & amask
+        str_wr(c, S_ES, di, str_rd(c, src_seg, si, size, amask), size, amask)
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | ((si + delta) & amask)
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | ((di + delta) & amask)
+
+# The opcode switch, written once. The loop calls it with o32 = 0 and 1,
+# and since it is always inlined gcc compiles two copies with the operand
+# size folded in: no 16/32-bit tests in the common 16-bit path.
+cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* eip_p,
+                         uint64_t* left) noexcept nogil:
+    cdef uint32_t eip = eip_p[0]
+    cdef uint32_t t, u, v, w, msb, n, sel
+    cdef int s
+    cdef int64_t adj
+    # ---- ALU -------------------------------------------------------
+    if op == 0x00:
+        alu_form(c, d, 0, 0, o32)
+    elif op == 0x01:
+        alu_form(c, d, 1, 0, o32)
+    elif op == 0x02:
+        alu_form(c, d, 2, 0, o32)
+    elif op == 0x03:
+        alu_form(c, d, 3, 0, o32)
+    elif op == 0x04:
+        alu_form(c, d, 4, 0, o32)
+    elif op == 0x05:
+        alu_form(c, d, 5, 0, o32)
+    elif op == 0x08:
+        alu_form(c, d, 0, 1, o32)
+    elif op == 0x09:
+        alu_form(c, d, 1, 1, o32)
+    elif op == 0x0A:
+        alu_form(c, d, 2, 1, o32)
+    elif op == 0x0B:
+        alu_form(c, d, 3, 1, o32)
+    elif op == 0x0C:
+        alu_form(c, d, 4, 1, o32)
+    elif op == 0x0D:
+        alu_form(c, d, 5, 1, o32)
+    elif op == 0x10:
+        alu_form(c, d, 0, 2, o32)
+    elif op == 0x11:
+        alu_form(c, d, 1, 2, o32)
+    elif op == 0x12:
+        alu_form(c, d, 2, 2, o32)
+    elif op == 0x13:
+        alu_form(c, d, 3, 2, o32)
+    elif op == 0x14:
+        alu_form(c, d, 4, 2, o32)
+    elif op == 0x15:
+        alu_form(c, d, 5, 2, o32)
+    elif op == 0x18:
+        alu_form(c, d, 0, 3, o32)
+    elif op == 0x19:
+        alu_form(c, d, 1, 3, o32)
+    elif op == 0x1A:
+        alu_form(c, d, 2, 3, o32)
+    elif op == 0x1B:
+        alu_form(c, d, 3, 3, o32)
+    elif op == 0x1C:
+        alu_form(c, d, 4, 3, o32)
+    elif op == 0x1D:
+        alu_form(c, d, 5, 3, o32)
+    elif op == 0x20:
+        alu_form(c, d, 0, 4, o32)
+    elif op == 0x21:
+        alu_form(c, d, 1, 4, o32)
+    elif op == 0x22:
+        alu_form(c, d, 2, 4, o32)
+    elif op == 0x23:
+        alu_form(c, d, 3, 4, o32)
+    elif op == 0x24:
+        alu_form(c, d, 4, 4, o32)
+    elif op == 0x25:
+        alu_form(c, d, 5, 4, o32)
+    elif op == 0x28:
+        alu_form(c, d, 0, 5, o32)
+    elif op == 0x29:
+        alu_form(c, d, 1, 5, o32)
+    elif op == 0x2A:
+        alu_form(c, d, 2, 5, o32)
+    elif op == 0x2B:
+        alu_form(c, d, 3, 5, o32)
+    elif op == 0x2C:
+        alu_form(c, d, 4, 5, o32)
+    elif op == 0x2D:
+        alu_form(c, d, 5, 5, o32)
+    elif op == 0x30:
+        alu_form(c, d, 0, 6, o32)
+    elif op == 0x31:
+        alu_form(c, d, 1, 6, o32)
+    elif op == 0x32:
+        alu_form(c, d, 2, 6, o32)
+    elif op == 0x33:
+        alu_form(c, d, 3, 6, o32)
+    elif op == 0x34:
+        alu_form(c, d, 4, 6, o32)
+    elif op == 0x35:
+        alu_form(c, d, 5, 6, o32)
+    elif op == 0x38:
+        alu_form(c, d, 0, 7, o32)
+    elif op == 0x39:
+        alu_form(c, d, 1, 7, o32)
+    elif op == 0x3A:
+        alu_form(c, d, 2, 7, o32)
+    elif op == 0x3B:
+        alu_form(c, d, 3, 7, o32)
+    elif op == 0x3C:
+        alu_form(c, d, 4, 7, o32)
+    elif op == 0x3D:
+        alu_form(c, d, 5, 7, o32)
+
+    # ---- segment register push/pop, BCD ----------------------------
+    elif op == 0x06 or op == 0x0E or op == 0x16 or op == 0x1E:
+        pushv(c, c.seg[op >> 3].sel, o32)
+    elif op == 0x07 or op == 0x17 or op == 0x1F:
+        load_seg_real(c, op >> 3, popv(c, o32))
+    elif op == 0x0F:
+        if c.model == MODEL_8086:   # POP CS
+            load_seg_real(c, S_CS, pop16(c))
+            jump_to(d, &eip, eip + insn_len(d))
+        else:
+            # ---- two-byte opcodes (386): a switch of their own ----
+            op = 0x100 | fetch8(d)
+            if op == 0x101:
+                modrm(c, d)
+                if d.reg == 4:          # SMSW
+                    if d.mod == 3:
+                        set_rv(c, d.rm, c.cr[0], o32)
+                    else:
+                        wr16(c, d.seg, d.off, c.cr[0], d.amask)
+                elif d.reg == 6:        # LMSW: PE can be set, never cleared
+                    t = rm16_read(c, d)
+                    u = (c.cr[0] & ~(<uint32_t>0xE)) | (t & 0xF) | (c.cr[0] & 1)
+                    if u & 1:       # protected mode: a later issue
+                        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
+                    else:
+                        c.cr[0] = u
+                elif d.mod == 3:
+                    raise_fault(c, d, eip, left, VEC_UD)
+                elif d.reg == 0 or d.reg == 1:  # SGDT, SIDT
+                    t = c.gdtr.base if d.reg == 0 else c.idtr.base
+                    u = c.gdtr.limit if d.reg == 0 else c.idtr.limit
+                    wr16(c, d.seg, d.off, u, d.amask)
+                    wr32(c, d.seg, (d.off + 2) & d.amask,
+                         t if o32 else (t & 0x00FFFFFF), d.amask)
+                elif d.reg == 2 or d.reg == 3:  # LGDT, LIDT
+                    u = mem_rd16_at(c, d, 0)
+                    t = rd32(c, d.seg, (d.off + 2) & d.amask, d.amask)
+                    if not o32:
+                        t &= 0x00FFFFFF
+                    if d.reg == 2:
+                        c.gdtr.base = t
+                        c.gdtr.limit = u
+                    else:
+                        c.idtr.base = t
+                        c.idtr.limit = u
+                elif d.reg == 7:        # INVLPG: no TLB yet
+                    pass
+                else:
+                    raise_fault(c, d, eip, left, VEC_UD)
+            elif op == 0x106:           # CLTS
+                c.cr[0] &= ~(<uint32_t>8)
+            elif op == 0x108 or op == 0x109:    # INVD, WBINVD: no caches
+                pass
+            elif op == 0x120 or op == 0x122:    # MOV r32, CRn / MOV CRn, r32
+                modrm(c, d)
+                if d.reg == 1 or d.reg > 4:
+                    raise_fault(c, d, eip, left, VEC_UD)
+                elif op == 0x120:
+                    c.regs[d.rm] = c.cr[d.reg]
+                else:
+                    t = c.regs[d.rm]
+                    if d.reg == 0 and (t & 1):
+                        # Protected mode is the next issue: stop clearly.
+                        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
+                    else:
+                        if d.reg == 0:
+                            t |= 0x10   # ET: 387-style coprocessor interface
+                        c.cr[d.reg] = t
+            elif op == 0x121 or op == 0x123:    # MOV r32, DRn / MOV DRn, r32
+                modrm(c, d)
+                if op == 0x121:
+                    c.regs[d.rm] = c.dr[d.reg]
+                else:
+                    c.dr[d.reg] = c.regs[d.rm]
+            elif (op == 0x180 or op == 0x181 or op == 0x182 or op == 0x183 or
+                    op == 0x184 or op == 0x185 or op == 0x186 or op == 0x187 or
+                    op == 0x188 or op == 0x189 or op == 0x18A or op == 0x18B or
+                    op == 0x18C or op == 0x18D or op == 0x18E or op == 0x18F):
+                t = fetch32(d) if o32 else sx16(fetch16(d))
+                if cond(c, op & 0xF):
+                    jump_to(d, &eip, eip + insn_len(d) + t)
+            elif (op == 0x190 or op == 0x191 or op == 0x192 or op == 0x193 or
+                    op == 0x194 or op == 0x195 or op == 0x196 or op == 0x197 or
+                    op == 0x198 or op == 0x199 or op == 0x19A or op == 0x19B or
+                    op == 0x19C or op == 0x19D or op == 0x19E or op == 0x19F):
+                modrm(c, d)
+                rm8_write(c, d, cond(c, op & 0xF))
+            elif op == 0x1A0 or op == 0x1A8:
+                pushv(c, c.seg[S_FS if op == 0x1A0 else S_GS].sel, o32)
+            elif op == 0x1A1 or op == 0x1A9:
+                load_seg_real(c, S_FS if op == 0x1A1 else S_GS, popv(c, o32))
+            elif op == 0x1A2:           # CPUID: a 486DX4-like part, no FPU
+                if c.regs[R_EAX] == 0:
+                    c.regs[R_EAX] = 1
+                    c.regs[R_EBX] = 0x756E6547     # "GenuineIntel"
+                    c.regs[R_EDX] = 0x49656E69
+                    c.regs[R_ECX] = 0x6C65746E
+                elif c.regs[R_EAX] == 1:
+                    c.regs[R_EAX] = 0x0480
+                    c.regs[R_EBX] = 0
+                    c.regs[R_ECX] = 0
+                    c.regs[R_EDX] = 0
+                else:
+                    c.regs[R_EAX] = 0
+                    c.regs[R_EBX] = 0
+                    c.regs[R_ECX] = 0
+                    c.regs[R_EDX] = 0
+            elif op == 0x1A3 or op == 0x1AB or op == 0x1B3 or op == 0x1BB:
+                # BT/BTS/BTR/BTC r/m, r: a memory operand is addressed by the
+                # signed bit offset, not just the low bits.
+                modrm(c, d)
+                v = get_rv(c, d.reg, o32)
+                n = (op >> 3) & 3
+                if d.mod == 3:
+                    t = get_rv(c, d.rm, o32)
+                    w = bt_op(c, n, t, v & (31 if o32 else 15))
+                    if n:
+                        set_rv(c, d.rm, w, o32)
+                else:
+                    if o32:
+                        adj = (<int64_t><int32_t>v >> 5) * 4
+                        v &= 31
+                    else:
+                        adj = (<int64_t><int16_t>v >> 4) * 2
+                        v &= 15
+                    d.off = (d.off + <uint32_t>adj) & d.amask
+                    t = rdv(c, d.seg, d.off, o32, d.amask)
+                    w = bt_op(c, n, t, v)
+                    if n:
+                        wrv(c, d.seg, d.off, w, o32, d.amask)
+            elif op == 0x1BA:
+                modrm(c, d)
+                if d.reg < 4:
+                    raise_fault(c, d, eip, left, VEC_UD)
+                else:
+                    t = rmv_read(c, d, o32)
+                    v = fetch8(d) & (31 if o32 else 15)
+                    w = bt_op(c, d.reg - 4, t, v)
+                    if d.reg != 4:
+                        rmv_write(c, d, w, o32)
+            elif op == 0x1A4 or op == 0x1A5 or op == 0x1AC or op == 0x1AD:
+                modrm(c, d)
+                t = rmv_read(c, d, o32)
+                n = fetch8(d) if (op & 1) == 0 else (c.regs[R_ECX] & 0xFF)
+                rmv_write(c, d, shiftd_op(c, op < 0x1A8, t, get_rv(c, d.reg, o32), n,
+                                           32 if o32 else 16), o32)
+            elif op == 0x1AF:
+                modrm(c, d)
+                set_rv(c, d.reg, imul_trunc(c, get_rv(c, d.reg, o32), rmv_read(c, d, o32), o32), o32)
+            elif op == 0x1B0:           # CMPXCHG r/m8, r8
+                modrm(c, d)
+                t = rm8_read(c, d)
+                alu(c, 7, c.regs[R_EAX] & 0xFF, t, 0x80)
+                if c.lf_res == 0:
+                    rm8_write(c, d, get_r8(c, d.reg))
+                else:
+                    rm8_write(c, d, t)
+                    set_r8(c, 0, t)
+            elif op == 0x1B1:
+                modrm(c, d)
+                t = rmv_read(c, d, o32)
+                alu(c, 7, get_rv(c, R_EAX, o32), t, vmsb(o32))
+                if c.lf_res == 0:
+                    rmv_write(c, d, get_rv(c, d.reg, o32), o32)
+                else:
+                    rmv_write(c, d, t, o32)
+                    set_rv(c, R_EAX, t, o32)
+            elif op == 0x1B2 or op == 0x1B4 or op == 0x1B5:   # LSS, LFS, LGS
+                modrm(c, d)
+                if d.mod == 3:
+                    raise_fault(c, d, eip, left, VEC_UD)
+                else:
+                    t = mem_rdv_at(c, d, 0, o32)
+                    sel = mem_rd16_at(c, d, 4 if o32 else 2)
+                    set_rv(c, d.reg, t, o32)
+                    load_seg_real(c, S_SS if op == 0x1B2 else (S_FS if op == 0x1B4 else S_GS), sel)
+            elif op == 0x1B6:
+                modrm(c, d)
+                set_rv(c, d.reg, rm8_read(c, d), o32)
+            elif op == 0x1B7:
+                modrm(c, d)
+                set_rv(c, d.reg, rm16_read(c, d), o32)
+            elif op == 0x1BE:
+                modrm(c, d)
+                set_rv(c, d.reg, sx8(rm8_read(c, d)), o32)
+            elif op == 0x1BF:
+                modrm(c, d)
+                set_rv(c, d.reg, sx16(rm16_read(c, d)), o32)
+            elif op == 0x1BC or op == 0x1BD:
+                modrm(c, d)
+                if bs_op(c, op == 0x1BD, rmv_read(c, d, o32), &t):
+                    set_rv(c, d.reg, t, o32)
+            elif op == 0x1C0:           # XADD r/m8, r8
+                modrm(c, d)
+                t = rm8_read(c, d)
+                u = alu(c, 0, t, get_r8(c, d.reg), 0x80)
+                set_r8(c, d.reg, t)
+                rm8_write(c, d, u)
+            elif op == 0x1C1:
+                modrm(c, d)
+                t = rmv_read(c, d, o32)
+                u = alu(c, 0, t, get_rv(c, d.reg, o32), vmsb(o32))
+                set_rv(c, d.reg, t, o32)
+                rmv_write(c, d, u, o32)
+            elif (op == 0x1C8 or op == 0x1C9 or op == 0x1CA or op == 0x1CB or
+                    op == 0x1CC or op == 0x1CD or op == 0x1CE or op == 0x1CF):
+                if o32:
+                    c.regs[op & 7] = __builtin_bswap32(c.regs[op & 7])
+                else:       # undefined for 16 bits; 486 parts clear the word
+                    set_r16(c, op & 7, 0)
+            else:       # UD2 (0F 0B) and the unassigned rest
+                raise_fault(c, d, eip, left, VEC_UD)
+    elif op == 0x27:
+        op_daa_das(c, 0)
+    elif op == 0x2F:
+        op_daa_das(c, 1)
+    elif op == 0x37:
+        op_aaa(c)
+    elif op == 0x3F:
+        op_aas(c)
+
+    # ---- INC/DEC/PUSH/POP register ---------------------------------
+    elif (op == 0x40 or op == 0x41 or op == 0x42 or op == 0x43 or
+            op == 0x44 or op == 0x45 or op == 0x46 or op == 0x47):
+        set_rv(c, op & 7, alu_inc(c, get_rv(c, op & 7, o32), vmsb(o32)), o32)
+    elif (op == 0x48 or op == 0x49 or op == 0x4A or op == 0x4B or
+            op == 0x4C or op == 0x4D or op == 0x4E or op == 0x4F):
+        set_rv(c, op & 7, alu_dec(c, get_rv(c, op & 7, o32), vmsb(o32)), o32)
+    elif (op == 0x50 or op == 0x51 or op == 0x52 or op == 0x53 or
+            op == 0x55 or op == 0x56 or op == 0x57):
+        pushv(c, c.regs[op & 7], o32)
+    elif op == 0x54:
+        if c.model == MODEL_8086:    # the 8086 pushes the decremented SP
+            push16(c, (c.regs[R_ESP] - 2) & 0xFFFF)
+        else:
+            pushv(c, c.regs[R_ESP], o32)
+    elif (op == 0x58 or op == 0x59 or op == 0x5A or op == 0x5B or
+            op == 0x5C or op == 0x5D or op == 0x5E or op == 0x5F):
+        set_rv(c, op & 7, popv(c, o32), o32)
+
+    # ---- 0x60-0x6F: 80186 instructions (Jcc aliases on the 8086) ----
+    elif (op == 0x60 or op == 0x61 or op == 0x62 or op == 0x63 or
+            op == 0x64 or op == 0x65 or op == 0x66 or op == 0x67 or
+            op == 0x68 or op == 0x69 or op == 0x6A or op == 0x6B or
+            op == 0x6C or op == 0x6D or op == 0x6E or op == 0x6F):
+        if c.model == MODEL_8086:
+            t = sx8(fetch8(d))
+            if cond(c, op & 0xF):
+                jump_to(d, &eip, eip + insn_len(d) + t)
+        elif op == 0x60:
+            op_pusha(c, o32)
+        elif op == 0x61:
+            op_popa(c, o32)
+        elif op == 0x62:    # BOUND
+            modrm(c, d)
+            if d.mod == 3:
+                raise_fault(c, d, eip, left, VEC_UD)
+            else:
+                v = get_rv(c, d.reg, o32)
+                t = mem_rdv_at(c, d, 0, o32)
+                u = mem_rdv_at(c, d, 4 if o32 else 2, o32)
+                if o32:
+                    if <int32_t>v < <int32_t>t or <int32_t>v > <int32_t>u:
+                        raise_fault(c, d, eip, left, VEC_BR)
+                elif <int16_t>v < <int16_t>t or <int16_t>v > <int16_t>u:
+                    raise_fault(c, d, eip, left, VEC_BR)
+        elif op == 0x63:    # ARPL: protected mode only
+            raise_fault(c, d, eip, left, VEC_UD)
+        elif op == 0x68:
+            pushv(c, fetchv(d, o32), o32)
+        elif op == 0x6A:
+            pushv(c, sx8(fetch8(d)), o32)
+        elif op == 0x69:
+            modrm(c, d)
+            t = rmv_read(c, d, o32)
+            set_rv(c, d.reg, imul_trunc(c, t, fetchv(d, o32), o32), o32)
+        elif op == 0x6B:
+            modrm(c, d)
+            t = rmv_read(c, d, o32)
+            set_rv(c, d.reg, imul_trunc(c, t, sx8(fetch8(d)), o32), o32)
+        elif op == 0x6C:
+            op_string(c, STR_INS, 1, d.amask, d.ovr, d.rep)
+        elif op == 0x6D:
+            op_string(c, STR_INS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+        elif op == 0x6E:
+            op_string(c, STR_OUTS, 1, d.amask, d.ovr, d.rep)
+        else:
+            op_string(c, STR_OUTS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+
+    # ---- Jcc rel8 ---------------------------------------------------
+    elif (op == 0x70 or op == 0x71 or op == 0x72 or op == 0x73 or
+            op == 0x74 or op == 0x75 or op == 0x76 or op == 0x77 or
+            op == 0x78 or op == 0x79 or op == 0x7A or op == 0x7B or
+            op == 0x7C or op == 0x7D or op == 0x7E or op == 0x7F):
+        t = sx8(fetch8(d))
+        if cond(c, op & 0xF):
+            jump_to(d, &eip, eip + insn_len(d) + t)
+
+    # ---- group 1, TEST, XCHG, MOV ----------------------------------
+    elif op == 0x80 or op == 0x82:
+        modrm(c, d)
+        t = rm8_read(c, d)
+        t = alu(c, d.reg, t, fetch8(d), 0x80)
+        if d.reg != 7:
+            rm8_write(c, d, t)
+    elif op == 0x81 or op == 0x83:
+        modrm(c, d)
+        t = rmv_read(c, d, o32)
+        if op == 0x81:
+            v = fetchv(d, o32)
+        else:
+            v = sx8(fetch8(d)) & vmask(o32)
+        t = alu(c, d.reg, t, v, vmsb(o32))
+        if d.reg != 7:
+            rmv_write(c, d, t, o32)
+    elif op == 0x84:
+        modrm(c, d)
+        alu(c, 4, rm8_read(c, d), get_r8(c, d.reg), 0x80)
+    elif op == 0x85:
+        modrm(c, d)
+        alu(c, 4, rmv_read(c, d, o32), get_rv(c, d.reg, o32), vmsb(o32))
+    elif op == 0x86:
+        modrm(c, d)
+        t = rm8_read(c, d)
+        rm8_write(c, d, get_r8(c, d.reg))
+        set_r8(c, d.reg, t)
+    elif op == 0x87:
+        modrm(c, d)
+        t = rmv_read(c, d, o32)
+        rmv_write(c, d, get_rv(c, d.reg, o32), o32)
+        set_rv(c, d.reg, t, o32)
+    elif op == 0x88:
+        modrm(c, d)
+        rm8_write(c, d, get_r8(c, d.reg))
+    elif op == 0x89:
+        modrm(c, d)
+        rmv_write(c, d, get_rv(c, d.reg, o32), o32)
+    elif op == 0x8A:
+        modrm(c, d)
+        set_r8(c, d.reg, rm8_read(c, d))
+    elif op == 0x8B:
+        modrm(c, d)
+        set_rv(c, d.reg, rmv_read(c, d, o32), o32)
+    elif op == 0x8C:        # MOV r/m, Sreg
+        modrm(c, d)
+        s = d.reg
+        if c.model == MODEL_8086:
+            s &= 3
+        if s > 5:
+            raise_fault(c, d, eip, left, VEC_UD)
+        elif d.mod == 3:
+            set_rv(c, d.rm, c.seg[s].sel, o32)
+        else:
+            wr16(c, d.seg, d.off, c.seg[s].sel, d.amask)
+    elif op == 0x8D:        # LEA
+        modrm(c, d)
+        if d.mod == 3:
+            if c.model != MODEL_8086:
+                raise_fault(c, d, eip, left, VEC_UD)
+        else:
+            set_rv(c, d.reg, d.off, o32)
+    elif op == 0x8E:        # MOV Sreg, r/m
+        modrm(c, d)
+        s = d.reg
+        if c.model == MODEL_8086:
+            s &= 3
+        if s > 5 or (s == S_CS and c.model != MODEL_8086):
+            raise_fault(c, d, eip, left, VEC_UD)
+        else:
+            load_seg_real(c, s, rm16_read(c, d))
+            if s == S_CS:
+                jump_to(d, &eip, eip + insn_len(d))
+    elif op == 0x8F:        # POP r/m: the address uses the popped SP
+        t = popv(c, o32)
+        modrm(c, d)
+        rmv_write(c, d, t, o32)
+
+    # ---- 0x90-0x9F ---------------------------------------------------
+    elif op == 0x90:
+        pass
+    elif (op == 0x91 or op == 0x92 or op == 0x93 or op == 0x94 or
+            op == 0x95 or op == 0x96 or op == 0x97):
+        t = get_rv(c, op & 7, o32)
+        set_rv(c, op & 7, get_rv(c, R_EAX, o32), o32)
+        set_rv(c, R_EAX, t, o32)
+    elif op == 0x98:
+        if o32:
+            c.regs[R_EAX] = sx16(c.regs[R_EAX])
+        else:
+            set_r16(c, R_EAX, sx8(c.regs[R_EAX]))
+    elif op == 0x99:
+        if o32:
+            c.regs[R_EDX] = 0xFFFFFFFFu if (c.regs[R_EAX] & 0x80000000u) else 0
+        else:
+            set_r16(c, R_EDX, 0xFFFF if (c.regs[R_EAX] & 0x8000) else 0)
+    elif op == 0x9A:        # CALL ptr16:16/32
+        t = fetchv(d, o32)
+        sel = fetch16(d)
+        pushv(c, c.seg[S_CS].sel, o32)
+        pushv(c, eip + insn_len(d), o32)
+        load_seg_real(c, S_CS, sel)
+        jump_to(d, &eip, t)
+    elif op == 0x9B:        # WAIT: no FPU, nothing to wait for
+        pass
+    elif op == 0x9C:
+        if o32:
+            push32(c, get_eflags(c) & 0x00FCFFFF)
+        else:
+            push16(c, flags_image(c) & 0xFFFF)
+    elif op == 0x9D:
+        if o32:
+            write_flags(c, pop32(c), c.flags_writable32)
+        else:
+            write_flags(c, pop16(c), c.flags_writable16)
+    elif op == 0x9E:        # SAHF
+        set_flags_masked(c, F_SF | F_ZF | F_AF | F_PF | F_CF, (c.regs[R_EAX] >> 8) & 0xFF)
+    elif op == 0x9F:        # LAHF
+        set_r8(c, 4, (get_eflags(c) & 0xD5) | 2)
+
+    # ---- 0xA0-0xAF: moffs, strings, TEST ---------------------------
+    elif op == 0xA0:
+        t = fetch32(d) if d.a32 else fetch16(d)
+        set_r8(c, 0, rd8(c, seg_of(d), t))
+    elif op == 0xA1:
+        t = fetch32(d) if d.a32 else fetch16(d)
+        set_rv(c, R_EAX, rdv(c, seg_of(d), t, o32, d.amask), o32)
+    elif op == 0xA2:
+        t = fetch32(d) if d.a32 else fetch16(d)
+        wr8(c, seg_of(d), t, c.regs[R_EAX] & 0xFF)
+    elif op == 0xA3:
+        t = fetch32(d) if d.a32 else fetch16(d)
+        wrv(c, seg_of(d), t, c.regs[R_EAX], o32, d.amask)
+    elif op == 0xA4:
+        if d.rep:
+            op_string(c, STR_MOVS, 1, d.amask, d.ovr, d.rep)
+        else:
+            string_once(c, d, STR_MOVS, 1)
+    elif op == 0xA5:
+        if d.rep:
+            op_string(c, STR_MOVS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+        else:
+            string_once(c, d, STR_MOVS, 4 if o32 else 2)
+    elif op == 0xA6:
+        op_string(c, STR_CMPS, 1, d.amask, d.ovr, d.rep)
+    elif op == 0xA7:
+        op_string(c, STR_CMPS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+    elif op == 0xA8:
+        alu(c, 4, c.regs[R_EAX] & 0xFF, fetch8(d), 0x80)
+    elif op == 0xA9:
+        v = fetchv(d, o32)
+        alu(c, 4, get_rv(c, R_EAX, o32), v, vmsb(o32))
+    elif op == 0xAA:
+        if d.rep:
+            op_string(c, STR_STOS, 1, d.amask, d.ovr, d.rep)
+        else:
+            string_once(c, d, STR_STOS, 1)
+    elif op == 0xAB:
+        if d.rep:
+            op_string(c, STR_STOS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+        else:
+            string_once(c, d, STR_STOS, 4 if o32 else 2)
+    elif op == 0xAC:
+        if d.rep:
+            op_string(c, STR_LODS, 1, d.amask, d.ovr, d.rep)
+        else:
+            string_once(c, d, STR_LODS, 1)
+    elif op == 0xAD:
+        if d.rep:
+            op_string(c, STR_LODS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+        else:
+            string_once(c, d, STR_LODS, 4 if o32 else 2)
+    elif op == 0xAE:
+        op_string(c, STR_SCAS, 1, d.amask, d.ovr, d.rep)
+    elif op == 0xAF:
+        op_string(c, STR_SCAS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+
+    # ---- MOV immediate -----------------------------------------------
+    elif (op == 0xB0 or op == 0xB1 or op == 0xB2 or op == 0xB3 or
+            op == 0xB4 or op == 0xB5 or op == 0xB6 or op == 0xB7):
+        set_r8(c, op & 7, fetch8(d))
+    elif (op == 0xB8 or op == 0xB9 or op == 0xBA or op == 0xBB or
+            op == 0xBC or op == 0xBD or op == 0xBE or op == 0xBF):
+        set_rv(c, op & 7, fetchv(d, o32), o32)
+
+    # ---- 0xC0-0xCF ----------------------------------------------------
+    elif op == 0xC0 or op == 0xC1:
+        if c.model == MODEL_8086:       # aliases of RET imm16 / RET
+            t = fetch16(d) if op == 0xC0 else 0
+            u = pop16(c)
+            set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
+            jump_to(d, &eip, u)
+        else:
+            modrm(c, d)
+            if op == 0xC0:
+                t = rm8_read(c, d)
+                rm8_write(c, d, shift_op(c, d.reg, t, fetch8(d), 8))
+            else:
+                t = rmv_read(c, d, o32)
+                rmv_write(c, d, shift_op(c, d.reg, t, fetch8(d), 32 if o32 else 16), o32)
+    elif op == 0xC2 or op == 0xC3:
+        t = fetch16(d) if op == 0xC2 else 0
+        u = popv(c, o32)
+        set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
+        jump_to(d, &eip, u)
+    elif op == 0xC4 or op == 0xC5:     # LES, LDS
+        modrm(c, d)
+        if d.mod == 3:
+            if c.model != MODEL_8086:
+                raise_fault(c, d, eip, left, VEC_UD)
+        else:
+            t = mem_rdv_at(c, d, 0, o32)
+            sel = mem_rd16_at(c, d, 4 if o32 else 2)
+            set_rv(c, d.reg, t, o32)
+            load_seg_real(c, S_ES if op == 0xC4 else S_DS, sel)
+    elif op == 0xC6:
+        modrm(c, d)
+        rm8_write(c, d, fetch8(d))
+    elif op == 0xC7:
+        modrm(c, d)
+        rmv_write(c, d, fetchv(d, o32), o32)
+    elif op == 0xC8 or op == 0xC9:
+        if c.model == MODEL_8086:       # aliases of RETF imm16 / RETF
+            t = fetch16(d) if op == 0xC8 else 0
+            u = pop16(c)
+            sel = pop16(c)
+            set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
+            load_seg_real(c, S_CS, sel)
+            jump_to(d, &eip, u)
+        elif op == 0xC8:
+            t = fetch16(d)
+            op_enter(c, t, fetch8(d), o32)
+        else:
+            op_leave(c, o32)
+    elif op == 0xCA or op == 0xCB:
+        t = fetch16(d) if op == 0xCA else 0
+        u = popv(c, o32)
+        sel = popv(c, o32) & 0xFFFF
+        set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
+        load_seg_real(c, S_CS, sel)
+        jump_to(d, &eip, u)
+    elif op == 0xCC or op == 0xCD or op == 0xCE:
+        if op == 0xCC:
+            t = VEC_BP
+        elif op == 0xCD:
+            t = fetch8(d)
+        else:
+            t = VEC_OF if get_of(c) else 0x100
+        if t != 0x100:
+            c.eip = eip
+            if do_interrupt(c, t, eip + insn_len(d)):
+                stop_run(c, d, left, EXIT_TRIPLE_FAULT, 0)
+            else:
+                jump_to(d, &eip, c.eip)
+    elif op == 0xCF:
+        op_iret(c, o32)
+        jump_to(d, &eip, c.eip)
+
+    # ---- shifts, BCD, XLAT, ESC ----------------------------------------
+    elif op == 0xD0 or op == 0xD2:
+        modrm(c, d)
+        t = rm8_read(c, d)
+        rm8_write(c, d, shift_op(c, d.reg, t, 1 if op == 0xD0 else c.regs[R_ECX] & 0xFF, 8))
+    elif op == 0xD1 or op == 0xD3:
+        modrm(c, d)
+        t = rmv_read(c, d, o32)
+        rmv_write(c, d, shift_op(c, d.reg, t, 1 if op == 0xD1 else c.regs[R_ECX] & 0xFF,
+                                  32 if o32 else 16), o32)
+    elif op == 0xD4:
+        if op_aam(c, fetch8(d)):
+            raise_fault(c, d, eip, left, VEC_DE)
+    elif op == 0xD5:
+        op_aad(c, fetch8(d))
+    elif op == 0xD6:        # SALC (undocumented, present on all Intel parts)
+        set_r8(c, 0, 0xFF if get_cf(c) else 0)
+    elif op == 0xD7:        # XLAT
+        t = (c.regs[R_EBX] + (c.regs[R_EAX] & 0xFF)) & d.amask
+        set_r8(c, 0, rd8(c, seg_of(d), t))
+    elif (op == 0xD8 or op == 0xD9 or op == 0xDA or op == 0xDB or
+            op == 0xDC or op == 0xDD or op == 0xDE or op == 0xDF):
+        # ESC: decoded, no coprocessor answers. With CR0.EM set the
+        # 386 raises #NM (device not available).
+        modrm(c, d)
+        if c.model != MODEL_8086 and (c.cr[0] & 4):
+            raise_fault(c, d, eip, left, 7)
+
+    # ---- LOOP/JCXZ, I/O, CALL/JMP ---------------------------------------
+    elif op == 0xE0 or op == 0xE1 or op == 0xE2:
+        t = sx8(fetch8(d))
+        u = (c.regs[R_ECX] - 1) & d.amask
+        set_ra(c, R_ECX, u, d)
+        if u != 0 and (op == 0xE2 or (op == 0xE1) == (get_zf(c) != 0)):
+            jump_to(d, &eip, eip + insn_len(d) + t)
+    elif op == 0xE3:
+        t = sx8(fetch8(d))
+        if (c.regs[R_ECX] & d.amask) == 0:
+            jump_to(d, &eip, eip + insn_len(d) + t)
+    elif op == 0xE4:
+        set_r8(c, 0, port_in(c, fetch8(d), 1))
+    elif op == 0xE5:
+        set_rv(c, R_EAX, port_in(c, fetch8(d), 4 if o32 else 2), o32)
+    elif op == 0xE6:
+        port_out(c, fetch8(d), 1, c.regs[R_EAX] & 0xFF)
+    elif op == 0xE7:
+        port_out(c, fetch8(d), 4 if o32 else 2, get_rv(c, R_EAX, o32))
+    elif op == 0xEC:
+        set_r8(c, 0, port_in(c, c.regs[R_EDX] & 0xFFFF, 1))
+    elif op == 0xED:
+        set_rv(c, R_EAX, port_in(c, c.regs[R_EDX] & 0xFFFF, 4 if o32 else 2), o32)
+    elif op == 0xEE:
+        port_out(c, c.regs[R_EDX] & 0xFFFF, 1, c.regs[R_EAX] & 0xFF)
+    elif op == 0xEF:
+        port_out(c, c.regs[R_EDX] & 0xFFFF, 4 if o32 else 2, get_rv(c, R_EAX, o32))
+    elif op == 0xE8:
+        t = fetchv(d, o32)
+        u = eip + insn_len(d)
+        pushv(c, u, o32)
+        jump_to(d, &eip, u + t)
+    elif op == 0xE9:
+        t = fetchv(d, o32)
+        jump_to(d, &eip, eip + insn_len(d) + t)
+    elif op == 0xEA:
+        t = fetchv(d, o32)
+        sel = fetch16(d)
+        load_seg_real(c, S_CS, sel)
+        jump_to(d, &eip, t)
+    elif op == 0xEB:
+        t = sx8(fetch8(d))
+        jump_to(d, &eip, eip + insn_len(d) + t)
+
+    # ---- 0xF0-0xFF -----------------------------------------------------
+    elif op == 0xF1:        # INT1 / ICEBP (386); LOCK on the 8086
+        c.eip = eip
+        if do_interrupt(c, VEC_DB, eip + insn_len(d)):
+            stop_run(c, d, left, EXIT_TRIPLE_FAULT, 0)
+        else:
+            jump_to(d, &eip, c.eip)
+    elif op == 0xF4:        # HLT: the run ends; devices come later
+        c.halted = 1
+        stop_run(c, d, left, EXIT_HLT, 1)
+    elif op == 0xF5:
+        set_cf(c, get_cf(c) ^ 1)
+    elif op == 0xF6:
+        modrm(c, d)
+        t = rm8_read(c, d)
+        if d.reg == 0 or d.reg == 1:
+            alu(c, 4, t, fetch8(d), 0x80)
+        elif d.reg == 2:
+            rm8_write(c, d, ~t)
+        elif d.reg == 3:
+            rm8_write(c, d, alu_neg(c, t, 0x80))
+        elif d.reg == 4 or d.reg == 5:
+            mul8(c, t, d.reg == 5, c.model == MODEL_8086 and d.rep != 0)
+        elif div8(c, t, d.reg == 7, c.model == MODEL_8086 and d.rep != 0):
+            raise_fault(c, d, eip, left, VEC_DE)
+    elif op == 0xF7:
+        modrm(c, d)
+        t = rmv_read(c, d, o32)
+        if d.reg == 0 or d.reg == 1:
+            alu(c, 4, t, fetchv(d, o32), vmsb(o32))
+        elif d.reg == 2:
+            rmv_write(c, d, ~t, o32)
+        elif d.reg == 3:
+            rmv_write(c, d, alu_neg(c, t, vmsb(o32)), o32)
+        elif d.reg == 4 or d.reg == 5:
+            if o32:
+                mul32(c, t, d.reg == 5)
+            else:
+                mul16(c, t, d.reg == 5, c.model == MODEL_8086 and d.rep != 0)
+        elif o32:
+            if div32(c, t, d.reg == 7):
+                raise_fault(c, d, eip, left, VEC_DE)
+        elif div16(c, t, d.reg == 7, c.model == MODEL_8086 and d.rep != 0):
+            raise_fault(c, d, eip, left, VEC_DE)
+    elif op == 0xF8:
+        set_cf(c, 0)
+    elif op == 0xF9:
+        set_cf(c, 1)
+    elif op == 0xFA:
+        c.flags &= ~(<uint32_t>F_IF)
+    elif op == 0xFB:
+        c.flags |= F_IF
+    elif op == 0xFC:
+        c.flags &= ~(<uint32_t>F_DF)
+    elif op == 0xFD:
+        c.flags |= F_DF
+    elif op == 0xFE:
+        modrm(c, d)
+        if d.reg == 0:
+            rm8_write(c, d, alu_inc(c, rm8_read(c, d), 0x80))
+        elif d.reg == 1:
+            rm8_write(c, d, alu_dec(c, rm8_read(c, d), 0x80))
+        else:
+            raise_fault(c, d, eip, left, VEC_UD)
+    elif op == 0xFF:
+        modrm(c, d)
+        if d.reg == 0:
+            rmv_write(c, d, alu_inc(c, rmv_read(c, d, o32), vmsb(o32)), o32)
+        elif d.reg == 1:
+            rmv_write(c, d, alu_dec(c, rmv_read(c, d, o32), vmsb(o32)), o32)
+        elif d.reg == 2:
+            t = rmv_read(c, d, o32)
+            pushv(c, eip + insn_len(d), o32)
+            jump_to(d, &eip, t)
+        elif d.reg == 4:
+            jump_to(d, &eip, rmv_read(c, d, o32))
+        elif d.reg == 3 or d.reg == 5:
+            if d.mod == 3:
+                raise_fault(c, d, eip, left, VEC_UD)
+            else:
+                t = mem_rdv_at(c, d, 0, o32)
+                sel = mem_rd16_at(c, d, 4 if o32 else 2)
+                if d.reg == 3:
+                    pushv(c, c.seg[S_CS].sel, o32)
+                    pushv(c, eip + insn_len(d), o32)
+                load_seg_real(c, S_CS, sel)
+                jump_to(d, &eip, t)
+        elif d.reg == 6 or c.model == MODEL_8086:
+            if c.model == MODEL_8086 and d.mod == 3 and d.rm == R_ESP:
+                push16(c, (c.regs[R_ESP] - 2) & 0xFFFF)
+            else:
+                pushv(c, rmv_read(c, d, o32), o32)
+        else:
+            raise_fault(c, d, eip, left, VEC_UD)
+
+    else:
+        raise_fault(c, d, eip, left, VEC_UD)
+    eip_p[0] = eip
+
+
+# Instructions with prefixes (segment overrides, REP, operand and address
+# size) are rare enough in real-mode code to run out of line, in two more
+# copies of the switch (16- and 32-bit operands), which keeps the unprefixed
+# loop small enough for gcc to hold its state in registers.
+cdef void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,
+                           uint64_t* left) noexcept nogil:
+    cdef int k = c.prefixes[op]
+    while k:
+        if k < PX_OPSIZE:
+            d.ovr = k - PX_SEG
+        elif k == PX_OPSIZE:
+            d.o32 = 1
+        elif k == PX_ADDRSIZE:
+            d.a32 = 1
+            d.amask = 0xFFFFFFFF
+        elif k != PX_LOCK:
+            d.rep = k
+        op = d.p[0]
+        d.p += 1
+        k = c.prefixes[op]
+    if d.o32:
+        execute(c, d, op, 1, eip, left)
+    else:
+        execute(c, d, op, 0, eip, left)
+
 cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
     cdef Insn d
     cdef uint64_t left = budget
+    cdef uint64_t left_tmp
+    cdef uint32_t eip_tmp
+    cdef Insn dp
     cdef uint32_t op, eip, phys, t, u, v, w, msb, n, sel
     cdef int reason, s, k
     cdef int64_t adj
@@ -121,6 +1045,11 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
     reason = 0
     c.stop_reason = 0
     eip = c.eip
+    d.o32 = 0
+    d.a32 = 0
+    d.amask = 0xFFFF
+    d.ovr = -1
+    d.rep = 0
     while True:
         while left:
             left -= 1
@@ -130,783 +1059,23 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
             else:
                 d.p = fetch_slow(c, eip)
             d.start = d.p
-            d.o32 = 0
-            d.a32 = 0
-            d.amask = 0xFFFF
-            d.ovr = -1
-            d.rep = 0
-            while True:     # decode: prefixes `continue`, instructions fall out
-                op = d.p[0]
-                d.p += 1
-                if op == 0x26 or op == 0x2E or op == 0x36 or op == 0x3E:
-                    d.ovr = (op >> 3) & 3
-                    continue
-                elif op == 0xF0:
-                    continue
-                elif op == 0xF2:
-                    d.rep = PX_REPNE
-                    continue
-                elif op == 0xF3:
-                    d.rep = PX_REP
-                    continue
-                # ---- ALU -------------------------------------------------------
-                if (op == 0x00 or op == 0x08 or op == 0x10 or op == 0x18 or
-                        op == 0x20 or op == 0x28 or op == 0x30 or op == 0x38):
-                    modrm(c, &d)
-                    t = alu(c, op >> 3, rm8_read(c, &d), get_r8(c, d.reg), 0x80)
-                    if op != 0x38:
-                        rm8_write(c, &d, t)
-                elif (op == 0x01 or op == 0x09 or op == 0x11 or op == 0x19 or
-                        op == 0x21 or op == 0x29 or op == 0x31 or op == 0x39):
-                    modrm(c, &d)
-                    t = alu(c, op >> 3, rmv_read(c, &d), get_rv(c, d.reg, d.o32), vmsb(d.o32))
-                    if op != 0x39:
-                        rmv_write(c, &d, t)
-                elif (op == 0x02 or op == 0x0A or op == 0x12 or op == 0x1A or
-                        op == 0x22 or op == 0x2A or op == 0x32 or op == 0x3A):
-                    modrm(c, &d)
-                    t = alu(c, op >> 3, get_r8(c, d.reg), rm8_read(c, &d), 0x80)
-                    if op != 0x3A:
-                        set_r8(c, d.reg, t)
-                elif (op == 0x03 or op == 0x0B or op == 0x13 or op == 0x1B or
-                        op == 0x23 or op == 0x2B or op == 0x33 or op == 0x3B):
-                    modrm(c, &d)
-                    t = alu(c, op >> 3, get_rv(c, d.reg, d.o32), rmv_read(c, &d), vmsb(d.o32))
-                    if op != 0x3B:
-                        set_rv(c, d.reg, t, d.o32)
-                elif (op == 0x04 or op == 0x0C or op == 0x14 or op == 0x1C or
-                        op == 0x24 or op == 0x2C or op == 0x34 or op == 0x3C):
-                    t = alu(c, op >> 3, c.regs[R_EAX] & 0xFF, fetch8(&d), 0x80)
-                    if op != 0x3C:
-                        set_r8(c, 0, t)
-                elif (op == 0x05 or op == 0x0D or op == 0x15 or op == 0x1D or
-                        op == 0x25 or op == 0x2D or op == 0x35 or op == 0x3D):
-                    v = fetchv(&d)
-                    t = alu(c, op >> 3, get_rv(c, R_EAX, d.o32), v, vmsb(d.o32))
-                    if op != 0x3D:
-                        set_rv(c, R_EAX, t, d.o32)
-
-                # ---- segment register push/pop, BCD ----------------------------
-                elif op == 0x06 or op == 0x0E or op == 0x16 or op == 0x1E:
-                    pushv(c, c.seg[op >> 3].sel, d.o32)
-                elif op == 0x07 or op == 0x17 or op == 0x1F:
-                    load_seg_real(c, op >> 3, popv(c, d.o32))
-                elif op == 0x0F:
-                    if c.model == MODEL_8086:   # POP CS
-                        load_seg_real(c, S_CS, pop16(c))
-                        jump_to(&d, &eip, eip + insn_len(&d))
-                        break
-                    # ---- two-byte opcodes (386): a switch of their own ----
-                    op = 0x100 | fetch8(&d)
-                    if op == 0x101:
-                        modrm(c, &d)
-                        if d.reg == 4:          # SMSW
-                            if d.mod == 3:
-                                set_rv(c, d.rm, c.cr[0], d.o32)
-                            else:
-                                wr16(c, d.seg, d.off, c.cr[0], d.amask)
-                        elif d.reg == 6:        # LMSW: PE can be set, never cleared
-                            t = rm16_read(c, &d)
-                            u = (c.cr[0] & ~(<uint32_t>0xE)) | (t & 0xF) | (c.cr[0] & 1)
-                            if u & 1:       # protected mode: a later issue
-                                stop_run(c, &d, &left, EXIT_UNIMPLEMENTED, 0)
-                            else:
-                                c.cr[0] = u
-                        elif d.mod == 3:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                        elif d.reg == 0 or d.reg == 1:  # SGDT, SIDT
-                            t = c.gdtr.base if d.reg == 0 else c.idtr.base
-                            u = c.gdtr.limit if d.reg == 0 else c.idtr.limit
-                            wr16(c, d.seg, d.off, u, d.amask)
-                            wr32(c, d.seg, (d.off + 2) & d.amask,
-                                 t if d.o32 else (t & 0x00FFFFFF), d.amask)
-                        elif d.reg == 2 or d.reg == 3:  # LGDT, LIDT
-                            u = mem_rd16_at(c, &d, 0)
-                            t = rd32(c, d.seg, (d.off + 2) & d.amask, d.amask)
-                            if not d.o32:
-                                t &= 0x00FFFFFF
-                            if d.reg == 2:
-                                c.gdtr.base = t
-                                c.gdtr.limit = u
-                            else:
-                                c.idtr.base = t
-                                c.idtr.limit = u
-                        elif d.reg == 7:        # INVLPG: no TLB yet
-                            pass
-                        else:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                    elif op == 0x106:           # CLTS
-                        c.cr[0] &= ~(<uint32_t>8)
-                    elif op == 0x108 or op == 0x109:    # INVD, WBINVD: no caches
-                        pass
-                    elif op == 0x120 or op == 0x122:    # MOV r32, CRn / MOV CRn, r32
-                        modrm(c, &d)
-                        if d.reg == 1 or d.reg > 4:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                        elif op == 0x120:
-                            c.regs[d.rm] = c.cr[d.reg]
-                        else:
-                            t = c.regs[d.rm]
-                            if d.reg == 0 and (t & 1):
-                                # Protected mode is the next issue: stop clearly.
-                                stop_run(c, &d, &left, EXIT_UNIMPLEMENTED, 0)
-                            else:
-                                if d.reg == 0:
-                                    t |= 0x10   # ET: 387-style coprocessor interface
-                                c.cr[d.reg] = t
-                    elif op == 0x121 or op == 0x123:    # MOV r32, DRn / MOV DRn, r32
-                        modrm(c, &d)
-                        if op == 0x121:
-                            c.regs[d.rm] = c.dr[d.reg]
-                        else:
-                            c.dr[d.reg] = c.regs[d.rm]
-                    elif (op == 0x180 or op == 0x181 or op == 0x182 or op == 0x183 or
-                            op == 0x184 or op == 0x185 or op == 0x186 or op == 0x187 or
-                            op == 0x188 or op == 0x189 or op == 0x18A or op == 0x18B or
-                            op == 0x18C or op == 0x18D or op == 0x18E or op == 0x18F):
-                        t = fetch32(&d) if d.o32 else sx16(fetch16(&d))
-                        if cond(c, op & 0xF):
-                            jump_to(&d, &eip, eip + insn_len(&d) + t)
-                    elif (op == 0x190 or op == 0x191 or op == 0x192 or op == 0x193 or
-                            op == 0x194 or op == 0x195 or op == 0x196 or op == 0x197 or
-                            op == 0x198 or op == 0x199 or op == 0x19A or op == 0x19B or
-                            op == 0x19C or op == 0x19D or op == 0x19E or op == 0x19F):
-                        modrm(c, &d)
-                        rm8_write(c, &d, cond(c, op & 0xF))
-                    elif op == 0x1A0 or op == 0x1A8:
-                        pushv(c, c.seg[S_FS if op == 0x1A0 else S_GS].sel, d.o32)
-                    elif op == 0x1A1 or op == 0x1A9:
-                        load_seg_real(c, S_FS if op == 0x1A1 else S_GS, popv(c, d.o32))
-                    elif op == 0x1A2:           # CPUID: a 486DX4-like part, no FPU
-                        if c.regs[R_EAX] == 0:
-                            c.regs[R_EAX] = 1
-                            c.regs[R_EBX] = 0x756E6547     # "GenuineIntel"
-                            c.regs[R_EDX] = 0x49656E69
-                            c.regs[R_ECX] = 0x6C65746E
-                        elif c.regs[R_EAX] == 1:
-                            c.regs[R_EAX] = 0x0480
-                            c.regs[R_EBX] = 0
-                            c.regs[R_ECX] = 0
-                            c.regs[R_EDX] = 0
-                        else:
-                            c.regs[R_EAX] = 0
-                            c.regs[R_EBX] = 0
-                            c.regs[R_ECX] = 0
-                            c.regs[R_EDX] = 0
-                    elif op == 0x1A3 or op == 0x1AB or op == 0x1B3 or op == 0x1BB:
-                        # BT/BTS/BTR/BTC r/m, r: a memory operand is addressed by the
-                        # signed bit offset, not just the low bits.
-                        modrm(c, &d)
-                        v = get_rv(c, d.reg, d.o32)
-                        n = (op >> 3) & 3
-                        if d.mod == 3:
-                            t = get_rv(c, d.rm, d.o32)
-                            w = bt_op(c, n, t, v & (31 if d.o32 else 15))
-                            if n:
-                                set_rv(c, d.rm, w, d.o32)
-                        else:
-                            if d.o32:
-                                adj = (<int64_t><int32_t>v >> 5) * 4
-                                v &= 31
-                            else:
-                                adj = (<int64_t><int16_t>v >> 4) * 2
-                                v &= 15
-                            d.off = (d.off + <uint32_t>adj) & d.amask
-                            t = rdv(c, d.seg, d.off, d.o32, d.amask)
-                            w = bt_op(c, n, t, v)
-                            if n:
-                                wrv(c, d.seg, d.off, w, d.o32, d.amask)
-                    elif op == 0x1BA:
-                        modrm(c, &d)
-                        if d.reg < 4:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                        else:
-                            t = rmv_read(c, &d)
-                            v = fetch8(&d) & (31 if d.o32 else 15)
-                            w = bt_op(c, d.reg - 4, t, v)
-                            if d.reg != 4:
-                                rmv_write(c, &d, w)
-                    elif op == 0x1A4 or op == 0x1A5 or op == 0x1AC or op == 0x1AD:
-                        modrm(c, &d)
-                        t = rmv_read(c, &d)
-                        n = fetch8(&d) if (op & 1) == 0 else (c.regs[R_ECX] & 0xFF)
-                        rmv_write(c, &d, shiftd_op(c, op < 0x1A8, t, get_rv(c, d.reg, d.o32), n,
-                                                   32 if d.o32 else 16))
-                    elif op == 0x1AF:
-                        modrm(c, &d)
-                        set_rv(c, d.reg, imul_trunc(c, get_rv(c, d.reg, d.o32), rmv_read(c, &d), d.o32), d.o32)
-                    elif op == 0x1B0:           # CMPXCHG r/m8, r8
-                        modrm(c, &d)
-                        t = rm8_read(c, &d)
-                        alu(c, 7, c.regs[R_EAX] & 0xFF, t, 0x80)
-                        if c.lf_res == 0:
-                            rm8_write(c, &d, get_r8(c, d.reg))
-                        else:
-                            rm8_write(c, &d, t)
-                            set_r8(c, 0, t)
-                    elif op == 0x1B1:
-                        modrm(c, &d)
-                        t = rmv_read(c, &d)
-                        alu(c, 7, get_rv(c, R_EAX, d.o32), t, vmsb(d.o32))
-                        if c.lf_res == 0:
-                            rmv_write(c, &d, get_rv(c, d.reg, d.o32))
-                        else:
-                            rmv_write(c, &d, t)
-                            set_rv(c, R_EAX, t, d.o32)
-                    elif op == 0x1B2 or op == 0x1B4 or op == 0x1B5:   # LSS, LFS, LGS
-                        modrm(c, &d)
-                        if d.mod == 3:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                        else:
-                            t = mem_rdv_at(c, &d, 0)
-                            sel = mem_rd16_at(c, &d, 4 if d.o32 else 2)
-                            set_rv(c, d.reg, t, d.o32)
-                            load_seg_real(c, S_SS if op == 0x1B2 else (S_FS if op == 0x1B4 else S_GS), sel)
-                    elif op == 0x1B6:
-                        modrm(c, &d)
-                        set_rv(c, d.reg, rm8_read(c, &d), d.o32)
-                    elif op == 0x1B7:
-                        modrm(c, &d)
-                        set_rv(c, d.reg, rm16_read(c, &d), d.o32)
-                    elif op == 0x1BE:
-                        modrm(c, &d)
-                        set_rv(c, d.reg, sx8(rm8_read(c, &d)), d.o32)
-                    elif op == 0x1BF:
-                        modrm(c, &d)
-                        set_rv(c, d.reg, sx16(rm16_read(c, &d)), d.o32)
-                    elif op == 0x1BC or op == 0x1BD:
-                        modrm(c, &d)
-                        if bs_op(c, op == 0x1BD, rmv_read(c, &d), &t):
-                            set_rv(c, d.reg, t, d.o32)
-                    elif op == 0x1C0:           # XADD r/m8, r8
-                        modrm(c, &d)
-                        t = rm8_read(c, &d)
-                        u = alu(c, 0, t, get_r8(c, d.reg), 0x80)
-                        set_r8(c, d.reg, t)
-                        rm8_write(c, &d, u)
-                    elif op == 0x1C1:
-                        modrm(c, &d)
-                        t = rmv_read(c, &d)
-                        u = alu(c, 0, t, get_rv(c, d.reg, d.o32), vmsb(d.o32))
-                        set_rv(c, d.reg, t, d.o32)
-                        rmv_write(c, &d, u)
-                    elif (op == 0x1C8 or op == 0x1C9 or op == 0x1CA or op == 0x1CB or
-                            op == 0x1CC or op == 0x1CD or op == 0x1CE or op == 0x1CF):
-                        if d.o32:
-                            c.regs[op & 7] = __builtin_bswap32(c.regs[op & 7])
-                        else:       # undefined for 16 bits; 486 parts clear the word
-                            set_r16(c, op & 7, 0)
-                    else:       # UD2 (0F 0B) and the unassigned rest
-                        raise_fault(c, &d, eip, &left, VEC_UD)
-                elif op == 0x27:
-                    op_daa_das(c, 0)
-                elif op == 0x2F:
-                    op_daa_das(c, 1)
-                elif op == 0x37:
-                    op_aaa(c)
-                elif op == 0x3F:
-                    op_aas(c)
-
-                # ---- INC/DEC/PUSH/POP register ---------------------------------
-                elif (op == 0x40 or op == 0x41 or op == 0x42 or op == 0x43 or
-                        op == 0x44 or op == 0x45 or op == 0x46 or op == 0x47):
-                    set_rv(c, op & 7, alu_inc(c, get_rv(c, op & 7, d.o32), vmsb(d.o32)), d.o32)
-                elif (op == 0x48 or op == 0x49 or op == 0x4A or op == 0x4B or
-                        op == 0x4C or op == 0x4D or op == 0x4E or op == 0x4F):
-                    set_rv(c, op & 7, alu_dec(c, get_rv(c, op & 7, d.o32), vmsb(d.o32)), d.o32)
-                elif (op == 0x50 or op == 0x51 or op == 0x52 or op == 0x53 or
-                        op == 0x55 or op == 0x56 or op == 0x57):
-                    pushv(c, c.regs[op & 7], d.o32)
-                elif op == 0x54:
-                    if c.model == MODEL_8086:    # the 8086 pushes the decremented SP
-                        push16(c, (c.regs[R_ESP] - 2) & 0xFFFF)
-                    else:
-                        pushv(c, c.regs[R_ESP], d.o32)
-                elif (op == 0x58 or op == 0x59 or op == 0x5A or op == 0x5B or
-                        op == 0x5C or op == 0x5D or op == 0x5E or op == 0x5F):
-                    set_rv(c, op & 7, popv(c, d.o32), d.o32)
-
-                # ---- 0x60-0x6F: 80186 instructions (Jcc aliases on the 8086) ----
-                elif (op == 0x60 or op == 0x61 or op == 0x62 or op == 0x63 or
-                        op == 0x64 or op == 0x65 or op == 0x66 or op == 0x67 or
-                        op == 0x68 or op == 0x69 or op == 0x6A or op == 0x6B or
-                        op == 0x6C or op == 0x6D or op == 0x6E or op == 0x6F):
-                    if c.model == MODEL_8086:
-                        t = sx8(fetch8(&d))
-                        if cond(c, op & 0xF):
-                            jump_to(&d, &eip, eip + insn_len(&d) + t)
-                    elif op == 0x64 or op == 0x65:     # FS:, GS: prefixes
-                        d.ovr = S_FS if op == 0x64 else S_GS
-                        continue
-                    elif op == 0x66:                    # operand size
-                        d.o32 = 1
-                        continue
-                    elif op == 0x67:                    # address size
-                        d.a32 = 1
-                        d.amask = 0xFFFFFFFF
-                        continue
-                    elif op == 0x60:
-                        op_pusha(c, d.o32)
-                    elif op == 0x61:
-                        op_popa(c, d.o32)
-                    elif op == 0x62:    # BOUND
-                        modrm(c, &d)
-                        if d.mod == 3:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                        else:
-                            v = get_rv(c, d.reg, d.o32)
-                            t = mem_rdv_at(c, &d, 0)
-                            u = mem_rdv_at(c, &d, 4 if d.o32 else 2)
-                            if d.o32:
-                                if <int32_t>v < <int32_t>t or <int32_t>v > <int32_t>u:
-                                    raise_fault(c, &d, eip, &left, VEC_BR)
-                            elif <int16_t>v < <int16_t>t or <int16_t>v > <int16_t>u:
-                                raise_fault(c, &d, eip, &left, VEC_BR)
-                    elif op == 0x63:    # ARPL: protected mode only
-                        raise_fault(c, &d, eip, &left, VEC_UD)
-                    elif op == 0x68:
-                        pushv(c, fetchv(&d), d.o32)
-                    elif op == 0x6A:
-                        pushv(c, sx8(fetch8(&d)), d.o32)
-                    elif op == 0x69:
-                        modrm(c, &d)
-                        t = rmv_read(c, &d)
-                        set_rv(c, d.reg, imul_trunc(c, t, fetchv(&d), d.o32), d.o32)
-                    elif op == 0x6B:
-                        modrm(c, &d)
-                        t = rmv_read(c, &d)
-                        set_rv(c, d.reg, imul_trunc(c, t, sx8(fetch8(&d)), d.o32), d.o32)
-                    elif op == 0x6C:
-                        op_string(c, STR_INS, 1, d.amask, d.ovr, d.rep)
-                    elif op == 0x6D:
-                        op_string(c, STR_INS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-                    elif op == 0x6E:
-                        op_string(c, STR_OUTS, 1, d.amask, d.ovr, d.rep)
-                    else:
-                        op_string(c, STR_OUTS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-
-                # ---- Jcc rel8 ---------------------------------------------------
-                elif (op == 0x70 or op == 0x71 or op == 0x72 or op == 0x73 or
-                        op == 0x74 or op == 0x75 or op == 0x76 or op == 0x77 or
-                        op == 0x78 or op == 0x79 or op == 0x7A or op == 0x7B or
-                        op == 0x7C or op == 0x7D or op == 0x7E or op == 0x7F):
-                    t = sx8(fetch8(&d))
-                    if cond(c, op & 0xF):
-                        jump_to(&d, &eip, eip + insn_len(&d) + t)
-
-                # ---- group 1, TEST, XCHG, MOV ----------------------------------
-                elif op == 0x80 or op == 0x82:
-                    modrm(c, &d)
-                    t = rm8_read(c, &d)
-                    t = alu(c, d.reg, t, fetch8(&d), 0x80)
-                    if d.reg != 7:
-                        rm8_write(c, &d, t)
-                elif op == 0x81 or op == 0x83:
-                    modrm(c, &d)
-                    t = rmv_read(c, &d)
-                    if op == 0x81:
-                        v = fetchv(&d)
-                    else:
-                        v = sx8(fetch8(&d)) & vmask(d.o32)
-                    t = alu(c, d.reg, t, v, vmsb(d.o32))
-                    if d.reg != 7:
-                        rmv_write(c, &d, t)
-                elif op == 0x84:
-                    modrm(c, &d)
-                    alu(c, 4, rm8_read(c, &d), get_r8(c, d.reg), 0x80)
-                elif op == 0x85:
-                    modrm(c, &d)
-                    alu(c, 4, rmv_read(c, &d), get_rv(c, d.reg, d.o32), vmsb(d.o32))
-                elif op == 0x86:
-                    modrm(c, &d)
-                    t = rm8_read(c, &d)
-                    rm8_write(c, &d, get_r8(c, d.reg))
-                    set_r8(c, d.reg, t)
-                elif op == 0x87:
-                    modrm(c, &d)
-                    t = rmv_read(c, &d)
-                    rmv_write(c, &d, get_rv(c, d.reg, d.o32))
-                    set_rv(c, d.reg, t, d.o32)
-                elif op == 0x88:
-                    modrm(c, &d)
-                    rm8_write(c, &d, get_r8(c, d.reg))
-                elif op == 0x89:
-                    modrm(c, &d)
-                    rmv_write(c, &d, get_rv(c, d.reg, d.o32))
-                elif op == 0x8A:
-                    modrm(c, &d)
-                    set_r8(c, d.reg, rm8_read(c, &d))
-                elif op == 0x8B:
-                    modrm(c, &d)
-                    set_rv(c, d.reg, rmv_read(c, &d), d.o32)
-                elif op == 0x8C:        # MOV r/m, Sreg
-                    modrm(c, &d)
-                    s = d.reg
-                    if c.model == MODEL_8086:
-                        s &= 3
-                    if s > 5:
-                        raise_fault(c, &d, eip, &left, VEC_UD)
-                    elif d.mod == 3:
-                        set_rv(c, d.rm, c.seg[s].sel, d.o32)
-                    else:
-                        wr16(c, d.seg, d.off, c.seg[s].sel, d.amask)
-                elif op == 0x8D:        # LEA
-                    modrm(c, &d)
-                    if d.mod == 3:
-                        if c.model != MODEL_8086:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                    else:
-                        set_rv(c, d.reg, d.off, d.o32)
-                elif op == 0x8E:        # MOV Sreg, r/m
-                    modrm(c, &d)
-                    s = d.reg
-                    if c.model == MODEL_8086:
-                        s &= 3
-                    if s > 5 or (s == S_CS and c.model != MODEL_8086):
-                        raise_fault(c, &d, eip, &left, VEC_UD)
-                    else:
-                        load_seg_real(c, s, rm16_read(c, &d))
-                        if s == S_CS:
-                            jump_to(&d, &eip, eip + insn_len(&d))
-                elif op == 0x8F:        # POP r/m: the address uses the popped SP
-                    t = popv(c, d.o32)
-                    modrm(c, &d)
-                    rmv_write(c, &d, t)
-
-                # ---- 0x90-0x9F ---------------------------------------------------
-                elif op == 0x90:
-                    pass
-                elif (op == 0x91 or op == 0x92 or op == 0x93 or op == 0x94 or
-                        op == 0x95 or op == 0x96 or op == 0x97):
-                    t = get_rv(c, op & 7, d.o32)
-                    set_rv(c, op & 7, get_rv(c, R_EAX, d.o32), d.o32)
-                    set_rv(c, R_EAX, t, d.o32)
-                elif op == 0x98:
-                    if d.o32:
-                        c.regs[R_EAX] = sx16(c.regs[R_EAX])
-                    else:
-                        set_r16(c, R_EAX, sx8(c.regs[R_EAX]))
-                elif op == 0x99:
-                    if d.o32:
-                        c.regs[R_EDX] = 0xFFFFFFFFu if (c.regs[R_EAX] & 0x80000000u) else 0
-                    else:
-                        set_r16(c, R_EDX, 0xFFFF if (c.regs[R_EAX] & 0x8000) else 0)
-                elif op == 0x9A:        # CALL ptr16:16/32
-                    t = fetchv(&d)
-                    sel = fetch16(&d)
-                    pushv(c, c.seg[S_CS].sel, d.o32)
-                    pushv(c, eip + insn_len(&d), d.o32)
-                    load_seg_real(c, S_CS, sel)
-                    jump_to(&d, &eip, t)
-                elif op == 0x9B:        # WAIT: no FPU, nothing to wait for
-                    pass
-                elif op == 0x9C:
-                    if d.o32:
-                        push32(c, get_eflags(c) & 0x00FCFFFF)
-                    else:
-                        push16(c, flags_image(c) & 0xFFFF)
-                elif op == 0x9D:
-                    if d.o32:
-                        write_flags(c, pop32(c), c.flags_writable32)
-                    else:
-                        write_flags(c, pop16(c), c.flags_writable16)
-                elif op == 0x9E:        # SAHF
-                    set_flags_masked(c, F_SF | F_ZF | F_AF | F_PF | F_CF, (c.regs[R_EAX] >> 8) & 0xFF)
-                elif op == 0x9F:        # LAHF
-                    set_r8(c, 4, (get_eflags(c) & 0xD5) | 2)
-
-                # ---- 0xA0-0xAF: moffs, strings, TEST ---------------------------
-                elif op == 0xA0:
-                    t = fetch32(&d) if d.a32 else fetch16(&d)
-                    set_r8(c, 0, rd8(c, seg_of(&d), t))
-                elif op == 0xA1:
-                    t = fetch32(&d) if d.a32 else fetch16(&d)
-                    set_rv(c, R_EAX, rdv(c, seg_of(&d), t, d.o32, d.amask), d.o32)
-                elif op == 0xA2:
-                    t = fetch32(&d) if d.a32 else fetch16(&d)
-                    wr8(c, seg_of(&d), t, c.regs[R_EAX] & 0xFF)
-                elif op == 0xA3:
-                    t = fetch32(&d) if d.a32 else fetch16(&d)
-                    wrv(c, seg_of(&d), t, c.regs[R_EAX], d.o32, d.amask)
-                elif op == 0xA4:
-                    op_string(c, STR_MOVS, 1, d.amask, d.ovr, d.rep)
-                elif op == 0xA5:
-                    op_string(c, STR_MOVS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-                elif op == 0xA6:
-                    op_string(c, STR_CMPS, 1, d.amask, d.ovr, d.rep)
-                elif op == 0xA7:
-                    op_string(c, STR_CMPS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-                elif op == 0xA8:
-                    alu(c, 4, c.regs[R_EAX] & 0xFF, fetch8(&d), 0x80)
-                elif op == 0xA9:
-                    v = fetchv(&d)
-                    alu(c, 4, get_rv(c, R_EAX, d.o32), v, vmsb(d.o32))
-                elif op == 0xAA:
-                    op_string(c, STR_STOS, 1, d.amask, d.ovr, d.rep)
-                elif op == 0xAB:
-                    op_string(c, STR_STOS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-                elif op == 0xAC:
-                    op_string(c, STR_LODS, 1, d.amask, d.ovr, d.rep)
-                elif op == 0xAD:
-                    op_string(c, STR_LODS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-                elif op == 0xAE:
-                    op_string(c, STR_SCAS, 1, d.amask, d.ovr, d.rep)
-                elif op == 0xAF:
-                    op_string(c, STR_SCAS, 4 if d.o32 else 2, d.amask, d.ovr, d.rep)
-
-                # ---- MOV immediate -----------------------------------------------
-                elif (op == 0xB0 or op == 0xB1 or op == 0xB2 or op == 0xB3 or
-                        op == 0xB4 or op == 0xB5 or op == 0xB6 or op == 0xB7):
-                    set_r8(c, op & 7, fetch8(&d))
-                elif (op == 0xB8 or op == 0xB9 or op == 0xBA or op == 0xBB or
-                        op == 0xBC or op == 0xBD or op == 0xBE or op == 0xBF):
-                    set_rv(c, op & 7, fetchv(&d), d.o32)
-
-                # ---- 0xC0-0xCF ----------------------------------------------------
-                elif op == 0xC0 or op == 0xC1:
-                    if c.model == MODEL_8086:       # aliases of RET imm16 / RET
-                        t = fetch16(&d) if op == 0xC0 else 0
-                        u = pop16(c)
-                        set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
-                        jump_to(&d, &eip, u)
-                    else:
-                        modrm(c, &d)
-                        if op == 0xC0:
-                            t = rm8_read(c, &d)
-                            rm8_write(c, &d, shift_op(c, d.reg, t, fetch8(&d), 8))
-                        else:
-                            t = rmv_read(c, &d)
-                            rmv_write(c, &d, shift_op(c, d.reg, t, fetch8(&d), 32 if d.o32 else 16))
-                elif op == 0xC2 or op == 0xC3:
-                    t = fetch16(&d) if op == 0xC2 else 0
-                    u = popv(c, d.o32)
-                    set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
-                    jump_to(&d, &eip, u)
-                elif op == 0xC4 or op == 0xC5:     # LES, LDS
-                    modrm(c, &d)
-                    if d.mod == 3:
-                        if c.model != MODEL_8086:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                    else:
-                        t = mem_rdv_at(c, &d, 0)
-                        sel = mem_rd16_at(c, &d, 4 if d.o32 else 2)
-                        set_rv(c, d.reg, t, d.o32)
-                        load_seg_real(c, S_ES if op == 0xC4 else S_DS, sel)
-                elif op == 0xC6:
-                    modrm(c, &d)
-                    rm8_write(c, &d, fetch8(&d))
-                elif op == 0xC7:
-                    modrm(c, &d)
-                    rmv_write(c, &d, fetchv(&d))
-                elif op == 0xC8 or op == 0xC9:
-                    if c.model == MODEL_8086:       # aliases of RETF imm16 / RETF
-                        t = fetch16(&d) if op == 0xC8 else 0
-                        u = pop16(c)
-                        sel = pop16(c)
-                        set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
-                        load_seg_real(c, S_CS, sel)
-                        jump_to(&d, &eip, u)
-                    elif op == 0xC8:
-                        t = fetch16(&d)
-                        op_enter(c, t, fetch8(&d), d.o32)
-                    else:
-                        op_leave(c, d.o32)
-                elif op == 0xCA or op == 0xCB:
-                    t = fetch16(&d) if op == 0xCA else 0
-                    u = popv(c, d.o32)
-                    sel = popv(c, d.o32) & 0xFFFF
-                    set_sp(c, c.regs[R_ESP] + t, sp_mask(c))
-                    load_seg_real(c, S_CS, sel)
-                    jump_to(&d, &eip, u)
-                elif op == 0xCC or op == 0xCD or op == 0xCE:
-                    if op == 0xCC:
-                        t = VEC_BP
-                    elif op == 0xCD:
-                        t = fetch8(&d)
-                    else:
-                        t = VEC_OF if get_of(c) else 0x100
-                    if t != 0x100:
-                        c.eip = eip
-                        if do_interrupt(c, t, eip + insn_len(&d)):
-                            stop_run(c, &d, &left, EXIT_TRIPLE_FAULT, 0)
-                        else:
-                            jump_to(&d, &eip, c.eip)
-                elif op == 0xCF:
-                    op_iret(c, d.o32)
-                    jump_to(&d, &eip, c.eip)
-
-                # ---- shifts, BCD, XLAT, ESC ----------------------------------------
-                elif op == 0xD0 or op == 0xD2:
-                    modrm(c, &d)
-                    t = rm8_read(c, &d)
-                    rm8_write(c, &d, shift_op(c, d.reg, t, 1 if op == 0xD0 else c.regs[R_ECX] & 0xFF, 8))
-                elif op == 0xD1 or op == 0xD3:
-                    modrm(c, &d)
-                    t = rmv_read(c, &d)
-                    rmv_write(c, &d, shift_op(c, d.reg, t, 1 if op == 0xD1 else c.regs[R_ECX] & 0xFF,
-                                              32 if d.o32 else 16))
-                elif op == 0xD4:
-                    if op_aam(c, fetch8(&d)):
-                        raise_fault(c, &d, eip, &left, VEC_DE)
-                elif op == 0xD5:
-                    op_aad(c, fetch8(&d))
-                elif op == 0xD6:        # SALC (undocumented, present on all Intel parts)
-                    set_r8(c, 0, 0xFF if get_cf(c) else 0)
-                elif op == 0xD7:        # XLAT
-                    t = (c.regs[R_EBX] + (c.regs[R_EAX] & 0xFF)) & d.amask
-                    set_r8(c, 0, rd8(c, seg_of(&d), t))
-                elif (op == 0xD8 or op == 0xD9 or op == 0xDA or op == 0xDB or
-                        op == 0xDC or op == 0xDD or op == 0xDE or op == 0xDF):
-                    # ESC: decoded, no coprocessor answers. With CR0.EM set the
-                    # 386 raises #NM (device not available).
-                    modrm(c, &d)
-                    if c.model != MODEL_8086 and (c.cr[0] & 4):
-                        raise_fault(c, &d, eip, &left, 7)
-
-                # ---- LOOP/JCXZ, I/O, CALL/JMP ---------------------------------------
-                elif op == 0xE0 or op == 0xE1 or op == 0xE2:
-                    t = sx8(fetch8(&d))
-                    u = (c.regs[R_ECX] - 1) & d.amask
-                    set_ra(c, R_ECX, u, &d)
-                    if u != 0 and (op == 0xE2 or (op == 0xE1) == (get_zf(c) != 0)):
-                        jump_to(&d, &eip, eip + insn_len(&d) + t)
-                elif op == 0xE3:
-                    t = sx8(fetch8(&d))
-                    if (c.regs[R_ECX] & d.amask) == 0:
-                        jump_to(&d, &eip, eip + insn_len(&d) + t)
-                elif op == 0xE4:
-                    set_r8(c, 0, port_in(c, fetch8(&d), 1))
-                elif op == 0xE5:
-                    set_rv(c, R_EAX, port_in(c, fetch8(&d), 4 if d.o32 else 2), d.o32)
-                elif op == 0xE6:
-                    port_out(c, fetch8(&d), 1, c.regs[R_EAX] & 0xFF)
-                elif op == 0xE7:
-                    port_out(c, fetch8(&d), 4 if d.o32 else 2, get_rv(c, R_EAX, d.o32))
-                elif op == 0xEC:
-                    set_r8(c, 0, port_in(c, c.regs[R_EDX] & 0xFFFF, 1))
-                elif op == 0xED:
-                    set_rv(c, R_EAX, port_in(c, c.regs[R_EDX] & 0xFFFF, 4 if d.o32 else 2), d.o32)
-                elif op == 0xEE:
-                    port_out(c, c.regs[R_EDX] & 0xFFFF, 1, c.regs[R_EAX] & 0xFF)
-                elif op == 0xEF:
-                    port_out(c, c.regs[R_EDX] & 0xFFFF, 4 if d.o32 else 2, get_rv(c, R_EAX, d.o32))
-                elif op == 0xE8:
-                    t = fetchv(&d)
-                    u = eip + insn_len(&d)
-                    pushv(c, u, d.o32)
-                    jump_to(&d, &eip, u + t)
-                elif op == 0xE9:
-                    t = fetchv(&d)
-                    jump_to(&d, &eip, eip + insn_len(&d) + t)
-                elif op == 0xEA:
-                    t = fetchv(&d)
-                    sel = fetch16(&d)
-                    load_seg_real(c, S_CS, sel)
-                    jump_to(&d, &eip, t)
-                elif op == 0xEB:
-                    t = sx8(fetch8(&d))
-                    jump_to(&d, &eip, eip + insn_len(&d) + t)
-
-                # ---- 0xF0-0xFF -----------------------------------------------------
-                elif op == 0xF1:        # INT1 / ICEBP (386); LOCK on the 8086
-                    if c.model == MODEL_8086:
-                        continue
-                    c.eip = eip
-                    if do_interrupt(c, VEC_DB, eip + insn_len(&d)):
-                        stop_run(c, &d, &left, EXIT_TRIPLE_FAULT, 0)
-                    else:
-                        jump_to(&d, &eip, c.eip)
-                elif op == 0xF4:        # HLT: the run ends; devices come later
-                    c.halted = 1
-                    stop_run(c, &d, &left, EXIT_HLT, 1)
-                elif op == 0xF5:
-                    set_cf(c, get_cf(c) ^ 1)
-                elif op == 0xF6:
-                    modrm(c, &d)
-                    t = rm8_read(c, &d)
-                    if d.reg == 0 or d.reg == 1:
-                        alu(c, 4, t, fetch8(&d), 0x80)
-                    elif d.reg == 2:
-                        rm8_write(c, &d, ~t)
-                    elif d.reg == 3:
-                        rm8_write(c, &d, alu_neg(c, t, 0x80))
-                    elif d.reg == 4 or d.reg == 5:
-                        mul8(c, t, d.reg == 5, c.model == MODEL_8086 and d.rep != 0)
-                    elif div8(c, t, d.reg == 7, c.model == MODEL_8086 and d.rep != 0):
-                        raise_fault(c, &d, eip, &left, VEC_DE)
-                elif op == 0xF7:
-                    modrm(c, &d)
-                    t = rmv_read(c, &d)
-                    if d.reg == 0 or d.reg == 1:
-                        alu(c, 4, t, fetchv(&d), vmsb(d.o32))
-                    elif d.reg == 2:
-                        rmv_write(c, &d, ~t)
-                    elif d.reg == 3:
-                        rmv_write(c, &d, alu_neg(c, t, vmsb(d.o32)))
-                    elif d.reg == 4 or d.reg == 5:
-                        if d.o32:
-                            mul32(c, t, d.reg == 5)
-                        else:
-                            mul16(c, t, d.reg == 5, c.model == MODEL_8086 and d.rep != 0)
-                    elif d.o32:
-                        if div32(c, t, d.reg == 7):
-                            raise_fault(c, &d, eip, &left, VEC_DE)
-                    elif div16(c, t, d.reg == 7, c.model == MODEL_8086 and d.rep != 0):
-                        raise_fault(c, &d, eip, &left, VEC_DE)
-                elif op == 0xF8:
-                    set_cf(c, 0)
-                elif op == 0xF9:
-                    set_cf(c, 1)
-                elif op == 0xFA:
-                    c.flags &= ~(<uint32_t>F_IF)
-                elif op == 0xFB:
-                    c.flags |= F_IF
-                elif op == 0xFC:
-                    c.flags &= ~(<uint32_t>F_DF)
-                elif op == 0xFD:
-                    c.flags |= F_DF
-                elif op == 0xFE:
-                    modrm(c, &d)
-                    if d.reg == 0:
-                        rm8_write(c, &d, alu_inc(c, rm8_read(c, &d), 0x80))
-                    elif d.reg == 1:
-                        rm8_write(c, &d, alu_dec(c, rm8_read(c, &d), 0x80))
-                    else:
-                        raise_fault(c, &d, eip, &left, VEC_UD)
-                elif op == 0xFF:
-                    modrm(c, &d)
-                    if d.reg == 0:
-                        rmv_write(c, &d, alu_inc(c, rmv_read(c, &d), vmsb(d.o32)))
-                    elif d.reg == 1:
-                        rmv_write(c, &d, alu_dec(c, rmv_read(c, &d), vmsb(d.o32)))
-                    elif d.reg == 2:
-                        t = rmv_read(c, &d)
-                        pushv(c, eip + insn_len(&d), d.o32)
-                        jump_to(&d, &eip, t)
-                    elif d.reg == 4:
-                        jump_to(&d, &eip, rmv_read(c, &d))
-                    elif d.reg == 3 or d.reg == 5:
-                        if d.mod == 3:
-                            raise_fault(c, &d, eip, &left, VEC_UD)
-                        else:
-                            t = mem_rdv_at(c, &d, 0)
-                            sel = mem_rd16_at(c, &d, 4 if d.o32 else 2)
-                            if d.reg == 3:
-                                pushv(c, c.seg[S_CS].sel, d.o32)
-                                pushv(c, eip + insn_len(&d), d.o32)
-                            load_seg_real(c, S_CS, sel)
-                            jump_to(&d, &eip, t)
-                    elif d.reg == 6 or c.model == MODEL_8086:
-                        if c.model == MODEL_8086 and d.mod == 3 and d.rm == R_ESP:
-                            push16(c, (c.regs[R_ESP] - 2) & 0xFFFF)
-                        else:
-                            pushv(c, rmv_read(c, &d), d.o32)
-                    else:
-                        raise_fault(c, &d, eip, &left, VEC_UD)
-
-                else:
-                    raise_fault(c, &d, eip, &left, VEC_UD)
-                break
+            op = d.p[0]
+            d.p += 1
+            if c.prefixes[op] == 0:
+                # No prefix: d's prefix fields keep the defaults set before
+                # the loop, and gcc folds them into this copy of the switch.
+                execute(c, &d, op, 0, &eip, &left)
+            else:
+                # Prefixed instructions decode into a copy (d must not
+                # escape: it would live in memory for the whole loop).
+                dp = d
+                eip_tmp = eip
+                left_tmp = left
+                execute_prefixed(c, &dp, op, &eip_tmp, &left_tmp)
+                d.p = dp.p
+                d.start = dp.start
+                eip = eip_tmp
+                left = left_tmp
             eip = (eip + insn_len(&d)) & ipmask
 
         # `left` is zero: the budget is spent, or an instruction stopped.

@@ -1,6 +1,9 @@
 # Guest memory: physical accesses through the page-kind map, and
 # segment:offset accesses with real-mode wrap-around.
 #
+# CpuState.ram_top is the end of the RAM that starts at address 0 with no
+# hole: below it an access needs no page lookup (one compare).
+#
 # Fast paths read the RAM buffer directly; anything unusual (page
 # crossing, offset wrap at the segment's address-size boundary, ROM,
 # unmapped space) goes to an out-of-line slow path that works bytewise.
@@ -33,12 +36,12 @@ cdef void phys_write8_slow(CpuState* c, uint32_t phys, uint32_t v) noexcept nogi
         c.mem[phys] = <uint8_t>v
 
 cdef inline uint32_t phys_rd8(CpuState* c, uint32_t phys) noexcept nogil:
-    if c.pagekind[phys >> 12] <= PG_ROM:
+    if phys < c.ram_top or c.pagekind[phys >> 12] <= PG_ROM:
         return c.mem[phys]
     return phys_read8_slow(c, phys)
 
 cdef inline void phys_wr8(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
-    if c.pagekind[phys >> 12] == PG_RAM:
+    if phys < c.ram_top or c.pagekind[phys >> 12] == PG_RAM:
         c.mem[phys] = <uint8_t>v
     else:
         phys_write8_slow(c, phys, v)
@@ -74,26 +77,32 @@ cdef void wr32_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t ama
 
 cdef inline uint32_t rd16(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if phys < c.ram_top - 1 and off != amask:
+        return ld16(c.mem + phys)
     if (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] <= PG_ROM:
         return ld16(c.mem + phys)
     return rd16_slow(c, seg, off, amask)
 
 cdef inline uint32_t rd32(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if phys < c.ram_top - 3 and off <= amask - 3:
+        return ld32(c.mem + phys)
     if (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] <= PG_ROM:
         return ld32(c.mem + phys)
     return rd32_slow(c, seg, off, amask)
 
 cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] == PG_RAM:
+    if (phys < c.ram_top - 1 and off != amask) or (
+            (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] == PG_RAM):
         st16(c.mem + phys, v)
     else:
         wr16_slow(c, seg, off, v, amask)
 
 cdef inline void wr32(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] == PG_RAM:
+    if (phys < c.ram_top - 3 and off <= amask - 3) or (
+            (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] == PG_RAM):
         st32(c.mem + phys, v)
     else:
         wr32_slow(c, seg, off, v, amask)

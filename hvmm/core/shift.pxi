@@ -2,9 +2,9 @@
 # SHLD/SHRD. Flags are set eagerly. The 8086 does not mask the count
 # (it loops up to 255 times); the 386 masks it to 5 bits.
 
-# SHL, SHR, SAR set all six arithmetic flags (AF is undefined: cleared)
-# and are common, so they are inlined; rotates and the 8086's SETMO are
-# out of line.
+# SHL, SHR, SAR set all six arithmetic flags (AF is undefined: cleared);
+# they and ROL/ROR are common, so they are inlined; RCL/RCR and the
+# 8086's SETMO are out of line.
 cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
                               uint32_t bits) noexcept nogil:
     cdef uint32_t msb, mask, r, cf, of
@@ -13,10 +13,25 @@ cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
         n &= 0x1F
     if n == 0:
         return v
-    if op < 4 or (op == 6 and c.model == MODEL_8086):
-        return rotate_op(c, op, v, n, bits)
     msb = 1u << (bits - 1)
     mask = (msb << 1) - 1
+    if op < 2:          # ROL, ROR: only CF and OF change
+        n &= bits - 1
+        r = v
+        if op == 0:
+            if n:
+                r = ((v << n) | (v >> (bits - n))) & mask
+            cf = r & 1
+            of = ((r & msb) != 0) ^ cf
+        else:
+            if n:
+                r = ((v >> n) | (v << (bits - n))) & mask
+            cf = (r & msb) != 0
+            of = cf ^ ((r & (msb >> 1)) != 0)
+        c.lf_aux = (c.lf_aux & ~(<uint32_t>(LF_CF | LF_PO))) | (cf << 31) | ((cf ^ of) << 30)
+        return r
+    if op < 4 or (op == 6 and c.model == MODEL_8086):
+        return rotate_op(c, op, v, n, bits)
     if op == 5:         # SHR
         r = (v >> n) if n < bits else 0
         cf = ((v >> (n - 1)) & 1) if n <= bits else 0

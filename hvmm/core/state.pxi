@@ -116,6 +116,7 @@ ctypedef struct CpuState:
     uint8_t* mem
     uint32_t mem_size
     uint8_t* pagekind
+    uint32_t ram_top            # [0, ram_top) is plain RAM (see memory.pxi)
     uint32_t a20mask
     # model
     int model
