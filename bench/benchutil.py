@@ -9,6 +9,25 @@ from hvmm import Cpu
 
 LOAD = 0x7C00
 MIPS_RESULTS = []
+# test_io_speed.py: key -> (label, operations, best ns/op, mean ns/op, extra_info)
+IO_RESULTS = {}
+
+
+def io_ratios():
+    """The ratios issue 3 asks for, from whichever I/O figures were measured:
+    {'python_over_kernel': ..., 'kernel_over_register': ..., ...}."""
+    best = {key: r[2] for key, r in IO_RESULTS.items()}
+    ratios = {}
+    for name, num, den in (
+        ("python_over_kernel", "python", "kernel"),
+        ("python_raw_over_kernel", "python_raw", "kernel"),
+        ("kernel_over_register", "kernel", "register"),
+        ("kernel_pic_over_register", "kernel_pic", "register"),
+        ("python_over_register", "python", "register"),
+    ):
+        if num in best and den in best and best[den] > 0:
+            ratios[name] = best[num] / best[den]
+    return ratios
 
 
 def load_guest(image, model="386", memory_size=1 << 20):
@@ -21,11 +40,13 @@ def load_guest(image, model="386", memory_size=1 << 20):
     return cpu
 
 
-def run_to_halt(cpu, budget=1 << 30):
+def run_to_halt(cpu, budget=1 << 30, stop=("hlt",)):
+    """Run until the guest stops with one of the exit reasons in `stop`
+    ('hlt'; the bench guest ends with 'debug_exit', its write to port 0xF4)."""
     ex = cpu.run(budget)
     while ex.reason == "budget":
         ex = cpu.run(budget)
-    assert ex.reason == "hlt", (ex.reason, ex.detail)
+    assert ex.reason in stop, (ex.reason, ex.detail)
     return cpu
 
 

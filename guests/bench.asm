@@ -13,9 +13,11 @@
 ;   3. stores the checksum words DX and BX at RESULT (0000:0500, DX first),
 ;      prints "hvmm bench: checksum DDDD BBBB" + CR LF to the debug port 0xE9,
 ;      writes 0 to the exit port 0xF4, and stops with `cli; hlt`.
-;   While the PC has no devices, port writes go to an empty ISA bus and are
-;   dropped: `cli; hlt` is what ends the run.  At the HLT, DX and BX hold the
-;   checksum again (reloaded from RESULT).
+;   Ports 0xE9 and 0xF4 are in-kernel devices of hvmm's core: the text is
+;   the debug console's output, and the write to 0xF4 ends the run (exit
+;   'debug_exit', process status 1) after 10,000,902 instructions, before
+;   `cli; hlt`, which ends it where that port does not exist.  At the exit
+;   (and at the HLT) DX and BX hold the checksum again (reloaded from RESULT).
 ;
 ; Exact instruction count.  A REP-prefixed string instruction counts as ONE
 ; instruction; the final HLT counts as one.  The count does not depend on
@@ -107,10 +109,10 @@ inner:                                  ; [10] per inner iteration
         mov     dx, [RESULT]            ; 13  restore the checksum registers
         mov     bx, [RESULT+2]          ; 14
         xor     al, al                  ; 15
-        out     0xF4, al                ; 16  exit port (dropped for now)
-        cli                             ; 17
+        out     0xF4, al                ; 16  exit port: the run ends here
+        cli                             ; 17  (where there is no exit port)
         hlt                             ; 18
-        jmp     short $-2               ; back to cli; hlt (not reached now)
+        jmp     short $-2               ; back to cli; hlt
 
 ; puts: write the NUL-terminated string at DS:SI to port 0xE9.
 ; PUTS_BODY(n) = 5*n + 3 (final lodsb/test/jz) + 1 (ret)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Assembles every guests/*.asm into hvmm/guests/<name>.bin (package data).
+# Assembles every guests/*.asm (bench.asm, timer.asm, ...) into
+# hvmm/guests/<name>.bin (package data).
 # The binaries are committed, so installing or testing hvmm needs no nasm;
 # run this after editing a guest source and commit both.
 set -euo pipefail

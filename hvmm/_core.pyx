@@ -20,7 +20,14 @@ include "core/muldiv.pxi"
 include "core/bcd.pxi"
 include "core/stack.pxi"
 include "core/control.pxi"
-include "core/io.pxi"
+# compiled in-kernel devices (PIC first: the others raise IRQs through it)
+include "kernel/pic.pxi"
+include "kernel/pit.pxi"
+include "kernel/i8042.pxi"
+include "kernel/rtc.pxi"
+include "kernel/uart.pxi"
+include "kernel/textvideo.pxi"
+include "core/bus.pxi"
 include "core/string.pxi"
 include "core/bits.pxi"
 include "core/execute.pxi"
@@ -32,6 +39,21 @@ EXIT_REASONS = {
     EXIT_INVALID_OPCODE: "invalid_opcode",
     EXIT_UNIMPLEMENTED: "unimplemented",
     EXIT_TRIPLE_FAULT: "triple_fault",
+    EXIT_IO: "io",
+    EXIT_DEBUG_EXIT: "debug_exit",
+    EXIT_TIMER: "timer",
+    EXIT_RESET: "reset",
+}
+
+NO_DEADLINE = 0xFFFFFFFFFFFFFFFF
+DEFAULT_IPS = 100_000_000           # a 100-MIPS machine on the virtual clock
+DEFAULT_EPOCH = 1767225600          # 2026-01-01 00:00:00 UTC: the RTC's start
+                                    # in deterministic mode
+
+_DEVICE_NAMES = {
+    DEV_NONE: "(none)", DEV_PIC: "pic", DEV_PIT: "pit", DEV_KBC: "i8042",
+    DEV_RTC: "rtc", DEV_UART: "uart", DEV_VIDEO: "video", DEV_POST: "post",
+    DEV_A20: "port92", DEV_DEBUGCON: "debugcon", DEV_DEBUGEXIT: "debug-exit",
 }
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}
@@ -39,12 +61,15 @@ _MODELS = {"8086": MODEL_8086, "386": MODEL_386}
 
 
 cdef class Exit:
-    """Why a run stopped, and where."""
+    """Why a run stopped, and where. For 'io' exits: port, size, direction
+    ('in'/'out'), value (written), count (REP INS/OUTS elements) and data
+    (REP OUTS bytes); for 'debug_exit': value."""
     cdef readonly str reason
     cdef readonly int cs
     cdef readonly unsigned int eip
     cdef readonly unsigned int linear
     cdef readonly str detail
+    cdef public object port, size, direction, value, count, data
 
     def __init__(self, reason, cs, eip, linear, detail=""):
         self.reason = reason
@@ -52,10 +77,16 @@ cdef class Exit:
         self.eip = eip
         self.linear = linear
         self.detail = detail
+        self.port = self.size = self.direction = self.value = self.count = self.data = None
 
     def __repr__(self):
         s = f"Exit({self.reason!r} at {self.cs:04X}:{self.eip:04X}"
         return s + (f", {self.detail!r})" if self.detail else ")")
+
+
+def _check_port(unsigned int port, unsigned int size):
+    if port > 0xFFFF or size not in (1, 2, 4):
+        raise ValueError(f"bad port access: port {port:#x}, size {size}")
 
 
 cdef class Cpu:
@@ -63,21 +94,30 @@ cdef class Cpu:
 
     model: "8086" (the original's quirks, 1 MiB wrap) or "386" (a 386/486
     in real mode: 32-bit registers and the 0x0F opcodes, an A20 gate).
+    ips: instructions per second of virtual time; epoch: the RTC's start
+    (seconds since 1970); devices=False leaves every port on the empty bus.
     """
     cdef CpuState s
+    cdef Devices* dv
     cdef bytearray _ram
+    cdef object _mmio_handler
+    cdef tuple _calib
     cdef readonly object memory
     cdef readonly str model
 
     def __cinit__(self):
         self.s.pagekind = <uint8_t*>calloc(1 << 20, 1)
-        if self.s.pagekind == NULL:
+        self.dv = <Devices*>calloc(1, sizeof(Devices))
+        if self.s.pagekind == NULL or self.dv == NULL:
             raise MemoryError()
+        self.s.devices = self.dv
 
     def __dealloc__(self):
         free(self.s.pagekind)
+        free(self.dv)
 
-    def __init__(self, memory_size=16 << 20, model="386"):
+    def __init__(self, memory_size=16 << 20, model="386", ips=DEFAULT_IPS,
+                 epoch=DEFAULT_EPOCH, devices=True):
         if model not in _MODELS:
             raise ValueError(f"unknown CPU model {model!r} (choose 8086 or 386)")
         memory_size = int(memory_size)
@@ -107,6 +147,17 @@ cdef class Cpu:
             self.s.flags_writable32 = 0x247FD5      # + AC, ID (486)
             self.s.a20mask = 0xFFFFFFFF
         self.s.ud_exit = 1
+        import time
+        self._calib = (hvmm_ticks(), time.perf_counter_ns())
+        if int(ips) <= 0:
+            raise ValueError("ips must be positive")
+        self.s.ips = int(ips)
+        self.s.py_deadline = NO_DEADLINE
+        devices_init(&self.s, int(epoch))
+        if not devices:
+            # A bare CPU on an empty bus (CPU conformance tests).
+            memset(self.dv.port_dev, DEV_NONE, 65536)
+        set_a20(&self.s, self.dv.kbc.a20)
         self.reset()
 
     cdef _memory_map_changed(self):
@@ -144,6 +195,7 @@ cdef class Cpu:
         self.s.idtr.limit = 0x3FF
         self.s.ipmask = 0xFFFF
         self.s.halted = 0
+        self.s.shadow = 0
         self.s.win_len = 0
 
     # ---- running ------------------------------------------------------
@@ -160,6 +212,7 @@ cdef class Cpu:
         return self.run(1)
 
     cdef object _exit(self, int r):
+        cdef IoExit* io = &self.dv.io
         detail = ""
         if r == EXIT_UNIMPLEMENTED:
             detail = "protected mode is not implemented yet (CR0.PE set)"
@@ -167,8 +220,254 @@ cdef class Cpu:
             detail = "invalid opcode"
         elif r == EXIT_TRIPLE_FAULT:
             detail = "interrupt vector outside the IDT limit"
-        return Exit(EXIT_REASONS.get(r, "unknown"), self.s.exit_cs, self.s.exit_eip,
-                    (self.s.seg[S_CS].base + self.s.exit_eip) & 0xFFFFFFFF, detail)
+        ex = Exit(EXIT_REASONS.get(r, "unknown"), self.s.exit_cs, self.s.exit_eip,
+                  (self.s.seg[S_CS].base + self.s.exit_eip) & 0xFFFFFFFF, detail)
+        if r == EXIT_IO:
+            ex.port = io.port
+            ex.size = io.size
+            ex.direction = "out" if io.out else "in"
+            ex.count = io.count if io.count else 1
+            if io.out:
+                if io.count:
+                    ex.data = bytes((<char*>self.dv.block)[:io.count * io.size])
+                else:
+                    ex.value = io.value
+        elif r == EXIT_DEBUG_EXIT:
+            ex.value = self.dv.debug_exit_value
+        return ex
+
+    # ---- the I/O bus and the in-kernel devices ----------------------------
+
+    def reset_devices(self):
+        """Power-on state for the in-kernel devices (a machine reset)."""
+        cdef uint8_t claimed[65536]
+        memcpy(claimed, self.dv.port_py, 65536)
+        epoch = self.dv.rtc.base_epoch
+        devices_init(&self.s, epoch)
+        memcpy(self.dv.port_py, claimed, 65536)
+        set_a20(&self.s, self.dv.kbc.a20)
+
+    def io_read(self, unsigned int port, unsigned int size=1):
+        """Read a port through the kernel bus, as an IN instruction would."""
+        cdef uint32_t v = 0
+        cdef int r
+        _check_port(port, size)
+        r = bus_read(&self.s, port, size, &v, time_at(&self.s, self.s.icount))
+        if r == BUS_PYTHON:
+            self.dv.io.pending_in = 0
+            raise ValueError(f"port {port:#x} is handled by a Python device")
+        return v
+
+    def io_write(self, unsigned int port, unsigned int size, unsigned int value):
+        """Write a port through the kernel bus, as an OUT instruction would."""
+        cdef int r
+        _check_port(port, size)
+        self.s.stop_reason = 0
+        r = bus_write(&self.s, port, size, value, time_at(&self.s, self.s.icount))
+        if r == BUS_PYTHON:
+            raise ValueError(f"port {port:#x} is handled by a Python device")
+        if r == BUS_STOP and self.s.stop_reason == EXIT_RESET:
+            self.reset()
+        self.s.stop_reason = 0
+
+    def map_mmio(self, unsigned int base, unsigned int size, handler):
+        """Route the physical pages of [base, base+size) to a Python MMIO
+        handler: handler(address, size, is_write, value) -> value read. One
+        handler serves every range (the Machine routes by address); it may
+        get an `error` attribute set if it raised during a run."""
+        if base & 0xFFF or size & 0xFFF or size == 0:
+            raise ValueError("MMIO ranges are whole 4 KiB pages")
+        if self._mmio_handler is not None and handler is not self._mmio_handler:
+            raise ValueError("one MMIO handler per CPU: route ranges in it")
+        self._mmio_handler = handler
+        self.s.mmio_handler = <void*>handler
+        for page in range(base >> 12, (base + size - 1 >> 12) + 1):
+            self.s.pagekind[page] = PG_MMIO
+        self._memory_map_changed()
+
+    def claim_ports(self, unsigned int first, unsigned int last):
+        """Route [first, last] to Python: what no in-kernel device handles
+        there ends the run with an 'io' exit."""
+        if last < first or last > 0xFFFF:
+            raise ValueError(f"bad port range {first:#x}-{last:#x}")
+        for p in range(first, last + 1):
+            self.dv.port_py[p] = 1
+
+    def release_ports(self, unsigned int first, unsigned int last):
+        for p in range(first, min(last, 0xFFFF) + 1):
+            self.dv.port_py[p] = 0
+
+    def kernel_device_at(self, unsigned int port):
+        """The in-kernel device registered on a port, or None."""
+        d = self.dv.port_dev[port & 0xFFFF]
+        return _DEVICE_NAMES[d] if d else None
+
+    def complete_io(self, value):
+        """Answer the 'in' exit just reported: an int for IN, bytes (count
+        elements) for a REP INS block."""
+        cdef IoExit* io = &self.dv.io
+        cdef uint32_t i, n, v, size = io.size
+        cdef uint32_t di = io.di
+        cdef const uint8_t[:] data
+        if not io.pending_in:
+            raise RuntimeError("no port read is waiting for an answer")
+        io.pending_in = 0
+        if io.count == 0:
+            v = int(value) & (0xFFFFFFFF >> (32 - 8 * int(size)))
+            if size == 1:
+                set_r8(&self.s, 0, v)
+            elif size == 2:
+                set_r16(&self.s, R_EAX, v)
+            else:
+                self.s.regs[R_EAX] = v
+            return
+        data = bytes(value)
+        n = io.count
+        if len(data) != n * size:
+            raise ValueError(f"expected {n * size} bytes for the INS block, got {len(data)}")
+        for i in range(n):
+            v = 0
+            memcpy(&v, &data[i * size], size)
+            str_wr(&self.s, S_ES, di, v, size, io.amask)
+            di = (di - size if io.down else di + size) & io.amask
+        self.s.regs[R_EDI] = (self.s.regs[R_EDI] & ~io.amask) | di
+        if io.rep:
+            self.s.regs[R_ECX] = (self.s.regs[R_ECX] & ~io.amask) | ((self.s.regs[R_ECX] - n) & io.amask)
+
+    def kernel_stats(self):
+        """Port accesses per device and path: {'pit': {'in_kernel': n,
+        'to_python': n, 'unclaimed': n, 'in_kernel_ns': t}, ...} ('(none)':
+        ports with no in-kernel device). in_kernel_ns is the time spent in the
+        compiled handlers while io_timing is on, from the TSC calibrated
+        against the host clock."""
+        out = {}
+        ns_per_tick = self._ns_per_tick()
+        for d in range(DEV_COUNT):
+            k, py, un = self.dv.stats[d][0], self.dv.stats[d][1], self.dv.stats[d][2]
+            if k or py or un:
+                out[_DEVICE_NAMES[d]] = {"in_kernel": k, "to_python": py, "unclaimed": un,
+                                         "in_kernel_ns": int(self.dv.ticks[d] * ns_per_tick)}
+        return out
+
+    property io_timing:
+        """Measure the time spent in in-kernel device handlers (for --stats;
+        costs two TSC reads per access, so it is off by default)."""
+        def __get__(self):
+            return bool(self.dv.timing)
+        def __set__(self, on):
+            self.dv.timing = 1 if on else 0
+
+    def _ns_per_tick(self):
+        # hvmm_ticks() against perf_counter_ns over the Cpu's lifetime (at
+        # least 1 ms of it, measured now if needed).
+        import time
+        t1, n1 = hvmm_ticks(), time.perf_counter_ns()
+        if n1 - self._calib[1] < 1_000_000:
+            time.sleep(0.002)
+            t1, n1 = hvmm_ticks(), time.perf_counter_ns()
+        return (n1 - self._calib[1]) / max(1, t1 - self._calib[0])
+
+    def debug_output(self):
+        """Drain what the guest wrote to the debug console (port 0xE9)."""
+        out = bytes(self.dv.debugcon[:self.dv.debugcon_len])
+        self.dv.debugcon_len = 0
+        return out
+
+    property post_code:
+        def __get__(self):
+            return self.dv.post_code
+
+    # ---- virtual time and interrupts -----------------------------------------
+
+    property time_ns:
+        def __get__(self):
+            return time_at(&self.s, self.s.icount)
+
+    property ips:
+        def __get__(self):
+            return self.s.ips
+
+    property python_deadline:
+        def __get__(self):
+            return self.s.py_deadline
+        def __set__(self, v):
+            self.s.py_deadline = min(int(v), NO_DEADLINE)
+
+    def advance_time(self, ns):
+        """Idle the CPU for `ns` of virtual time; devices catch up."""
+        if ns < 0:
+            raise ValueError("time only goes forward")
+        self.s.idle_ns += int(ns)
+        devices_advance(&self.s, time_at(&self.s, self.s.icount))
+
+    def set_irq(self, int irq, int level):
+        if not 0 <= irq < 16:
+            raise ValueError(f"IRQ {irq} out of range 0-15")
+        pic_set_irq(&self.dv.pic, irq, level)
+
+    def interrupt_pending(self):
+        return bool(self.dv.pic.intr)
+
+    def acknowledge_interrupt(self):
+        return pic_ack(&self.dv.pic)
+
+    # ---- device hooks for front ends and firmware --------------------------
+
+    def keyboard_input(self, data):
+        cdef const uint8_t[:] b = bytes(data)
+        if len(b):
+            i8042_keyboard_input(&self.dv.kbc, &b[0], len(b))
+
+    def mouse_input(self, int dx, int dy, unsigned int buttons=0):
+        i8042_mouse_input(&self.dv.kbc, dx, dy, buttons)
+
+    def serial_feed(self, data):
+        cdef const uint8_t[:] b = bytes(data)
+        if not len(b):
+            return 0
+        return uart_feed(&self.dv.uart, &b[0], len(b), time_at(&self.s, self.s.icount))
+
+    def serial_drain(self):
+        cdef bytearray out = bytearray(self.dv.uart.tx_count)
+        cdef uint32_t n
+        if not len(out):
+            return b""
+        n = uart_tx_drain(&self.dv.uart, <uint8_t*>PyByteArray_AS_STRING(out), len(out))
+        return bytes(out[:n])
+
+    def speaker_log(self):
+        cdef uint64_t t
+        cdef double hz
+        out = []
+        while pit_speaker_read(&self.dv.pit, &t, &hz):
+            out.append((t, hz))
+        return out
+
+    def cmos_read(self, unsigned int index):
+        return rtc_cmos_read(&self.dv.rtc, index & 0x7F, time_at(&self.s, self.s.icount))
+
+    def cmos_write(self, unsigned int index, unsigned int value):
+        rtc_cmos_write(&self.dv.rtc, index & 0x7F, value & 0xFF, time_at(&self.s, self.s.icount))
+
+    def cmos_update_checksum(self):
+        rtc_update_checksum(&self.dv.rtc)
+
+    property nmi_masked:
+        def __get__(self):
+            return bool(self.dv.rtc.nmi_masked)
+
+    def video_state(self):
+        cdef TvCrtc* crtc = textvideo_crtc(&self.dv.video)
+        return {
+            "crtc": [crtc.regs[i] for i in range(18)],
+            "mode_control": textvideo_mode_control(&self.dv.video),
+            "color_select": self.dv.video.color_select,
+            "cursor_offset": textvideo_cursor(&self.dv.video),
+            "start_address": textvideo_start(&self.dv.video),
+            "cursor_start": textvideo_cursor_start(&self.dv.video),
+            "cursor_end": textvideo_cursor_end(&self.dv.video),
+            "frame_buffer": textvideo_frame_buffer(&self.dv.video),
+        }
 
     property instructions:
         def __get__(self):
@@ -236,10 +535,10 @@ cdef class Cpu:
                 if enabled:
                     raise ValueError("the 8086 has 20 address lines: no A20 gate")
                 return
-            self.s.a20mask = 0xFFFFFFFF if enabled else 0xFFEFFFFF
-            self.s.win_len = 0
+            set_a20(&self.s, 1 if enabled else 0)
 
     def io_counts(self):
+        """IN and OUT accesses that reached the empty bus (no device)."""
         return {"in": self.s.io_in, "out": self.s.io_out}
 
     # ---- registers --------------------------------------------------------

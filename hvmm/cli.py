@@ -2,13 +2,16 @@
 
     hvmm exec BINARY [--load-address SEG:OFF] [--cpu 8086|386]
                      [--max-instructions N] [--memory MiB] [--stats] [--regs]
+                     [--device SPEC]...
     hvmm run [--cpu 8086|386]
+    hvmm devices
     hvmm conformance DIR [--cpu 8086|386] [--filter OPCODE]
 
-Exit statuses of ``exec`` and ``run``: 0 the guest halted; 1 the guest hit an
-invalid or unimplemented instruction or triple-faulted (one line on stderr);
-2 bad usage or an unloadable binary; 3 ``--max-instructions`` reached;
-130 interrupted (Ctrl-C).
+Exit statuses of ``exec`` and ``run``: 0 the guest halted; (v << 1) | 1 the
+guest wrote v to the debug-exit port 0xF4; 1 the guest hit an invalid or
+unimplemented instruction or triple-faulted, or a Python device failed (one
+line on stderr); 2 bad usage, an unloadable binary or a bad ``--device``;
+3 ``--max-instructions`` reached; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from dataclasses import dataclass
+
+from hvmm.errors import ConfigError, DeviceError
+from hvmm.machine import (  # noqa: F401  (disassemble_at: re-exported)
+    default_memory_mib,
+    disassemble_at,
+    fmt_addr,
+)
 
 # Exit statuses.
 EXIT_OK = 0
@@ -28,24 +37,13 @@ EXIT_INTERRUPTED = 130
 
 CPU_MODELS = ("8086", "386")
 DEFAULT_LOAD = (0x0000, 0x7C00)
-# Instructions per cpu.run() call: small enough for a responsive Ctrl-C and
-# progress bar, large enough that the Python loop costs nothing measurable.
-CHUNK = 1 << 20
 IF_FLAG = 0x200
-MAX_INSN_LEN = 15
 # Where real mode can reach: FFFF:FFFF is 0x10FFEF (with A20 enabled).
 REAL_MODE_TOP = 0x10FFF0
 
 # The bench guest's checksum (DX, BX) at its HLT; tests/test_bench_guest.py
 # derives it from a Python model of guests/bench.asm.
 BENCH_CHECKSUM = (0x93F6, 0x8F0A)
-
-_REASONS = {
-    "invalid_opcode": "invalid opcode",
-    "unimplemented": "unimplemented instruction",
-    "triple_fault": "triple fault",
-    "breakpoint": "breakpoint",
-}
 
 
 class UsageError(Exception):
@@ -99,33 +97,7 @@ def _memory_mib(text: str) -> int:
 
 
 def _fmt_addr(cs: int, eip: int) -> str:
-    return f"{cs:04X}:{eip:04X}" if eip <= 0xFFFF else f"{cs:04X}:{eip:08X}"
-
-
-def disassemble_at(cpu, linear: int, eip: int) -> str:
-    """``"0F 0B  ud2"``: the bytes of the instruction at ``linear`` and its
-    NASM-syntax disassembly (16-bit), or ``"??"`` if memory is unreadable."""
-    data = b""
-    for length in (MAX_INSN_LEN, 8, 4, 2, 1):
-        try:
-            data = bytes(cpu.read_linear(linear, length))
-            break
-        except Exception:  # past the end of RAM, say
-            continue
-    if not data:
-        return "??"
-    try:
-        from iced_x86 import Code, Decoder, Formatter, FormatterSyntax
-
-        decoder = Decoder(16, data, ip=eip & 0xFFFF)
-        instr = decoder.decode()
-        length = max(1, min(instr.len, len(data)))
-        text = "(bad)" if instr.code == Code.INVALID else Formatter(
-            FormatterSyntax.NASM
-        ).format(instr)
-    except Exception:  # the disassembler must never hide the real error
-        length, text = min(len(data), 4), "(no disassembly)"
-    return " ".join(f"{b:02X}" for b in data[:length]) + "  " + text
+    return fmt_addr(cs, eip)
 
 
 def format_registers(cpu) -> str:
@@ -167,16 +139,14 @@ def load_image(path: str, linear: int, memory_size: int) -> bytes:
     return data
 
 
-def default_memory_mib(cpu_model: str) -> int:
-    return 1 if cpu_model == "8086" else 16
-
-
 @dataclass
 class RunResult:
     status: int
     cpu: object
     instructions: int
     seconds: float
+    machine: object = None
+    stop: object = None
 
 
 def execute(
@@ -189,15 +159,19 @@ def execute(
     stats: bool = False,
     regs: bool = False,
     progress: bool | None = None,
+    devices=(),
 ) -> RunResult:
     """Run a raw real-mode binary without a BIOS until it stops.
 
     The image is copied to SEG:OFF; CS:IP points at it; DS, ES and SS are SEG
     and SP is OFF, so the stack grows down just below the image (with the
-    default 0000:7C00 this is what a BIOS gives a boot sector).  Messages go
-    to stderr; the result carries the exit status.
+    default 0000:7C00 this is what a BIOS gives a boot sector).  ``devices``
+    are Python devices (or ``--device`` spec strings) to attach.  The guest's
+    port 0xE9 output goes to stdout; messages go to stderr; the result
+    carries the exit status.
     """
-    from hvmm._core import Cpu
+    from hvmm.machine import Machine
+    from hvmm.plugins import create_device
 
     seg, off = load
     linear = (seg << 4) + off
@@ -211,22 +185,20 @@ def execute(
         )
 
     try:
-        cpu = Cpu(memory_size=memory_size, model=cpu_model)
-    except (MemoryError, ValueError, OverflowError) as exc:
-        raise UsageError(f"cannot create a {cpu_model} with {memory_mib} MiB: {exc}") from None
+        devs = [create_device(d) if isinstance(d, str) else d for d in devices]
+        machine = Machine(cpu=cpu_model, memory_mb=memory_mib, devices=devs)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    cpu = machine.cpu
     if hasattr(cpu, "invalid_opcode_exits"):
         # No BIOS, no #UD handler: an invalid opcode ends the run.
         cpu.invalid_opcode_exits = True
-    cpu.memory[linear : linear + len(image)] = image
-    cpu.cs = seg
-    cpu.ds = cpu.es = cpu.ss = seg
-    cpu.ip = off
-    cpu.sp = off
-    start_count = cpu.instructions
+    machine.load_image(image, (seg, off))
 
     if progress is None:
         progress = max_instructions is not None and sys.stderr.isatty()
     bar = None
+    on_progress = None
     if progress and max_instructions is not None:
         from tqdm import tqdm
 
@@ -239,70 +211,56 @@ def execute(
             dynamic_ncols=True,
         )
 
-    status = None
-    ex = None
-    started = time.perf_counter()
+        def on_progress(done, _bar=bar):
+            _bar.update(done - _bar.n)
+
     try:
-        while True:
-            done = cpu.instructions - start_count
-            budget = CHUNK
-            if max_instructions is not None:
-                budget = min(budget, max_instructions - done)
-                if budget <= 0:
-                    status = EXIT_LIMIT
-                    break
-            ex = cpu.run(budget)
-            if bar is not None:
-                bar.update(cpu.instructions - start_count - done)
-            if ex.reason != "budget":
-                break
-    except KeyboardInterrupt:
-        status = EXIT_INTERRUPTED
+        stop = machine.run(max_instructions, progress=on_progress)
+    except DeviceError as exc:
+        sys.stdout.flush()
+        _err(str(exc))
+        if stats:
+            print(machine.format_stats(), file=sys.stderr)
+        sys.stderr.flush()
+        return RunResult(EXIT_GUEST_ERROR, cpu, machine.stats(False)["instructions"], 0.0, machine)
     finally:
-        seconds = time.perf_counter() - started
         if bar is not None:
             bar.close()
-    executed = cpu.instructions - start_count
+    sys.stdout.flush()
+    executed = stop.instructions
+    status = stop.status
 
     where = _fmt_addr(cpu.cs, cpu.eip)
-    if status == EXIT_LIMIT:
+    if stop.reason == "limit":
         _err(f"instruction limit reached: {executed} instructions, stopped at {where}")
-    elif status == EXIT_INTERRUPTED:
+    elif stop.reason == "interrupted":
+        status = EXIT_INTERRUPTED
         _err(f"interrupted at {where} after {executed} instructions")
-    elif ex.reason == "hlt":
-        status = EXIT_OK
-        at = _fmt_addr(ex.cs, ex.eip)
+    elif stop.reason == "hlt":
+        at = _fmt_addr(stop.exit.cs, stop.exit.eip)
         if cpu.eflags & IF_FLAG:
             _err(
                 f"HLT with interrupts enabled at {at} after {executed} "
-                "instructions; nothing can wake the CPU yet (no devices), stopping"
+                "instructions and nothing to wake the CPU, stopping"
             )
         else:
             _err(f"guest halted (CS:IP={at}) after {executed} instructions")
-    else:
-        status = EXIT_GUEST_ERROR
-        what = _REASONS.get(ex.reason, ex.reason.replace("_", " "))
-        line = (
-            f"{what} at {_fmt_addr(ex.cs, ex.eip)} (linear 0x{ex.linear:X}): "
-            f"{disassemble_at(cpu, ex.linear, ex.eip)}"
+    elif stop.reason == "debug_exit":
+        _err(
+            f"guest wrote 0x{stop.value:02X} to the exit port 0xF4 after {executed} "
+            f"instructions: exit status {status}"
         )
-        detail = " ".join(str(getattr(ex, "detail", "") or "").split())
-        if detail and ex.reason not in ("invalid_opcode",):
-            line += f" [{detail}]"
-        _err(line)
+    elif stop.reason == "reset":
+        _err(f"guest asked for a reset at {where} after {executed} instructions, stopping")
+    else:
+        _err(stop.error or f"stopped: {stop.reason}")
 
     if regs:
         print(format_registers(cpu), file=sys.stderr)
     if stats:
-        mips = executed / seconds / 1e6 if seconds > 0 else float("inf")
-        io = cpu.io_counts()
-        _err(
-            f"stats: {executed} instructions retired in {seconds:.3f} s wall: "
-            f"{mips:.2f} MIPS ({cpu_model} model; port I/O to the empty bus: "
-            f"{io.get('in', 0)} in, {io.get('out', 0)} out)"
-        )
+        print(machine.format_stats(), file=sys.stderr)
     sys.stderr.flush()
-    return RunResult(status, cpu, executed, seconds)
+    return RunResult(status, cpu, executed, stop.seconds, machine, stop)
 
 
 def cmd_exec(args) -> int:
@@ -317,6 +275,7 @@ def cmd_exec(args) -> int:
         memory_mib=memory_mib,
         stats=args.stats,
         regs=args.regs,
+        devices=args.device or (),
     )
     return result.status
 
@@ -336,8 +295,9 @@ def cmd_run(args) -> int:
         stats=True,
         max_instructions=args.max_instructions,
     )
-    if result.status != EXIT_OK:
-        return result.status
+    stop = result.stop
+    if stop is None or stop.reason not in ("hlt", "debug_exit"):
+        return result.status  # the error is already reported
     cpu = result.cpu
     got = (cpu.dx, cpu.bx)
     if got == BENCH_CHECKSUM:
@@ -351,6 +311,22 @@ def cmd_run(args) -> int:
         f"{BENCH_CHECKSUM[0]:04X} {BENCH_CHECKSUM[1]:04X}"
     )
     return EXIT_GUEST_ERROR
+
+
+def cmd_devices(args) -> int:
+    from hvmm.plugins import ENTRY_POINT_GROUP, device_entry_points
+
+    eps = device_entry_points()
+    if not eps:
+        print(f"no devices installed (entry-point group '{ENTRY_POINT_GROUP}'); "
+              "use --device package.module:Class")
+        return EXIT_OK
+    width = max(len(n) for n in eps)
+    for name in sorted(eps):
+        ep = eps[name]
+        dist = getattr(getattr(ep, "dist", None), "name", None)
+        print(f"{name.ljust(width)}  {ep.value}" + (f"  ({dist})" if dist else ""))
+    return EXIT_OK
 
 
 def cmd_conformance(args) -> int:
@@ -382,9 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a raw real-mode binary without a BIOS",
         description=(
             "Load a raw binary at SEG:OFF and run it from there, without a "
-            "BIOS or devices, until it halts. Exit status: 0 halted, 1 invalid "
-            "or unimplemented instruction or triple fault, 2 unloadable file, "
-            "3 instruction limit reached."
+            "BIOS, with the in-kernel devices and any --device, until it "
+            "stops. Port 0xE9 output goes to stdout. Exit status: 0 halted, "
+            "(v<<1)|1 the guest wrote v to port 0xF4, 1 invalid or "
+            "unimplemented instruction, triple fault or a failing device, "
+            "2 unloadable file or bad --device, 3 instruction limit reached."
         ),
     )
     p.add_argument("binary", metavar="BINARY", help="raw binary image (e.g. nasm -f bin)")
@@ -412,9 +390,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stats",
         action="store_true",
-        help="print retired instructions, wall time and MIPS to stderr",
+        help="print retired instructions, wall time, MIPS, the last POST code "
+        "and a table of port I/O per device and path (in-kernel, python, "
+        "unclaimed) to stderr",
     )
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
+    p.add_argument(
+        "--device",
+        metavar="SPEC",
+        action="append",
+        help="add a Python device: package.module:Class[,key=value...] or an "
+        "installed device's name[,key=value...] (see `hvmm devices`); repeatable",
+    )
     p.set_defaults(func=cmd_exec)
 
     p = sub.add_parser(
@@ -429,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu", choices=CPU_MODELS, default="386", help="CPU model (default 386)")
     p.add_argument("--max-instructions", metavar="N", type=_positive_int, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "devices",
+        help="list the installed Python devices (entry-point group hvmm.devices)",
+        description="List the devices installed plugins register under the "
+        "'hvmm.devices' entry-point group, usable as `--device NAME`.",
+    )
+    p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser(
         "conformance",
@@ -456,9 +451,12 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         _err(str(exc))
         return EXIT_USAGE
+    except DeviceError as exc:
+        _err(str(exc))
+        return EXIT_GUEST_ERROR
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED

@@ -316,7 +316,7 @@ def run_conformance(directory, cpu_model: str = "8086", opcode_filter=None,
 
     if cpu is None:
         from hvmm._core import Cpu
-        cpu = Cpu(memory_size=1 << 20, model=cpu_model)
+        cpu = Cpu(memory_size=1 << 20, model=cpu_model, devices=False)
     mem = cpu.memory
 
     passed = failed = skipped = 0

@@ -1189,7 +1189,7 @@ class HvmmRunner:
             from hvmm._core import Cpu
 
             def cpu_factory():
-                return Cpu(memory_size=2 << 20, model="386")
+                return Cpu(memory_size=2 << 20, model="386", devices=False)
         self.factory = cpu_factory
         self.cpu = None
         self.seen_slots = set()

@@ -46,6 +46,9 @@ EXPECTED_INSTRUCTIONS = (
     + OUTER * (OUTER_OVERHEAD + INNER * BODY)
     + EPILOGUE
 )
+# The write to the exit port 0xF4 (an in-kernel device) ends the run; the
+# guest's final `cli; hlt` runs only if the run is resumed.
+AT_DEBUG_EXIT = EXPECTED_INSTRUCTIONS - 2
 
 
 def bench_model(fill_words=FILL_WORDS, inner=INNER, outer=OUTER):
@@ -77,16 +80,19 @@ def model():
 
 
 def run_guest(model_name):
+    """Run bench.bin to its exit; returns (cpu, exit, port 0xE9 output)."""
     cpu = Cpu(memory_size=1 << 20, model=model_name)
     image = guest_image("bench")
     cpu.memory[LOAD : LOAD + len(image)] = image
     cpu.cs = cpu.ds = cpu.es = cpu.ss = 0
     cpu.ip = LOAD
     cpu.sp = LOAD
+    out = bytearray()
     for _ in range(1000):
         ex = cpu.run(1 << 22)
+        out += cpu.debug_output()
         if ex.reason != "budget":
-            return cpu, ex
+            return cpu, ex, bytes(out)
     raise AssertionError("bench guest did not halt")
 
 
@@ -119,17 +125,36 @@ def test_committed_image_is_up_to_date(tmp_path):
 
 @pytest.mark.parametrize("model_name", ["8086", "386"])
 def test_bench_guest(model_name, model):
-    cpu, ex = run_guest(model_name)
-    assert ex.reason == "hlt", (ex.reason, ex.detail)
-    assert cpu.instructions == EXPECTED_INSTRUCTIONS
-    assert not cpu.eflags & 0x200  # stopped by cli; hlt
+    cpu, ex, out = run_guest(model_name)
+    # The guest prints its checksum to port 0xE9 and writes 0 to port 0xF4,
+    # which ends the run (process exit status (0 << 1) | 1 = 1).
+    assert ex.reason == "debug_exit", (ex.reason, ex.detail)
+    assert ex.value == 0
+    assert cpu.instructions == AT_DEBUG_EXIT
+    assert cpu.read_linear(ex.linear, 2) == b"\xfa\xf4"  # stopped before cli; hlt
+    assert not cpu.eflags & 0x200  # interrupts off since the first cli
     dx, bx, buf = model
+    assert out == MSG + b"%04X %04X" % (dx, bx) + CRLF
+    assert out == b"hvmm bench: checksum 93F6 8F0A\r\n"
     assert (cpu.dx, cpu.bx) == (dx, bx) == (0x93F6, 0x8F0A)
     mem = cpu.read_linear(RESULT, 4)
     assert mem == bytes([dx & 0xFF, dx >> 8, bx & 0xFF, bx >> 8])
     words = cpu.read_linear(BUF, 2 * BUF_WORDS)
     got = [words[i] | words[i + 1] << 8 for i in range(0, len(words), 2)]
     assert got == buf
-    # 21 + 4 + 1 + 4 + 2 characters to port 0xE9, then the exit port 0xF4
-    io = cpu.io_counts()
-    assert (io["in"], io["out"]) == (0, len(MSG) + 4 + 1 + 4 + len(CRLF) + 1)
+    # 21 + 4 + 1 + 4 + 2 characters to port 0xE9, then the exit port 0xF4:
+    # all handled in-kernel, nothing for Python, nothing on the empty bus.
+    paths = {
+        dev: (c["in_kernel"], c["to_python"], c["unclaimed"])
+        for dev, c in cpu.kernel_stats().items()
+    }
+    assert {dev: n for dev, n in paths.items() if any(n)} == {
+        "debugcon": (len(MSG) + 4 + 1 + 4 + len(CRLF), 0, 0),
+        "debug-exit": (1, 0, 0),
+    }
+    assert cpu.io_counts() == {"in": 0, "out": 0}
+    # Resumed, the guest runs its cli; hlt: the full documented count.
+    ex = cpu.run(100)
+    assert ex.reason == "hlt", (ex.reason, ex.detail)
+    assert cpu.instructions == EXPECTED_INSTRUCTIONS
+    assert (cpu.dx, cpu.bx) == (dx, bx)

@@ -39,12 +39,17 @@ def no_traceback(proc):
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+BENCH_OUTPUT = "hvmm bench: checksum 93F6 8F0A\n"  # the guest's port 0xE9 text
+BENCH_AT_EXIT = 10_000_902  # the write to port 0xF4 ends the run before cli; hlt
+
+
 def test_exec_bench_with_stats(tmp_path):
     proc = hvmm_cmd("exec", BENCH, "--stats", cwd=tmp_path)
     no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # debug exit 0: (0 << 1) | 1
+    assert proc.stdout == BENCH_OUTPUT
     assert "MIPS" in proc.stderr
-    assert "10000904 instructions" in proc.stderr
+    assert f"{BENCH_AT_EXIT} instructions" in proc.stderr
 
 
 @pytest.mark.parametrize("cpu", ["8086", "386"])
@@ -52,6 +57,7 @@ def test_run_demo(tmp_path, cpu):
     proc = hvmm_cmd("run", "--cpu", cpu, cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
+    assert BENCH_OUTPUT in proc.stdout  # the guest's own line, through port 0xE9
     assert "checksum 93F6 8F0A: correct" in proc.stdout
     assert "MIPS" in proc.stderr
 
@@ -156,8 +162,10 @@ def test_main_in_process(capsys):
     """main() returns the status rather than exiting, for the console script."""
     from hvmm.cli import main
 
-    assert main(["exec", BENCH, "--cpu", "8086"]) == 0
-    assert "10000904 instructions" in capsys.readouterr().err
+    assert main(["exec", BENCH, "--cpu", "8086"]) == 1  # debug exit 0
+    out, err = capsys.readouterr()
+    assert out.replace("\r\n", "\n") == BENCH_OUTPUT
+    assert f"{BENCH_AT_EXIT} instructions" in err
 
 
 def test_parse_seg_off():

@@ -192,3 +192,29 @@ cdef inline uint32_t mem_rd16_at(CpuState* c, Insn* d, uint32_t disp) noexcept n
 
 cdef inline uint32_t mem_rdv_at(CpuState* c, Insn* d, uint32_t disp, int o32) noexcept nogil:
     return rdv(c, d.seg, (d.off + disp) & d.amask, o32, d.amask)
+
+cdef inline uint32_t insn_len(Insn* d) noexcept nogil:
+    return <uint32_t>(d.p - d.start)
+
+# Stop the instruction loop from inside an instruction: the loop runs
+# until `left` reaches zero, so an exit or fault zeroes it and parks the
+# real remainder in the CPU state (no per-instruction test for either).
+cdef inline void stop_run(CpuState* c, Insn* d, uint64_t* left, int reason,
+                          int retired) noexcept nogil:
+    c.stop_reason = reason
+    c.stop_left = left[0] + (0 if retired else 1)
+    left[0] = 0
+    if not retired:
+        d.start = d.p       # the epilogue leaves EIP on this instruction
+
+cdef inline void raise_fault(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
+                             int vec) noexcept nogil:
+    # The exception is delivered (or reported) after the loop, with EIP
+    # still on the faulting instruction.
+    c.fault_vec = vec
+    c.fault_next = eip + insn_len(d)
+    c.stop_reason = STOP_FAULT
+    c.stop_left = left[0]
+    left[0] = 0
+    d.start = d.p
+

@@ -72,9 +72,6 @@ cdef const uint8_t* fetch_slow(CpuState* c, uint32_t eip) noexcept nogil:
     fill_fetchbuf(c, eip)
     return c.fetchbuf
 
-cdef inline uint32_t insn_len(Insn* d) noexcept nogil:
-    return <uint32_t>(d.p - d.start)
-
 # Transfer control: the loop's epilogue adds the remaining length (zero).
 cdef inline void jump_to(Insn* d, uint32_t* eip, uint32_t target) noexcept nogil:
     eip[0] = target
@@ -88,28 +85,6 @@ cdef inline uint32_t vmsb(int o32) noexcept nogil:
 
 cdef inline uint32_t vmask(int o32) noexcept nogil:
     return 0xFFFFFFFFu if o32 else 0xFFFF
-
-# Stop the instruction loop from inside an instruction: the loop runs
-# until `left` reaches zero, so an exit or fault zeroes it and parks the
-# real remainder in the CPU state (no per-instruction test for either).
-cdef inline void stop_run(CpuState* c, Insn* d, uint64_t* left, int reason,
-                          int retired) noexcept nogil:
-    c.stop_reason = reason
-    c.stop_left = left[0] + (0 if retired else 1)
-    left[0] = 0
-    if not retired:
-        d.start = d.p       # the epilogue leaves EIP on this instruction
-
-cdef inline void raise_fault(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
-                             int vec) noexcept nogil:
-    # The exception is delivered (or reported) after the loop, with EIP
-    # still on the faulting instruction.
-    c.fault_vec = vec
-    c.fault_next = eip + insn_len(d)
-    c.stop_reason = STOP_FAULT
-    c.stop_left = left[0]
-    left[0] = 0
-    d.start = d.p
 
 # The six ALU encodings (r/m8,r8  r/mv,rv  r8,r/m8  rv,r/mv  AL,imm8
 # eAX,immv), each ALU operation given its own case so that `aluop` and
@@ -170,6 +145,14 @@ cdef inline void string_once(CpuState* c, Insn* d, uint32_t op, uint32_t size) n
         str_wr(c, S_ES, di, str_rd(c, src_seg, si, size, amask), size, amask)
         c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | ((si + delta) & amask)
         c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | ((di + delta) & amask)
+
+cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
+                           uint32_t size) noexcept nogil:
+    cdef int r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]))
+    if r == BUS_PYTHON:
+        stop_run(c, d, left, EXIT_IO, 1)
+    elif r == BUS_EVENTS:
+        stop_run(c, d, left, STOP_EVENTS, 1)
 
 # The opcode switch, written once. The loop calls it with o32 = 0 and 1,
 # and since it is always inlined gcc compiles two copies with the operand
@@ -283,6 +266,8 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
         pushv(c, c.seg[op >> 3].sel, o32)
     elif op == 0x07 or op == 0x17 or op == 0x1F:
         load_seg_real(c, op >> 3, popv(c, o32))
+        if op == 0x17:
+            c.shadow = 1        # no interrupt between POP SS and the next insn
     elif op == 0x0F:
         if c.model == MODEL_8086:   # POP CS
             load_seg_real(c, S_CS, pop16(c))
@@ -559,13 +544,13 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
             t = rmv_read(c, d, o32)
             set_rv(c, d.reg, imul_trunc(c, t, sx8(fetch8(d)), o32), o32)
         elif op == 0x6C:
-            op_string(c, STR_INS, 1, d.amask, d.ovr, d.rep)
+            string_io(c, d, left, 0, 1)
         elif op == 0x6D:
-            op_string(c, STR_INS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+            string_io(c, d, left, 0, 4 if o32 else 2)
         elif op == 0x6E:
-            op_string(c, STR_OUTS, 1, d.amask, d.ovr, d.rep)
+            string_io(c, d, left, 1, 1)
         else:
-            op_string(c, STR_OUTS, 4 if o32 else 2, d.amask, d.ovr, d.rep)
+            string_io(c, d, left, 1, 4 if o32 else 2)
 
     # ---- Jcc rel8 ---------------------------------------------------
     elif (op == 0x70 or op == 0x71 or op == 0x72 or op == 0x73 or
@@ -648,6 +633,8 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
             raise_fault(c, d, eip, left, VEC_UD)
         else:
             load_seg_real(c, s, rm16_read(c, d))
+            if s == S_SS:
+                c.shadow = 1
             if s == S_CS:
                 jump_to(d, &eip, eip + insn_len(d))
     elif op == 0x8F:        # POP r/m: the address uses the popped SP
@@ -692,6 +679,8 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
             write_flags(c, pop32(c), c.flags_writable32)
         else:
             write_flags(c, pop16(c), c.flags_writable16)
+        if (c.flags & F_IF) and devs(c).pic.intr:
+            stop_run(c, d, left, STOP_EVENTS, 1)
     elif op == 0x9E:        # SAHF
         set_flags_masked(c, F_SF | F_ZF | F_AF | F_PF | F_CF, (c.regs[R_EAX] >> 8) & 0xFF)
     elif op == 0x9F:        # LAHF
@@ -834,6 +823,8 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
     elif op == 0xCF:
         op_iret(c, o32)
         jump_to(d, &eip, c.eip)
+        if (c.flags & F_IF) and devs(c).pic.intr:
+            stop_run(c, d, left, STOP_EVENTS, 1)
 
     # ---- shifts, BCD, XLAT, ESC ----------------------------------------
     elif op == 0xD0 or op == 0xD2:
@@ -875,21 +866,21 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
         if (c.regs[R_ECX] & d.amask) == 0:
             jump_to(d, &eip, eip + insn_len(d) + t)
     elif op == 0xE4:
-        set_r8(c, 0, port_in(c, fetch8(d), 1))
+        set_r8(c, 0, io_in(c, d, left, fetch8(d), 1))
     elif op == 0xE5:
-        set_rv(c, R_EAX, port_in(c, fetch8(d), 4 if o32 else 2), o32)
+        set_rv(c, R_EAX, io_in(c, d, left, fetch8(d), 4 if o32 else 2), o32)
     elif op == 0xE6:
-        port_out(c, fetch8(d), 1, c.regs[R_EAX] & 0xFF)
+        io_out(c, d, left, fetch8(d), 1, c.regs[R_EAX] & 0xFF)
     elif op == 0xE7:
-        port_out(c, fetch8(d), 4 if o32 else 2, get_rv(c, R_EAX, o32))
+        io_out(c, d, left, fetch8(d), 4 if o32 else 2, get_rv(c, R_EAX, o32))
     elif op == 0xEC:
-        set_r8(c, 0, port_in(c, c.regs[R_EDX] & 0xFFFF, 1))
+        set_r8(c, 0, io_in(c, d, left, c.regs[R_EDX] & 0xFFFF, 1))
     elif op == 0xED:
-        set_rv(c, R_EAX, port_in(c, c.regs[R_EDX] & 0xFFFF, 4 if o32 else 2), o32)
+        set_rv(c, R_EAX, io_in(c, d, left, c.regs[R_EDX] & 0xFFFF, 4 if o32 else 2), o32)
     elif op == 0xEE:
-        port_out(c, c.regs[R_EDX] & 0xFFFF, 1, c.regs[R_EAX] & 0xFF)
+        io_out(c, d, left, c.regs[R_EDX] & 0xFFFF, 1, c.regs[R_EAX] & 0xFF)
     elif op == 0xEF:
-        port_out(c, c.regs[R_EDX] & 0xFFFF, 4 if o32 else 2, get_rv(c, R_EAX, o32))
+        io_out(c, d, left, c.regs[R_EDX] & 0xFFFF, 4 if o32 else 2, get_rv(c, R_EAX, o32))
     elif op == 0xE8:
         t = fetchv(d, o32)
         u = eip + insn_len(d)
@@ -914,9 +905,9 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
             stop_run(c, d, left, EXIT_TRIPLE_FAULT, 0)
         else:
             jump_to(d, &eip, c.eip)
-    elif op == 0xF4:        # HLT: the run ends; devices come later
-        c.halted = 1
-        stop_run(c, d, left, EXIT_HLT, 1)
+    elif op == 0xF4:        # HLT
+        c.halted = 1     # the loop's event check decides: wait or exit
+        stop_run(c, d, left, STOP_EVENTS, 1)
     elif op == 0xF5:
         set_cf(c, get_cf(c) ^ 1)
     elif op == 0xF6:
@@ -958,7 +949,11 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
     elif op == 0xFA:
         c.flags &= ~(<uint32_t>F_IF)
     elif op == 0xFB:
-        c.flags |= F_IF
+        if not (c.flags & F_IF):
+            c.flags |= F_IF
+            c.shadow = 1        # interrupts are recognised after the next insn
+            if devs(c).pic.intr:
+                stop_run(c, d, left, STOP_EVENTS, 1)
     elif op == 0xFC:
         c.flags &= ~(<uint32_t>F_DF)
     elif op == 0xFD:
@@ -1034,16 +1029,14 @@ cdef void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,
 
 cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
     cdef Insn d
-    cdef uint64_t left = budget
+    cdef uint64_t left = 0, remaining = budget, chunk, executed, now, next_ev, skip
     cdef uint64_t left_tmp
     cdef uint32_t eip_tmp
     cdef Insn dp
-    cdef uint32_t op, eip, phys, t, u, v, w, msb, n, sel
-    cdef int reason, s, k
-    cdef int64_t adj
+    cdef uint32_t op, eip, t
+    cdef int reason = 0, vec
     cdef uint32_t ipmask = c.ipmask
-    reason = 0
-    c.stop_reason = 0
+    cdef Devices* dv = devs(c)
     eip = c.eip
     d.o32 = 0
     d.a32 = 0
@@ -1051,6 +1044,55 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
     d.ovr = -1
     d.rep = 0
     while True:
+        # ---- an instruction boundary with time to look around -------------
+        # Devices catch up with virtual time, a pending interrupt is taken,
+        # a halted CPU sleeps until the next event, and the next chunk of
+        # instructions runs up to the earliest device deadline.
+        c.eip = eip
+        now = time_at(c, c.icount)
+        devices_advance(c, now)
+        if c.shadow:
+            c.shadow = 0            # STI/MOV SS: one more instruction first
+            chunk = 1
+        else:
+            if (c.flags & F_IF) and dv.pic.intr:
+                vec = pic_ack(&dv.pic)
+                c.halted = 0
+                if do_interrupt(c, vec, eip):
+                    reason = EXIT_TRIPLE_FAULT
+                    break
+                eip = c.eip
+            if now >= c.py_deadline:
+                reason = EXIT_TIMER
+                break
+            next_ev = devices_next_event(c, now)
+            if c.halted:
+                if not (c.flags & F_IF) or next_ev == 0xFFFFFFFFFFFFFFFFULL:
+                    reason = EXIT_HLT       # nothing in the machine can wake it
+                    break
+                if remaining == 0:
+                    reason = EXIT_BUDGET
+                    break
+                if next_ev <= now:
+                    next_ev = now + 1
+                # Skip the idle time; it counts against the budget (as the
+                # instructions a busy CPU would have run) so a run always ends.
+                skip = insns_until(c, next_ev)
+                c.idle_ns += next_ev - now
+                remaining = remaining - skip if skip < remaining else 0
+                continue
+            chunk = remaining
+            if next_ev != 0xFFFFFFFFFFFFFFFFULL:
+                chunk = insns_until(c, next_ev)
+        if remaining == 0:
+            reason = EXIT_BUDGET
+            break
+        if chunk > remaining:
+            chunk = remaining
+        c.chunk_len = chunk
+        c.stop_reason = 0
+        left = chunk
+
         while left:
             left -= 1
             t = eip - c.win_lo
@@ -1078,17 +1120,20 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
                 left = left_tmp
             eip = (eip + insn_len(&d)) & ipmask
 
-        # `left` is zero: the budget is spent, or an instruction stopped.
+        # The chunk ran out, or an instruction stopped it (see stop_run).
         reason = c.stop_reason
-        if reason == 0:
-            reason = EXIT_BUDGET
-            break
-        left = c.stop_left
-        c.stop_reason = 0
+        if reason:
+            left = c.stop_left
+            c.stop_reason = 0
+        executed = chunk - left
+        c.icount += executed
+        remaining -= executed
+        if reason == 0 or reason == STOP_EVENTS:
+            continue
         if reason != STOP_FAULT:
             break
         if c.fault_vec == VEC_UD and c.ud_exit:
-            left += 1
+            c.icount -= 1           # not retired
             reason = EXIT_INVALID_OPCODE
             break
         # Faults return to the faulting instruction on the 386; the 8086's
@@ -1103,7 +1148,6 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
         eip = c.eip
 
     c.eip = eip
-    c.icount += budget - left
     c.exit_reason = reason
     c.exit_cs = c.seg[S_CS].sel
     c.exit_eip = c.eip
@@ -1118,11 +1162,6 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
     cdef uint32_t i, lin
     cdef int r
     c.exit_vector = -1
-    if c.halted:
-        c.exit_reason = EXIT_HLT
-        c.exit_cs = c.seg[S_CS].sel
-        c.exit_eip = c.eip
-        return EXIT_HLT
     if not (c.events & EV_BREAKPOINTS):
         return cpu_run_loop(c, budget)
     while done < budget:

@@ -25,15 +25,34 @@ cdef inline void st16(uint8_t* p, uint32_t v) noexcept nogil:
 cdef inline void st32(uint8_t* p, uint32_t v) noexcept nogil:
     memcpy(p, &v, 4)
 
+# Memory-mapped I/O for Python devices: the access calls the Cpu's MMIO
+# handler synchronously (the run loop holds the GIL), which is the 'exit'
+# to Python for memory; the handler routes it to the device and counts it.
+cdef uint32_t mmio_access(CpuState* c, uint32_t phys, uint32_t size, int write,
+                          uint32_t value) noexcept nogil:
+    with gil:
+        try:
+            r = (<object>c.mmio_handler)(phys, size, write, value)
+            return 0 if write else (<uint32_t>r & (0xFFFFFFFFu >> (32 - 8 * size)))
+        except BaseException as exc:
+            # Kept for the Python side, which raises it after the run.
+            (<object>c.mmio_handler).error = exc
+            return 0xFFFFFFFFu
+
 cdef uint8_t phys_read8_slow(CpuState* c, uint32_t phys) noexcept nogil:
     cdef uint8_t kind = c.pagekind[phys >> 12]
     if kind == PG_RAM or kind == PG_ROM:
         return c.mem[phys]
+    if kind == PG_MMIO:
+        return <uint8_t>mmio_access(c, phys, 1, 0, 0)
     return 0xFF
 
 cdef void phys_write8_slow(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
-    if c.pagekind[phys >> 12] == PG_RAM:
+    cdef uint8_t kind = c.pagekind[phys >> 12]
+    if kind == PG_RAM:
         c.mem[phys] = <uint8_t>v
+    elif kind == PG_MMIO:
+        mmio_access(c, phys, 1, 1, v & 0xFF)
 
 cdef inline uint32_t phys_rd8(CpuState* c, uint32_t phys) noexcept nogil:
     if phys < c.ram_top or c.pagekind[phys >> 12] <= PG_ROM:
@@ -57,19 +76,39 @@ cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
 cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
     phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
 
+# A word or dword inside one MMIO page goes to the device whole.
+cdef inline int mmio_whole(CpuState* c, uint32_t phys, uint32_t off, uint32_t size,
+                           uint32_t amask) noexcept nogil:
+    return (c.pagekind[phys >> 12] == PG_MMIO and (phys & 0xFFF) <= 0x1000 - size
+            and off <= amask - (size - 1))
+
 cdef uint32_t rd16_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if mmio_whole(c, phys, off, 2, amask):
+        return mmio_access(c, phys, 2, 0, 0)
     return rd8(c, seg, off) | (rd8(c, seg, (off + 1) & amask) << 8)
 
 cdef uint32_t rd32_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if mmio_whole(c, phys, off, 4, amask):
+        return mmio_access(c, phys, 4, 0, 0)
     return (rd8(c, seg, off) | (rd8(c, seg, (off + 1) & amask) << 8)
             | (rd8(c, seg, (off + 2) & amask) << 16)
             | (rd8(c, seg, (off + 3) & amask) << 24))
 
 cdef void wr16_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if mmio_whole(c, phys, off, 2, amask):
+        mmio_access(c, phys, 2, 1, v & 0xFFFF)
+        return
     wr8(c, seg, off, v & 0xFF)
     wr8(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
 
 cdef void wr32_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
+    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    if mmio_whole(c, phys, off, 4, amask):
+        mmio_access(c, phys, 4, 1, v)
+        return
     wr8(c, seg, off, v & 0xFF)
     wr8(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
     wr8(c, seg, (off + 2) & amask, (v >> 16) & 0xFF)

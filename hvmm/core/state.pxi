@@ -60,6 +60,11 @@ cdef enum:
     EXIT_INVALID_OPCODE = 4
     EXIT_UNIMPLEMENTED = 5
     EXIT_TRIPLE_FAULT = 6
+    EXIT_IO = 7             # a port access for a Python device
+    EXIT_DEBUG_EXIT = 8     # the guest wrote to port 0xF4
+    EXIT_TIMER = 9          # virtual time reached the Python deadline
+    EXIT_RESET = 10         # the guest asked for a CPU reset
+    STOP_EVENTS = 101       # internal: look at devices and interrupts now
     STOP_FAULT = 100        # internal: an exception to deliver
 
 # Kinds of 4 KiB physical page (one byte per page over the 4 GiB space).
@@ -67,6 +72,7 @@ cdef enum:
     PG_RAM = 0          # read and write directly
     PG_ROM = 1          # read directly, writes dropped
     PG_UNMAPPED = 2     # reads all ones, writes dropped (empty bus)
+    PG_MMIO = 3         # a Python device's memory range (mmio_access)
 
 # Bits of CpuState.events: anything that must be looked at between
 # instructions. The run loop tests this one word per instruction.
@@ -129,6 +135,14 @@ ctypedef struct CpuState:
     uint64_t icount
     uint32_t events
     int halted
+    int shadow                  # STI/MOV SS: no interrupt before the next insn
+    # virtual time (see bus.pxi)
+    uint64_t ips                # instructions per virtual second
+    uint64_t idle_ns            # time spent halted
+    uint64_t chunk_len          # instructions in the current run chunk
+    uint64_t py_deadline        # next Python timer, ns
+    void* devices               # the in-kernel devices (Devices*, bus.pxi)
+    void* mmio_handler          # Python callable for PG_MMIO pages (borrowed)
     uint32_t nbp
     uint32_t bp[MAX_BREAKPOINTS]
     int bp_skip                 # resume over a breakpoint at the first insn

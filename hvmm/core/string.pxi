@@ -48,7 +48,6 @@ cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int
     cdef uint32_t msb = 1u << (size * 8 - 1)
     cdef uint32_t vmask = (msb << 1) - 1
     cdef uint32_t acc = c.regs[R_EAX] & vmask
-    cdef uint32_t port = c.regs[R_EDX] & 0xFFFF
     cdef uint32_t cnt = 1, v
     if rep:
         cnt = c.regs[R_ECX] & amask
@@ -71,12 +70,6 @@ cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int
         elif op == STR_SCAS:
             alu(c, 7, acc, str_rd(c, S_ES, di, size, amask), msb)
             di = (di + delta) & amask
-        elif op == STR_INS:
-            str_wr(c, S_ES, di, port_in(c, port, size), size, amask)
-            di = (di + delta) & amask
-        else:
-            port_out(c, port, size, str_rd(c, src_seg, si, size, amask))
-            si = (si + delta) & amask
         cnt -= 1
         if rep:
             if op == STR_CMPS or op == STR_SCAS:
@@ -90,3 +83,76 @@ cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int
     c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
     if op == STR_LODS:
         acc_write(c, acc, size)
+
+# INS/OUTS. An in-kernel device gets every element (what it declines reads
+# as all ones); a port only Python claimed gets the whole block in one 'io'
+# exit: OUTS data travels with the exit, INS data comes back through
+# complete_io(). Returns a BUS_* code for the loop.
+cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int ovr,
+                      int rep, uint64_t now) noexcept nogil:
+    cdef Devices* dv = devs(c)
+    cdef int src_seg = ovr if ovr >= 0 else S_DS
+    cdef uint32_t port = c.regs[R_EDX] & 0xFFFF
+    cdef uint32_t si = c.regs[R_ESI] & amask
+    cdef uint32_t di = c.regs[R_EDI] & amask
+    cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
+    cdef uint32_t cnt = 1, i, v
+    cdef int dev = dv.port_dev[port]
+    cdef int result = BUS_DONE
+    if rep:
+        cnt = c.regs[R_ECX] & amask
+        if cnt == 0:
+            return BUS_DONE
+    if dev == DEV_NONE and dv.port_py[port]:
+        if cnt > IO_BLOCK_MAX:
+            cnt = IO_BLOCK_MAX      # the rest after the next run() (see below)
+        dv.stats[dev][PATH_PYTHON] += 1
+        dv.io.port = port
+        dv.io.size = size
+        dv.io.count = cnt
+        dv.io.rep = rep
+        if out:
+            for i in range(cnt):
+                v = str_rd(c, src_seg, si, size, amask)
+                memcpy(&dv.block[i * size], &v, size)
+                si = (si + delta) & amask
+            c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
+            if rep:
+                c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | ((c.regs[R_ECX] - cnt) & amask)
+            dv.io.out = 1
+            dv.io.pending_in = 0
+        else:
+            dv.io.out = 0
+            dv.io.pending_in = 1
+            dv.io.di = di
+            dv.io.amask = amask
+            dv.io.down = (c.flags & F_DF) != 0
+        return BUS_PYTHON
+    while cnt:
+        if out:
+            v = str_rd(c, src_seg, si, size, amask)
+            if not (dev and kernel_write(c, dev, port, size, v, now) >= 0):
+                dv.stats[dev][PATH_UNCLAIMED] += 1
+                c.io_out += 1
+            else:
+                dv.stats[dev][PATH_KERNEL] += 1
+            si = (si + delta) & amask
+        else:
+            if not (dev and kernel_read(c, dev, port, size, &v, now)):
+                v = ones(size)
+                dv.stats[dev][PATH_UNCLAIMED] += 1
+                c.io_in += 1
+            else:
+                dv.stats[dev][PATH_KERNEL] += 1
+            str_wr(c, S_ES, di, v, size, amask)
+            di = (di + delta) & amask
+        cnt -= 1
+        if not rep:
+            break
+    if rep:
+        c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | cnt
+    c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
+    c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
+    if dev != DEV_NONE:
+        result = BUS_EVENTS
+    return result
