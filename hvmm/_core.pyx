@@ -270,6 +270,17 @@ cdef class Cpu:
             self.reset()
         self.s.stop_reason = 0
 
+    def map_rom(self, unsigned int base, data):
+        """Place a ROM image (whole 4 KiB pages) at `base` inside RAM's
+        physical range: the guest reads it, its writes are dropped."""
+        n = len(data)
+        if base & 0xFFF or n == 0 or n & 0xFFF or base + n > self.s.mem_size:
+            raise ValueError("a ROM must be whole 4 KiB pages inside guest memory")
+        self.memory[base:base + n] = data
+        for page in range(base >> 12, (base + n) >> 12):
+            self.s.pagekind[page] = PG_ROM
+        self._memory_map_changed()
+
     def map_mmio(self, unsigned int base, unsigned int size, handler):
         """Route the physical pages of [base, base+size) to a Python MMIO
         handler: handler(address, size, is_write, value) -> value read. One

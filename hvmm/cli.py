@@ -190,6 +190,8 @@ def execute(
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     cpu = machine.cpu
+    if stats and hasattr(cpu, "io_timing"):
+        cpu.io_timing = True        # time each in-kernel access for the table
     if hasattr(cpu, "invalid_opcode_exits"):
         # No BIOS, no #UD handler: an invalid opcode ends the run.
         cpu.invalid_opcode_exits = True

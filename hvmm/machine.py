@@ -143,6 +143,24 @@ class _PyStats:
     mmio_ns: int = 0
 
 
+class _MmioUpcall:
+    """The core's MMIO handler: it calls this synchronously, inside the
+    instruction, for an access to a Python device's pages. An exception is
+    parked in ``error`` by the core and raised by Machine.run after the run."""
+
+    __slots__ = ("machine", "error")
+
+    def __init__(self, machine):
+        self.machine = machine
+        self.error = None
+
+    def __call__(self, address, size, is_write, value):
+        if is_write:
+            self.machine.mmio_write(address, size, value)
+            return 0
+        return self.machine.mmio_read(address, size)
+
+
 @dataclass
 class _MmioRange:
     base: int
@@ -258,7 +276,8 @@ class Machine:
         self._instructions = 0
         self._wall_ns = 0
         self._running = False
-        self.mmio_routed = hasattr(cpu, "claim_mmio")
+        self.mmio_routed = hasattr(cpu, "map_mmio")
+        self._mmio_upcall = _MmioUpcall(self)
         for device in devices:
             self.add_device(device)
 
@@ -338,7 +357,9 @@ class Machine:
             self._mmio.append(mmio)
             self._mmio.sort(key=lambda r: r.base)
             if self.mmio_routed:
-                self.cpu.claim_mmio(mmio.base, mmio.end - 1)
+                # The core maps whole pages; _MmioUpcall routes by address.
+                first = mmio.base & ~0xFFF
+                self.cpu.map_mmio(first, ((mmio.end + 0xFFF) & ~0xFFF) - first, self._mmio_upcall)
             else:
                 warnings.warn(
                     f"MMIO device '{name}' at 0x{mmio.base:X}: the core does not route "
@@ -442,6 +463,9 @@ class Machine:
                     if budget > CHUNK:
                         budget = CHUNK
                 ex = run(budget)
+                if self._mmio_upcall.error is not None:
+                    error, self._mmio_upcall.error = self._mmio_upcall.error, None
+                    raise error
                 reason = ex.reason
                 if reason == "io":
                     # The hot path: one IN or OUT for a Python device. Blocks
@@ -500,9 +524,6 @@ class Machine:
                     continue
                 if reason == "timer":
                     self._fire_timers()
-                    continue
-                if reason == "mmio":
-                    self._handle_mmio_exit(ex)
                     continue
                 if reason == "hlt":
                     if self._wake_from_hlt():
@@ -625,7 +646,7 @@ class Machine:
             raise ValueError(f"io_read_block returned {len(data)} bytes, expected {want}")
         return data
 
-    # -- MMIO (Python level until the core routes memory exits) ---------------
+    # -- MMIO: the core's upcall (_MmioUpcall) lands here -----------------------
 
     def mmio_device_at(self, address: int):
         """``(device, offset)`` for a physical address in a Python MMIO
@@ -672,13 +693,6 @@ class Machine:
         finally:
             st.mmio += 1
             st.mmio_ns += perf_counter_ns() - t
-
-    def _handle_mmio_exit(self, ex) -> None:
-        # For the core's MMIO exits, once it has them (see docs/devices.md).
-        if ex.direction == "in":
-            self.cpu.complete_io(self.mmio_read(ex.address, ex.size))
-        else:
-            self.mmio_write(ex.address, ex.size, ex.value)
 
     # -- time -----------------------------------------------------------------
 
@@ -776,7 +790,9 @@ class Machine:
         if ks is not None:
             kernel = ks() or {}
         per_access = None
-        if estimate_kernel_time and any(v.get("in_kernel", 0) for v in kernel.values()):
+        measured = bool(getattr(cpu, "io_timing", False))  # the core timed each access
+        if (not measured and estimate_kernel_time
+                and any(v.get("in_kernel", 0) for v in kernel.values())):
             per_access = calibrate_kernel_access_ns(getattr(cpu, "model", "386"))
 
         for device in self.devices:
@@ -822,8 +838,9 @@ class Machine:
                     "device": name,
                     "path": "in-kernel",
                     "count": n,
-                    "time_ns": None if per_access is None else n * per_access,
-                    "estimated": per_access is not None,
+                    "time_ns": (int(counts.get("in_kernel_ns", 0)) if measured
+                                else None if per_access is None else n * per_access),
+                    "estimated": not measured and per_access is not None,
                     "ports": "",
                     "behind": None,
                     "to_python": int(counts.get("to_python", 0)),
@@ -887,7 +904,8 @@ class Machine:
             "exits": self._exit_counts(),
             "rows": rows,
             "paths": paths,
-            "kernel_time": "estimated" if per_access is not None else "unmeasured",
+            "kernel_time": ("measured" if measured else
+                            "estimated" if per_access is not None else "unmeasured"),
             "kernel_ns_per_access": per_access,
         }
 
@@ -941,7 +959,8 @@ class Machine:
             if not v["count"]:
                 continue
             t = v["time_ns"]
-            tt = "" if t is None else f" in {'~' if path == 'in-kernel' else ''}{t / 1e6:.3f} ms"
+            approx = path == "in-kernel" and s["kernel_time"] == "estimated"
+            tt = "" if t is None else f" in {'~' if approx else ''}{t / 1e6:.3f} ms"
             totals.append(f"{path} {v['count']}{tt}")
         lines.append("paths: " + (", ".join(totals) if totals else "no port I/O"))
         if s["exits"]:
@@ -955,6 +974,8 @@ class Machine:
                 "(one in-kernel OUT, calibrated on this host); Python time is measured "
                 "around each device call"
             )
+        elif s["kernel_time"] == "measured":
+            lines.append("in-kernel time is measured in the core (TSC); Python time around each device call")
         elif s["paths"]["in-kernel"]["count"]:
             lines.append("in-kernel time is not measured (no calibration); Python time is measured")
         return "\n".join(lines)

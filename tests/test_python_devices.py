@@ -787,3 +787,40 @@ def test_attach_failure_is_a_config_error():
 
     with pytest.raises(ConfigError, match=r"^device 'fussy': attach failed: RuntimeError: no way \(test_python_devices.py:\d+ in attach\)$"):
         Machine(cpu=FakeCpu(), devices=[Fussy()])
+
+
+def test_mmio_device_through_the_core():
+    """Guest loads and stores to a Python MMIO device's page reach it whole."""
+    from hvmm._core import Cpu
+
+    class Regs(MmioDevice):
+        name = "regs"
+        mmio_base = 0xD0000
+        mmio_size = 0x1000
+
+        def __init__(self):
+            super().__init__()
+            self.log = []
+
+        def mmio_read(self, offset, size):
+            self.log.append(("r", offset, size))
+            return 0xA55A
+
+        def mmio_write(self, offset, size, value):
+            self.log.append(("w", offset, size, value))
+
+    guest = bytes.fromhex(
+        "B800D0"        # mov ax, 0xD000
+        "8ED8"          # mov ds, ax
+        "C70610003412"  # mov word [0x10], 0x1234
+        "A11000"        # mov ax, [0x10]
+        "8A1E1100"      # mov bl, [0x11]
+        "FAF4"          # cli; hlt
+    )
+    dev = Regs()
+    m = Machine(cpu=Cpu(), devices=[dev])
+    m.load_image(guest)
+    assert m.run(100).reason == "hlt"
+    assert dev.log == [("w", 0x10, 2, 0x1234), ("r", 0x10, 2), ("r", 0x11, 1)]
+    assert (m.cpu.ax, m.cpu.bl) == (0xA55A, 0x5A)
+    assert python_row(m.stats(), "regs")["count"] == 3
