@@ -3,6 +3,8 @@
 an OS driver do, with interrupts seen through the in-kernel PIC."""
 import pytest
 
+import pcsetup
+
 from hvmm import Cpu
 
 # Status register (port 0x64) bits.
@@ -17,26 +19,11 @@ def cpu():
 
 
 def init_pic(cpu):
-    """The AT BIOS's 8259A setup: master at vector 0x08, slave at 0x70;
-    only IRQ 1, 2 (cascade), 8 and 12 unmasked."""
-    for port, base, icw3 in ((0x20, 0x08, 0x04), (0xA0, 0x70, 0x02)):
-        cpu.io_write(port, 1, 0x11)
-        cpu.io_write(port + 1, 1, base)
-        cpu.io_write(port + 1, 1, icw3)
-        cpu.io_write(port + 1, 1, 0x01)
-    cpu.io_write(0x21, 1, 0xF9)
-    cpu.io_write(0xA1, 1, 0xEE)
+    """Only IRQ 1, 2 (cascade), 8 and 12 unmasked."""
+    pcsetup.init_pic(cpu, (1, 8, 12))
 
 
-def take_interrupt(cpu):
-    """INTA plus the handler's EOI; returns the vector, or None."""
-    if not cpu.interrupt_pending():
-        return None
-    vec = cpu.acknowledge_interrupt()
-    if vec >= 0x70:
-        cpu.io_write(0xA0, 1, 0x20)
-    cpu.io_write(0x20, 1, 0x20)
-    return vec
+take_interrupt = pcsetup.take_interrupt
 
 
 def wait_input_empty(cpu):

@@ -9,6 +9,8 @@ decrement it), so at tick T+1+k a one-shot counter reads N-k.
 
 import pytest
 
+import pcsetup
+
 from hvmm._core import Cpu
 
 PIT_HZ = 1193182
@@ -75,10 +77,7 @@ def out2(cpu):
 
 
 def init_pic(cpu):
-    for port, value in ((0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01),
-                        (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01),
-                        (0x21, 0xFE), (0xA1, 0xFF)):     # only IRQ0 unmasked
-        outb(cpu, port, value)
+    pcsetup.init_pic(cpu, (0,))     # only IRQ0 unmasked
 
 
 def take_irq0(cpu):

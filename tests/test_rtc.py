@@ -7,6 +7,8 @@ of reset (the first update then comes exactly 500 ms later), so they do
 not depend on the machine's start time."""
 import pytest
 
+import pcsetup
+
 from hvmm import Cpu
 
 NS = 1_000_000_000
@@ -22,24 +24,11 @@ def cpu():
 
 
 def init_pic(cpu):
-    """Master at vector 0x08, slave at 0x70; only IRQ 2 and 8 unmasked."""
-    for port, base, icw3 in ((0x20, 0x08, 0x04), (0xA0, 0x70, 0x02)):
-        cpu.io_write(port, 1, 0x11)
-        cpu.io_write(port + 1, 1, base)
-        cpu.io_write(port + 1, 1, icw3)
-        cpu.io_write(port + 1, 1, 0x01)
-    cpu.io_write(0x21, 1, 0xFB)
-    cpu.io_write(0xA1, 1, 0xFE)
+    """Only IRQ 2 (cascade) and 8 unmasked."""
+    pcsetup.init_pic(cpu, (8,))
 
 
-def take_interrupt(cpu):
-    if not cpu.interrupt_pending():
-        return None
-    vec = cpu.acknowledge_interrupt()
-    if vec >= 0x70:
-        cpu.io_write(0xA0, 1, 0x20)
-    cpu.io_write(0x20, 1, 0x20)
-    return vec
+take_interrupt = pcsetup.take_interrupt
 
 
 def rd(cpu, index):

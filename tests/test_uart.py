@@ -6,6 +6,8 @@ cpu.serial_feed(bytes) -> number of bytes taken (queued for the guest).
 """
 import pytest
 
+import pcsetup
+
 from hvmm._core import Cpu
 
 COM1 = 0x3F8
@@ -32,15 +34,8 @@ def outb(cpu, port, value):
 
 
 def pic_init(cpu):
-    """ICW1-4 as a PC BIOS programs the two 8259As (vectors 08h and 70h),
-    then unmask only IRQ 4."""
-    for port, icw2, icw3 in ((0x20, 0x08, 0x04), (0xA0, 0x70, 0x02)):
-        outb(cpu, port, 0x11)           # ICW1: edge, cascade, ICW4 needed
-        outb(cpu, port + 1, icw2)
-        outb(cpu, port + 1, icw3)
-        outb(cpu, port + 1, 0x01)       # ICW4: 8086 mode, normal EOI
-    outb(cpu, 0x21, 0xFF & ~(1 << 4))
-    outb(cpu, 0xA1, 0xFF)
+    """The BIOS's 8259A setup with only IRQ 4 unmasked."""
+    pcsetup.init_pic(cpu, (4,))
 
 
 def eoi(cpu):

@@ -1,11 +1,11 @@
 # The run loop: fetch, decode prefixes, dispatch on the opcode, retire.
 #
-# One C function executes guest code until an exit. The opcode chain
-# below compiles to a single C switch (only equality tests on `op`; do
-# not add range tests). Two-byte 0x0F opcodes dispatch as 0x100 | byte.
-# Instruction bodies that are more than a few lines live in the family
-# files (alu, shift, muldiv, bcd, string, stack, control, bits) and are
-# inlined here.
+# One C function executes guest code until an exit. The opcode chain in
+# execute() compiles to a C switch (only equality tests on `op`; do not
+# add range tests); the 0x0F page is a second switch on 0x100 | byte.
+# execute() is written once and inlined per operand size. Instruction
+# bodies of more than a few lines live in the family files (alu, shift,
+# muldiv, bcd, string, stack, control, bits, bus) and are inlined here.
 
 cdef void fill_fetchbuf(CpuState* c, uint32_t eip) noexcept nogil:
     # Byte-wise fetch for instructions that may wrap the segment or cross
@@ -1161,7 +1161,6 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
     cdef uint64_t done = 0
     cdef uint32_t i, lin
     cdef int r
-    c.exit_vector = -1
     if not (c.events & EV_BREAKPOINTS):
         return cpu_run_loop(c, budget)
     while done < budget:

@@ -74,11 +74,10 @@ cdef enum:
     PG_UNMAPPED = 2     # reads all ones, writes dropped (empty bus)
     PG_MMIO = 3         # a Python device's memory range (mmio_access)
 
-# Bits of CpuState.events: anything that must be looked at between
-# instructions. The run loop tests this one word per instruction.
+# Bits of CpuState.events: debugging state cpu_run looks at before it
+# enters the loop (breakpoints make it step one instruction at a time).
 cdef enum:
     EV_BREAKPOINTS = 1
-    EV_STOP = 2
 
 # Prefix kinds, from the per-model prefix table.
 cdef enum:
@@ -151,7 +150,6 @@ ctypedef struct CpuState:
     int exit_reason
     uint32_t exit_cs
     uint32_t exit_eip
-    int exit_vector
     # an instruction that stops the loop leaves why here (see stop_run)
     int stop_reason
     uint64_t stop_left
