@@ -1,0 +1,1431 @@
+; hvmm BIOS: the PC firmware written by this project (issue 4, first increment).
+;
+; A 64 KiB ROM for F0000-FFFFF (nasm -f bin, org 0 with CS = F000h). The CPU
+; starts at F000:FFF0, which jumps to POST. 8086 instructions only, so the
+; same ROM runs on both CPU models.
+;
+; What is here: POST (IVT, BDA, PIC, PIT, video), IRQ 0 (timer ticks), IRQ 1
+; (keyboard into the BDA buffer), INT 10h (80x25 colour text), 11h, 12h, 13h
+; (through the paravirtual disk port, see docs/firmware.md), 15h (stub), 16h,
+; 18h, 19h (boot from drive A:) and 1Ah (ticks, RTC). See docs/firmware.md
+; for what is not done yet.
+;
+; Conventions: service routines (INT 10h/13h/16h/1Ah) save every register in
+; a frame on the stack (FRAME_ENTER), run with DS = 0040h (the BDA) and
+; BP pointing at the frame, and return values by writing into the frame; the
+; caller's flags are in the frame too, so CF/ZF results are set there.
+
+        cpu     8086
+        bits    16
+        org     0
+
+BDA_SEG         equ 0x0040
+VIDEO_SEG       equ 0xB800
+ROM_SEG         equ 0xF000
+
+; ---- the paravirtual disk port device (hvmm/firmware/disk_port.py) --------
+DISK_CMD        equ 0x4A0           ; write: command; read: status
+DISK_DRIVE      equ 0x4A2           ; BIOS drive number (00h, 01h, 80h...)
+DISK_LBA_LO     equ 0x4A4           ; after GEOMETRY: cylinders
+DISK_LBA_HI     equ 0x4A6           ; after GEOMETRY: heads
+DISK_COUNT      equ 0x4A8           ; sectors; after a transfer: sectors done
+                                    ; after GEOMETRY: sectors per track
+DISK_BUF_OFF    equ 0x4AA
+DISK_BUF_SEG    equ 0x4AC
+DISK_INFO       equ 0x4AE           ; after GEOMETRY: drive type; after DRIVES: hard disks
+CMD_READ        equ 1
+CMD_WRITE       equ 2
+CMD_VERIFY      equ 3
+CMD_GEOMETRY    equ 4
+CMD_DRIVES      equ 5
+
+; ---- BDA offsets (segment 0040h) ---------------------------------------------
+BDA_COM1        equ 0x00
+BDA_EQUIP       equ 0x10
+BDA_MEMSIZE     equ 0x13
+BDA_KBFLAGS     equ 0x17            ; shift/ctrl/alt/lock state
+BDA_KBFLAGS2    equ 0x18            ; keys held: bit 6 caps, 5 num, 4 scroll
+BDA_KBHEAD      equ 0x1A
+BDA_KBTAIL      equ 0x1C
+BDA_KBBUF       equ 0x1E
+BDA_KBBUF_END   equ 0x3E
+BDA_FD_STATUS   equ 0x41            ; last floppy status
+BDA_VMODE       equ 0x49
+BDA_VCOLS       equ 0x4A
+BDA_VPAGESIZE   equ 0x4C
+BDA_VPAGESTART  equ 0x4E
+BDA_CURSOR      equ 0x50            ; 8 words: col (low), row (high) per page
+BDA_CURSHAPE    equ 0x60            ; end line (low), start line (high)
+BDA_VPAGE       equ 0x62
+BDA_CRTC        equ 0x63
+BDA_VMODECTL    equ 0x65
+BDA_VPALETTE    equ 0x66
+BDA_TICKS       equ 0x6C            ; dword
+BDA_MIDNIGHT    equ 0x70
+BDA_RESETFLAG   equ 0x72
+BDA_HD_STATUS   equ 0x74
+BDA_HD_COUNT    equ 0x75
+BDA_KBSTART     equ 0x80
+BDA_KBEND       equ 0x82
+BDA_VROWS       equ 0x84            ; rows - 1
+BDA_VCHARH      equ 0x85
+BDA_KBFLAGS3    equ 0x96            ; bit 1: last code was E0
+
+TICKS_PER_DAY   equ 0x1800B0        ; 18.2065 Hz * 86400 s
+
+; Register frame built by FRAME_ENTER, addressed as [bp+F_xx].
+F_AX    equ 0
+F_AL    equ 0
+F_AH    equ 1
+F_BX    equ 2
+F_BL    equ 2
+F_BH    equ 3
+F_CX    equ 4
+F_CL    equ 4
+F_CH    equ 5
+F_DX    equ 6
+F_DL    equ 6
+F_DH    equ 7
+F_SI    equ 8
+F_DI    equ 10
+F_BP    equ 12
+F_DS    equ 14
+F_ES    equ 16
+F_IP    equ 18
+F_CS    equ 20
+F_FLAGS equ 22
+
+FL_CF   equ 0x0001
+FL_ZF   equ 0x0040
+
+%macro FRAME_ENTER 0
+        push    es
+        push    ds
+        push    bp
+        push    di
+        push    si
+        push    dx
+        push    cx
+        push    bx
+        push    ax
+        mov     bp, sp
+        mov     ax, BDA_SEG
+        mov     ds, ax
+        mov     ax, [bp+F_AX]
+        cld
+%endmacro
+
+%macro FRAME_LEAVE 0
+        pop     ax
+        pop     bx
+        pop     cx
+        pop     dx
+        pop     si
+        pop     di
+        pop     bp
+        pop     ds
+        pop     es
+        iret
+%endmacro
+
+%macro SET_CF 0
+        or      word [bp+F_FLAGS], FL_CF
+%endmacro
+%macro CLEAR_CF 0
+        and     word [bp+F_FLAGS], ~FL_CF
+%endmacro
+
+; =============================================================================
+; POST
+; =============================================================================
+post:
+        cli
+        cld
+        xor     ax, ax
+        mov     ss, ax
+        mov     sp, 0x7C00              ; below the boot sector's load address
+
+        ; --- IVT: every vector to an IRET, then the services we provide ----
+        mov     es, ax
+        xor     di, di
+        mov     cx, 256
+.ivt:   mov     ax, iret_stub
+        stosw
+        mov     ax, ROM_SEG
+        stosw
+        loop    .ivt
+        ; Unhandled hardware IRQs must still be acknowledged at the PIC, or
+        ; the line stays in service and blocks lower priorities.
+        mov     di, 0x0A * 4
+        mov     cx, 6                   ; IRQ 2-7
+.ivtm:  mov     ax, irq_master_stub
+        stosw
+        mov     ax, ROM_SEG
+        stosw
+        loop    .ivtm
+        mov     di, 0x70 * 4
+        mov     cx, 8                   ; IRQ 8-15
+.ivts:  mov     ax, irq_slave_stub
+        stosw
+        mov     ax, ROM_SEG
+        stosw
+        loop    .ivts
+        mov     si, vector_table
+.vec:   cs lodsw                        ; vector number (FFFFh ends the table)
+        cmp     ax, 0xFFFF
+        je      .vec_done
+        shl     ax, 1
+        shl     ax, 1
+        mov     di, ax
+        cs lodsw                        ; handler offset in F000
+        stosw
+        mov     ax, ROM_SEG
+        stosw
+        jmp     .vec
+.vec_done:
+
+        ; --- BDA: zero it, then the fields DOS and programs read ----------
+        mov     di, 0x400
+        mov     cx, 0x80
+        xor     ax, ax
+        rep stosw
+        mov     ax, BDA_SEG
+        mov     ds, ax
+        mov     word [BDA_COM1], 0x3F8
+        mov     word [BDA_MEMSIZE], 640
+        mov     word [BDA_KBHEAD], BDA_KBBUF
+        mov     word [BDA_KBTAIL], BDA_KBBUF
+        mov     word [BDA_KBSTART], BDA_KBBUF
+        mov     word [BDA_KBEND], BDA_KBBUF_END
+
+        ; --- 8259A PICs: master at vector 08h, slave at 70h (PC/AT layout) --
+        mov     al, 0x11                ; ICW1: edge, cascade, ICW4 follows
+        out     0x20, al
+        out     0xA0, al
+        mov     al, 0x08                ; ICW2: vector bases
+        out     0x21, al
+        mov     al, 0x70
+        out     0xA1, al
+        mov     al, 0x04                ; ICW3: slave on master's IR2
+        out     0x21, al
+        mov     al, 0x02                ; ICW3: slave identity 2
+        out     0xA1, al
+        mov     al, 0x01                ; ICW4: 8086 mode, normal EOI
+        out     0x21, al
+        out     0xA1, al
+        mov     al, 0xF8                ; unmask IRQ 0 (timer), 1 (kbd), 2 (cascade)
+        out     0x21, al
+        mov     al, 0xFF
+        out     0xA1, al
+
+        ; --- 8254 PIT channel 0: mode 3, divisor 65536 -> 18.2065 Hz -------
+        mov     al, 0x36                ; channel 0, lobyte/hibyte, mode 3, binary
+        out     0x43, al
+        xor     al, al
+        out     0x40, al
+        out     0x40, al
+
+        ; --- 8042: drop anything left in the output buffer -----------------
+        ; (The controller powers up with IRQ 1 and set 2 -> set 1 translation
+        ; on, which is what the IRQ 1 handler expects.)
+        mov     cx, 16
+.kflush: in     al, 0x64
+        test    al, 1
+        jz      .kdone
+        in      al, 0x60
+        loop    .kflush
+.kdone:
+
+        ; --- disks: ask the disk port how many drives it has ---------------
+        mov     dx, DISK_CMD
+        mov     ax, CMD_DRIVES
+        out     dx, ax
+        in      ax, dx                  ; status: 0 = ok (FFFFh: no device)
+        xor     bx, bx                  ; BL = floppies, BH = hard disks
+        test    ax, ax
+        jnz     .nodisk
+        mov     dx, DISK_COUNT
+        in      ax, dx
+        mov     bl, al
+        mov     dx, DISK_INFO
+        in      ax, dx
+        mov     bh, al
+.nodisk:
+        mov     [BDA_HD_COUNT], bh
+        ; Equipment word: 80x25 colour (bits 4-5 = 10b), one serial port
+        ; (bits 9-11), floppies present (bit 0) and their count - 1 (bits 6-7).
+        mov     ax, 0x0220
+        test    bl, bl
+        jz      .noflop
+        mov     cl, 6
+        mov     dl, bl
+        dec     dl
+        and     dl, 3
+        xor     dh, dh
+        shl     dx, cl
+        or      ax, dx
+        or      al, 1
+.noflop:
+        mov     [BDA_EQUIP], ax
+
+        ; --- video: mode 3, banner -----------------------------------------
+        mov     ax, 0x0003
+        int     0x10
+        mov     si, msg_banner
+        call    print_rom_string
+
+        sti
+        int     0x19                    ; boot (does not return)
+        jmp     halt_forever
+
+; Vectors installed by POST: (vector, handler) pairs.
+vector_table:
+        dw      0x08, irq0_handler
+        dw      0x09, irq1_handler
+        dw      0x10, int10_handler
+        dw      0x11, int11_handler
+        dw      0x12, int12_handler
+        dw      0x13, int13_handler
+        dw      0x15, int15_handler
+        dw      0x16, int16_handler
+        dw      0x18, int18_handler
+        dw      0x19, int19_handler
+        dw      0x1A, int1a_handler
+        dw      0x1E, diskette_params  ; INT 1Eh is a pointer to data
+        dw      0xFFFF
+
+msg_banner:     db "hvmm BIOS 0.1 (issue 4)  640K base memory", 13, 10, 0
+msg_nodisk:     db "hvmm BIOS: cannot read the boot sector of drive A:", 13, 10, 0
+msg_nosig:      db "hvmm BIOS: no boot signature (55AA) on drive A:", 13, 10, 0
+msg_int18:      db "hvmm BIOS: no bootable device (INT 18h)", 13, 10, 0
+
+; print_rom_string: CS:SI -> NUL-terminated text through INT 10h AH=0Eh.
+print_rom_string:
+        push    ax
+        push    bx
+        push    si
+.next:  cs lodsb
+        test    al, al
+        jz      .done
+        mov     ah, 0x0E
+        mov     bx, 0x0007
+        int     0x10
+        jmp     .next
+.done:  pop     si
+        pop     bx
+        pop     ax
+        ret
+
+halt_forever:
+        cli
+        hlt
+        jmp     halt_forever
+
+; =============================================================================
+; Default and unhandled interrupts
+; =============================================================================
+iret_stub:
+        iret
+
+irq_master_stub:                        ; IRQ 2-7 nobody handles: EOI
+        push    ax
+        mov     al, 0x20
+        out     0x20, al
+        pop     ax
+        iret
+
+irq_slave_stub:                         ; IRQ 8-15: EOI both PICs
+        push    ax
+        mov     al, 0x20
+        out     0xA0, al
+        out     0x20, al
+        pop     ax
+        iret
+
+; =============================================================================
+; IRQ 0: timer tick (18.2 Hz)
+; =============================================================================
+irq0_handler:
+        push    ax
+        push    ds
+        mov     ax, BDA_SEG
+        mov     ds, ax
+        add     word [BDA_TICKS], 1
+        adc     word [BDA_TICKS+2], 0
+        cmp     word [BDA_TICKS+2], TICKS_PER_DAY >> 16
+        jb      .user
+        cmp     word [BDA_TICKS], TICKS_PER_DAY & 0xFFFF
+        jb      .user
+        mov     word [BDA_TICKS], 0     ; midnight: restart the count and
+        mov     word [BDA_TICKS+2], 0   ; tell INT 1Ah AH=00 a day passed
+        mov     byte [BDA_MIDNIGHT], 1
+.user:  int     0x1C                    ; the user timer hook
+        mov     al, 0x20
+        out     0x20, al
+        pop     ds
+        pop     ax
+        iret
+
+; =============================================================================
+; IRQ 1: keyboard. The 8042 translates the keyboard's set 2 to set 1, so
+; port 60h gives set 1 codes: bit 7 set = key released, E0 = extended prefix.
+; =============================================================================
+irq1_handler:
+        push    ax
+        push    bx
+        push    cx
+        push    ds
+        mov     ax, BDA_SEG
+        mov     ds, ax
+        in      al, 0x60
+        cmp     al, 0xE0
+        jne     .not_e0
+        or      byte [BDA_KBFLAGS3], 2
+        jmp     .eoi
+.not_e0:
+        cmp     al, 0xE1                ; Pause prefix: not handled yet
+        je      .eoi
+        mov     bl, [BDA_KBFLAGS3]      ; BL bit 1: this code had E0 before it
+        and     byte [BDA_KBFLAGS3], ~2
+        mov     ah, al
+        and     ah, 0x7F                ; AH = key, AL bit 7 = release
+
+        ; --- modifier keys: update 0040:0017 ---
+        mov     cl, 0x02                ; left shift
+        cmp     ah, 0x2A
+        je      .shift
+        mov     cl, 0x01                ; right shift
+        cmp     ah, 0x36
+        je      .shift
+        mov     cl, 0x04                ; ctrl (left, or E0 1D right)
+        cmp     ah, 0x1D
+        je      .modifier
+        mov     cl, 0x08                ; alt (left, or E0 38 right)
+        cmp     ah, 0x38
+        je      .modifier
+        mov     cl, 0x40                ; caps lock
+        cmp     ah, 0x3A
+        je      .toggle
+        mov     cl, 0x20                ; num lock
+        cmp     ah, 0x45
+        je      .toggle
+        mov     cl, 0x10                ; scroll lock
+        cmp     ah, 0x46
+        je      .toggle
+        test    al, 0x80
+        jnz     .eoi                    ; other releases: nothing to do
+        jmp     .make
+
+.shift: test    bl, 2                   ; E0 2A / E0 36 are the keyboard's
+        jnz     .eoi                    ; "fake shifts" around grey keys
+.modifier:
+        test    al, 0x80
+        jnz     .mod_up
+        or      [BDA_KBFLAGS], cl
+        jmp     .eoi
+.mod_up:
+        not     cl
+        and     [BDA_KBFLAGS], cl
+        jmp     .eoi
+
+.toggle:                                ; toggle once per press, not per repeat
+        test    al, 0x80
+        jnz     .tog_up
+        test    [BDA_KBFLAGS2], cl
+        jnz     .eoi
+        or      [BDA_KBFLAGS2], cl
+        xor     [BDA_KBFLAGS], cl
+        jmp     .eoi
+.tog_up:
+        not     cl
+        and     [BDA_KBFLAGS2], cl
+        jmp     .eoi
+
+.make:  ; AH = scan code of a pressed key: make AL = its character
+        mov     cl, [BDA_KBFLAGS]
+        test    cl, 0x04                ; Ctrl+Alt+Del: warm reboot
+        jz      .no_cad
+        test    cl, 0x08
+        jz      .no_cad
+        cmp     ah, 0x53
+        jne     .no_cad
+        mov     word [BDA_RESETFLAG], 0x1234
+        jmp     ROM_SEG:0xFFF0
+.no_cad:
+        xor     al, al
+        cmp     ah, 0x47                ; keypad 7..keypad .
+        jb      .main
+        cmp     ah, 0x53
+        ja      .store                  ; F11, F12 and the rest: scan code only
+        test    bl, 2                   ; E0: grey cursor keys, no digits
+        jnz     .store
+        mov     bl, ah
+        sub     bl, 0x47
+        xor     bh, bh
+        mov     al, [cs:bx+keypad_ascii]
+        cmp     al, '-'                 ; keypad - and + ignore num lock
+        je      .store
+        cmp     al, '+'
+        je      .store
+        mov     ch, cl                  ; digits if num lock XOR shift
+        and     ch, 0x20
+        test    cl, 0x03
+        jz      .kp1
+        xor     ch, 0x20
+.kp1:   test    ch, ch
+        jnz     .store
+        xor     al, al
+        jmp     .store
+.main:  cmp     ah, 0x39
+        ja      .store                  ; F1-F10 etc.: ASCII 0
+        mov     bl, ah
+        xor     bh, bh
+        mov     al, [cs:bx+ascii_normal]
+        test    cl, 0x03                ; a shift key
+        jz      .caps
+        mov     al, [cs:bx+ascii_shift]
+.caps:  test    cl, 0x40                ; caps lock inverts the case of letters
+        jz      .ctrl
+        mov     ch, al
+        or      ch, 0x20
+        cmp     ch, 'a'
+        jb      .ctrl
+        cmp     ch, 'z'
+        ja      .ctrl
+        xor     al, 0x20
+.ctrl:  test    cl, 0x04
+        jz      .alt
+        cmp     al, 0x40                ; Ctrl+letter, @ [ \ ] ^ _ -> 00-1F
+        jb      .alt
+        and     al, 0x1F
+.alt:   test    cl, 0x08
+        jz      .store
+        xor     al, al                  ; Alt+key: scan code only
+.store: ; AX = scan << 8 | ascii: append to the ring buffer (drop if full)
+        test    ax, ax
+        jz      .eoi
+        mov     bx, [BDA_KBTAIL]
+        mov     cx, bx
+        add     cx, 2
+        cmp     cx, [BDA_KBEND]
+        jb      .nowrap
+        mov     cx, [BDA_KBSTART]
+.nowrap:
+        cmp     cx, [BDA_KBHEAD]
+        je      .eoi                    ; full
+        mov     [bx], ax
+        mov     [BDA_KBTAIL], cx
+.eoi:   mov     al, 0x20
+        out     0x20, al
+        pop     ds
+        pop     cx
+        pop     bx
+        pop     ax
+        iret
+
+; Set 1 scan code -> ASCII, US layout, codes 00h-39h.
+ascii_normal:
+        db 0, 27, "1234567890-=", 8, 9
+        db "qwertyuiop[]", 13, 0
+        db "asdfghjkl;'`", 0, "\"
+        db "zxcvbnm,./", 0, "*", 0, " "
+ascii_shift:
+        db 0, 27, "!@#$%^&*()_+", 8, 0
+        db "QWERTYUIOP{}", 13, 0
+        db 'ASDFGHJKL:"~', 0, "|"
+        db "ZXCVBNM<>?", 0, "*", 0, " "
+keypad_ascii:                           ; codes 47h-53h with num lock
+        db "789-456+1230."
+
+; =============================================================================
+; INT 10h: video (80x25 colour text, page 0)
+; =============================================================================
+int10_handler:
+        sti
+        FRAME_ENTER
+        cmp     ah, VIDEO_FUNCS
+        jae     .ret
+        mov     al, ah
+        xor     ah, ah
+        shl     ax, 1
+        mov     si, ax
+        mov     ax, [bp+F_AX]
+        call    [cs:si+video_table]
+.ret:   FRAME_LEAVE
+
+video_table:
+        dw      vid_set_mode            ; 00
+        dw      vid_cursor_shape        ; 01
+        dw      vid_set_cursor          ; 02
+        dw      vid_get_cursor          ; 03
+        dw      vid_nop                 ; 04 light pen
+        dw      vid_nop                 ; 05 select page (not yet)
+        dw      vid_scroll_up           ; 06
+        dw      vid_scroll_down         ; 07
+        dw      vid_read_char           ; 08
+        dw      vid_write_char_attr     ; 09
+        dw      vid_write_char          ; 0A
+        dw      vid_nop                 ; 0B palette
+        dw      vid_nop                 ; 0C write pixel
+        dw      vid_nop                 ; 0D read pixel
+        dw      vid_teletype            ; 0E
+        dw      vid_get_mode            ; 0F
+        dw      vid_nop                 ; 10
+        dw      vid_nop                 ; 11
+        dw      vid_nop                 ; 12
+        dw      vid_write_string        ; 13
+VIDEO_FUNCS     equ ($ - video_table) / 2
+
+vid_nop:
+        ret
+
+; CRTC registers 0-15 for 80x25 colour text (IBM CGA values).
+crtc_mode3:
+        db      0x71, 0x50, 0x5A, 0x0A, 0x1F, 0x06, 0x19, 0x1C
+        db      0x02, 0x07, 0x06, 0x07, 0x00, 0x00, 0x00, 0x00
+
+; AH=00h: set mode. Every mode is treated as mode 3 (80x25 colour) for now.
+; AL bit 7 set: keep the screen contents.
+vid_set_mode:
+        mov     byte [BDA_VMODE], 3
+        mov     word [BDA_VCOLS], 80
+        mov     word [BDA_VPAGESIZE], 0x1000
+        mov     word [BDA_VPAGESTART], 0
+        mov     byte [BDA_VPAGE], 0
+        mov     word [BDA_CRTC], 0x3D4
+        mov     byte [BDA_VMODECTL], 0x29
+        mov     byte [BDA_VPALETTE], 0x30
+        mov     byte [BDA_VROWS], 24
+        mov     byte [BDA_VCHARH], 16
+        mov     word [BDA_CURSHAPE], 0x0607
+        push    ds
+        pop     es
+        mov     di, BDA_CURSOR
+        mov     cx, 8
+        xor     ax, ax
+        rep stosw
+        ; program the 6845
+        mov     dx, 0x3D4
+        xor     bx, bx
+.crtc:  mov     al, bl
+        mov     ah, [cs:bx+crtc_mode3]
+        out     dx, ax                  ; index to 3D4h, data to 3D5h
+        inc     bx
+        cmp     bx, 16
+        jb      .crtc
+        mov     dx, 0x3D8
+        mov     al, 0x29                ; 80 columns, video on, blink
+        out     dx, al
+        inc     dx
+        mov     al, 0x30
+        out     dx, al
+        test    byte [bp+F_AL], 0x80
+        jnz     .keep
+        mov     ax, VIDEO_SEG
+        mov     es, ax
+        xor     di, di
+        mov     cx, 0x2000              ; all 16 KiB: four pages
+        mov     ax, 0x0720
+        rep stosw
+.keep:  jmp     update_hw_cursor
+
+; AH=01h: cursor shape CH = start line, CL = end line.
+vid_cursor_shape:
+        mov     cx, [bp+F_CX]
+        mov     [BDA_CURSHAPE], cx
+        mov     dx, 0x3D4
+        mov     al, 10
+        mov     ah, ch
+        out     dx, ax
+        mov     al, 11
+        mov     ah, cl
+        out     dx, ax
+        ret
+
+; AH=02h: cursor position DH = row, DL = column, BH = page.
+vid_set_cursor:
+        mov     bl, [bp+F_BH]
+        and     bx, 7
+        shl     bx, 1
+        mov     dx, [bp+F_DX]
+        mov     [bx+BDA_CURSOR], dx
+        shr     bx, 1
+        cmp     bl, [BDA_VPAGE]
+        jne     .done
+        jmp     update_hw_cursor
+.done:  ret
+
+; AH=03h: DH,DL = cursor row, column of page BH; CH,CL = cursor shape.
+vid_get_cursor:
+        mov     bl, [bp+F_BH]
+        and     bx, 7
+        shl     bx, 1
+        mov     ax, [bx+BDA_CURSOR]
+        mov     [bp+F_DX], ax
+        mov     ax, [BDA_CURSHAPE]
+        mov     [bp+F_CX], ax
+        ret
+
+; AH=06h/07h: scroll the window CH,CL - DH,DL up/down by AL lines
+; (0: clear it), filling with attribute BH.
+vid_scroll_up:
+        xor     si, si
+        jmp     vid_scroll
+vid_scroll_down:
+        mov     si, 1
+vid_scroll:
+        mov     ax, [bp+F_AX]
+        mov     bx, [bp+F_BX]
+        mov     cx, [bp+F_CX]
+        mov     dx, [bp+F_DX]
+        jmp     scroll_window
+
+; AH=08h: AL = character, AH = attribute at the cursor.
+vid_read_char:
+        call    cursor_address
+        mov     ax, [es:di]
+        mov     [bp+F_AX], ax
+        ret
+
+; AH=09h: write AL with attribute BL, CX times, at the cursor (cursor stays).
+vid_write_char_attr:
+        call    cursor_address
+        mov     al, [bp+F_AL]
+        mov     ah, [bp+F_BL]
+        mov     cx, [bp+F_CX]
+        rep stosw
+        ret
+
+; AH=0Ah: write AL CX times at the cursor, keeping the attributes.
+vid_write_char:
+        call    cursor_address
+        mov     al, [bp+F_AL]
+        mov     cx, [bp+F_CX]
+        jcxz    .done
+.next:  stosb
+        inc     di
+        loop    .next
+.done:  ret
+
+; AH=0Eh: teletype output of AL (CR, LF, BS, BEL handled; scrolls).
+vid_teletype:
+        xor     bl, bl                  ; keep the attribute on screen
+        jmp     tty_put
+
+; AH=0Fh: AL = mode, AH = columns, BH = active page.
+vid_get_mode:
+        mov     al, [BDA_VMODE]
+        mov     ah, [BDA_VCOLS]
+        mov     [bp+F_AX], ax
+        mov     al, [BDA_VPAGE]
+        mov     [bp+F_BH], al
+        ret
+
+; AH=13h: write string ES:BP, CX characters, at row DH column DL.
+; AL bit 0: leave the cursor after the string; bit 1: the string holds
+; (character, attribute) pairs, else every character gets attribute BL.
+vid_write_string:
+        push    word [BDA_CURSOR]
+        mov     dx, [bp+F_DX]
+        mov     [BDA_CURSOR], dx
+        mov     si, [bp+F_BP]
+        mov     cx, [bp+F_CX]
+        jcxz    .end
+.next:  mov     es, [bp+F_ES]
+        mov     al, [es:si]
+        inc     si
+        mov     ah, [bp+F_BL]
+        test    byte [bp+F_AL], 2
+        jz      .put
+        mov     ah, [es:si]
+        inc     si
+.put:   push    cx
+        push    si
+        mov     bl, 1                   ; write the attribute too
+        call    tty_put
+        pop     si
+        pop     cx
+        loop    .next
+.end:   pop     ax
+        test    byte [bp+F_AL], 1
+        jnz     .done
+        mov     [BDA_CURSOR], ax
+        call    update_hw_cursor
+.done:  ret
+
+; cursor_address: ES:DI = screen address of page 0's cursor. Clobbers AX, DX.
+cursor_address:
+        mov     dx, [BDA_CURSOR]
+text_address:                           ; ... of row DH, column DL
+        mov     al, dh
+        mov     ah, 80
+        mul     ah
+        add     al, dl
+        adc     ah, 0
+        shl     ax, 1
+        mov     di, ax
+        mov     ax, VIDEO_SEG
+        mov     es, ax
+        ret
+
+; update_hw_cursor: move the CRTC cursor (registers 14, 15) to page 0's
+; cursor position. Clobbers AX, BX, DX.
+update_hw_cursor:
+        mov     dx, [BDA_CURSOR]
+        mov     al, dh
+        mov     ah, 80
+        mul     ah
+        add     al, dl
+        adc     ah, 0
+        mov     bx, ax
+        mov     dx, 0x3D4
+        mov     al, 14
+        mov     ah, bh
+        out     dx, ax
+        mov     al, 15
+        mov     ah, bl
+        out     dx, ax
+        ret
+
+; tty_put: teletype AL. AH = attribute, written only if BL != 0.
+; DS = BDA. Clobbers AX, BX, CX, DX, SI, DI, ES.
+tty_put:
+        mov     dx, [BDA_CURSOR]        ; DL = column, DH = row
+        cmp     al, 13
+        je      .cr
+        cmp     al, 10
+        je      .lf
+        cmp     al, 8
+        je      .bs
+        cmp     al, 7
+        je      .done                   ; BEL: no speaker yet
+        push    ax
+        call    text_address
+        pop     ax
+        test    bl, bl
+        jz      .char_only
+        mov     [es:di], ax
+        jmp     .advance
+.char_only:
+        mov     [es:di], al
+.advance:
+        inc     dl
+        cmp     dl, 80
+        jb      .set
+        xor     dl, dl
+.lf:    inc     dh
+        cmp     dh, 25
+        jb      .set
+        mov     dh, 24
+        push    dx
+        mov     ax, 0x0001              ; one line
+        mov     bh, 0x07
+        xor     cx, cx
+        mov     dx, 0x184F
+        xor     si, si
+        call    scroll_window
+        pop     dx
+        jmp     .set
+.cr:    xor     dl, dl
+        jmp     .set
+.bs:    test    dl, dl
+        jz      .set
+        dec     dl
+.set:   mov     [BDA_CURSOR], dx
+        call    update_hw_cursor
+.done:  ret
+
+; scroll_window: AL = lines (0 or more than the height: clear), BH = fill
+; attribute, CH,CL = top row, left column, DH,DL = bottom row, right column,
+; SI = 0 up, 1 down. Clobbers AX, BX, CX, DX, SI, DI, ES.
+scroll_window:
+        push    bp
+        push    ds
+        cmp     dl, 79
+        jbe     .c1
+        mov     dl, 79
+.c1:    cmp     dh, 24
+        jbe     .c2
+        mov     dh, 24
+.c2:    cmp     ch, dh
+        ja      .out
+        cmp     cl, dl
+        ja      .out
+        push    bx                      ; the fill attribute, for later
+        mov     bl, dh
+        sub     bl, ch
+        inc     bl                      ; BL = height
+        test    al, al
+        jz      .all
+        cmp     al, bl
+        jbe     .n_ok
+.all:   mov     al, bl
+.n_ok:  push    ax
+        mov     al, dl
+        sub     al, cl
+        inc     al
+        xor     ah, ah
+        mov     bp, ax                  ; BP = width
+        pop     ax
+        test    si, si
+        jz      .up
+        mov     ah, dh                  ; down: start at the bottom row
+        mov     dx, -160
+        jmp     .go
+.up:    mov     ah, ch                  ; up: start at the top row
+        mov     dx, 160
+.go:    push    ax
+        mov     al, ah
+        mov     ah, 80
+        mul     ah
+        xor     ch, ch
+        add     ax, cx
+        shl     ax, 1
+        mov     di, ax                  ; DI = first destination row
+        pop     ax
+        push    ax
+        push    dx
+        xor     ah, ah
+        imul    dx                      ; AX = lines * stride
+        mov     si, di
+        add     si, ax                  ; SI = its source row
+        pop     dx
+        pop     ax
+        sub     bl, al                  ; BL = rows to move
+        mov     bh, al                  ; BH = rows to fill
+        mov     cx, VIDEO_SEG
+        mov     ds, cx
+        mov     es, cx
+        cld
+.move:  test    bl, bl
+        jz      .fill_start
+        push    si
+        push    di
+        mov     cx, bp
+        rep movsw
+        pop     di
+        pop     si
+        add     si, dx
+        add     di, dx
+        dec     bl
+        jmp     .move
+.fill_start:
+        pop     ax                      ; AH = fill attribute
+        mov     al, ' '
+.fill:  test    bh, bh
+        jz      .out
+        push    di
+        mov     cx, bp
+        rep stosw
+        pop     di
+        add     di, dx
+        dec     bh
+        jmp     .fill
+.out:   pop     ds
+        pop     bp
+        ret
+
+; =============================================================================
+; INT 11h: equipment word. INT 12h: conventional memory in KiB.
+; =============================================================================
+int11_handler:
+        push    ds
+        mov     ax, BDA_SEG
+        mov     ds, ax
+        mov     ax, [BDA_EQUIP]
+        pop     ds
+        iret
+
+int12_handler:
+        push    ds
+        mov     ax, BDA_SEG
+        mov     ds, ax
+        mov     ax, [BDA_MEMSIZE]
+        pop     ds
+        iret
+
+; =============================================================================
+; INT 15h: system services. None yet: CF = 1, AH = 86h ("not supported").
+; =============================================================================
+int15_handler:
+        push    bp
+        mov     bp, sp
+        or      word [bp+6], FL_CF
+        pop     bp
+        mov     ah, 0x86
+        iret
+
+; =============================================================================
+; INT 16h: keyboard
+; =============================================================================
+int16_handler:
+        sti
+        FRAME_ENTER
+        cmp     ah, 0x00
+        je      kbd_read
+        cmp     ah, 0x10
+        je      kbd_read
+        cmp     ah, 0x01
+        je      kbd_peek
+        cmp     ah, 0x11
+        je      kbd_peek
+        cmp     ah, 0x02
+        je      kbd_flags
+        cmp     ah, 0x12
+        je      kbd_flags_ext
+        cmp     ah, 0x05
+        je      kbd_push
+kbd_ret:
+        FRAME_LEAVE
+
+; AH=00h/10h: wait for a key; AX = scan << 8 | ASCII. Waits in HLT: the
+; keyboard (or timer) interrupt wakes the CPU.
+kbd_read:
+        cli
+        mov     bx, [BDA_KBHEAD]
+        cmp     bx, [BDA_KBTAIL]
+        jne     .got
+        sti
+        hlt
+        jmp     kbd_read
+.got:   mov     ax, [bx]
+        add     bx, 2
+        cmp     bx, [BDA_KBEND]
+        jb      .nowrap
+        mov     bx, [BDA_KBSTART]
+.nowrap:
+        mov     [BDA_KBHEAD], bx
+        sti
+        mov     [bp+F_AX], ax
+        jmp     kbd_ret
+
+; AH=01h/11h: ZF = 1 if no key is waiting, else ZF = 0 and AX = the key
+; (left in the buffer).
+kbd_peek:
+        cli
+        mov     bx, [BDA_KBHEAD]
+        cmp     bx, [BDA_KBTAIL]
+        sti
+        je      .empty
+        mov     ax, [bx]
+        mov     [bp+F_AX], ax
+        and     word [bp+F_FLAGS], ~FL_ZF
+        jmp     kbd_ret
+.empty: or      word [bp+F_FLAGS], FL_ZF
+        jmp     kbd_ret
+
+; AH=02h: AL = shift flags (0040:0017).
+kbd_flags:
+        mov     al, [BDA_KBFLAGS]
+        mov     [bp+F_AL], al
+        jmp     kbd_ret
+
+; AH=12h: AL = shift flags, AH = extended flags (keys held).
+kbd_flags_ext:
+        mov     al, [BDA_KBFLAGS]
+        mov     ah, [BDA_KBFLAGS2]
+        mov     [bp+F_AX], ax
+        jmp     kbd_ret
+
+; AH=05h: put CH = scan, CL = ASCII into the buffer; AL = 0 ok, 1 full.
+kbd_push:
+        cli
+        mov     bx, [BDA_KBTAIL]
+        mov     dx, bx
+        add     dx, 2
+        cmp     dx, [BDA_KBEND]
+        jb      .nowrap
+        mov     dx, [BDA_KBSTART]
+.nowrap:
+        mov     al, 1
+        cmp     dx, [BDA_KBHEAD]
+        je      .out
+        mov     cx, [bp+F_CX]
+        mov     [bx], cx
+        mov     [BDA_KBTAIL], dx
+        xor     al, al
+.out:   sti
+        mov     [bp+F_AL], al
+        jmp     kbd_ret
+
+; =============================================================================
+; INT 1Ah: time of day
+; =============================================================================
+int1a_handler:
+        sti
+        FRAME_ENTER
+        cmp     ah, 0x00
+        je      time_get_ticks
+        cmp     ah, 0x01
+        je      time_set_ticks
+        cmp     ah, 0x02
+        je      time_rtc_time
+        cmp     ah, 0x04
+        je      time_rtc_date
+        SET_CF
+time_ret:
+        FRAME_LEAVE
+
+; AH=00h: CX:DX = ticks since midnight, AL = midnight passed (then cleared).
+time_get_ticks:
+        cli
+        mov     ax, [BDA_TICKS]
+        mov     [bp+F_DX], ax
+        mov     ax, [BDA_TICKS+2]
+        mov     [bp+F_CX], ax
+        mov     al, 0
+        xchg    al, [BDA_MIDNIGHT]
+        sti
+        mov     [bp+F_AL], al
+        jmp     time_ret
+
+; AH=01h: ticks = CX:DX.
+time_set_ticks:
+        cli
+        mov     ax, [bp+F_DX]
+        mov     [BDA_TICKS], ax
+        mov     ax, [bp+F_CX]
+        mov     [BDA_TICKS+2], ax
+        mov     byte [BDA_MIDNIGHT], 0
+        sti
+        jmp     time_ret
+
+; AH=02h: CH = hours, CL = minutes, DH = seconds (BCD), DL = DST flag.
+time_rtc_time:
+        call    rtc_wait
+        mov     al, 0x04
+        call    cmos_read
+        mov     [bp+F_CH], al
+        mov     al, 0x02
+        call    cmos_read
+        mov     [bp+F_CL], al
+        mov     al, 0x00
+        call    cmos_read
+        mov     [bp+F_DH], al
+        mov     al, 0x0B
+        call    cmos_read
+        and     al, 1
+        mov     [bp+F_DL], al
+        CLEAR_CF
+        jmp     time_ret
+
+; AH=04h: CH = century, CL = year, DH = month, DL = day (BCD).
+time_rtc_date:
+        call    rtc_wait
+        mov     al, 0x32
+        call    cmos_read
+        mov     [bp+F_CH], al
+        mov     al, 0x09
+        call    cmos_read
+        mov     [bp+F_CL], al
+        mov     al, 0x08
+        call    cmos_read
+        mov     [bp+F_DH], al
+        mov     al, 0x07
+        call    cmos_read
+        mov     [bp+F_DL], al
+        CLEAR_CF
+        jmp     time_ret
+
+; cmos_read: AL = CMOS register AL.
+cmos_read:
+        out     0x70, al
+        in      al, 0x71
+        ret
+
+; rtc_wait: wait while an update is in progress (register A bit 7), so the
+; registers read next are consistent (the update takes under 2 ms).
+rtc_wait:
+        mov     cx, 0xFFFF
+.poll:  mov     al, 0x0A
+        call    cmos_read
+        test    al, 0x80
+        jz      .done
+        loop    .poll
+.done:  ret
+
+; =============================================================================
+; INT 13h: disks, through the paravirtual disk port
+; =============================================================================
+int13_handler:
+        sti
+        FRAME_ENTER
+        cmp     ah, 0x00
+        je      disk_reset
+        cmp     ah, 0x02
+        je      disk_read
+        cmp     ah, 0x03
+        je      disk_write
+        cmp     ah, 0x04
+        je      disk_verify
+        cmp     ah, 0x08
+        je      disk_params
+        cmp     ah, 0x15
+        je      disk_type
+        cmp     ah, 0x16
+        je      disk_change
+        mov     al, 0x01                ; invalid function
+        jmp     disk_status
+
+; disk_status: AH = status AL, CF = (AL != 0); remembered in the BDA.
+disk_status:
+        mov     [bp+F_AH], al
+        test    byte [bp+F_DL], 0x80
+        jnz     .hd
+        mov     [BDA_FD_STATUS], al
+        jmp     .cf
+.hd:    mov     [BDA_HD_STATUS], al
+.cf:    test    al, al
+        jz      .ok
+        SET_CF
+        jmp     disk_ret
+.ok:    CLEAR_CF
+disk_ret:
+        FRAME_LEAVE
+
+; AH=00h: reset. Nothing to reset on a paravirtual disk.
+disk_reset:
+        xor     al, al
+        jmp     disk_status
+
+; AH=02h/03h/04h: read/write/verify AL sectors at CHS CH,CL,DH of drive DL
+; to/from ES:BX. AL = sectors done.
+disk_read:
+        mov     di, CMD_READ
+        jmp     disk_transfer
+disk_write:
+        mov     di, CMD_WRITE
+        jmp     disk_transfer
+disk_verify:
+        mov     di, CMD_VERIFY
+disk_transfer:
+        call    disk_geometry
+        jnz     .fail
+        ; CHS -> LBA: cylinder = CH | (CL bits 6-7) << 2, sector = CL bits 0-5
+        mov     al, [bp+F_CL]
+        and     al, 0x3F                ; sector, from 1
+        jz      .bad_sector
+        cmp     al, cl
+        ja      .bad_sector
+        cmp     [bp+F_DH], bl           ; head < heads
+        jae     .bad_sector
+        mov     al, [bp+F_CL]
+        mov     ah, [bp+F_CH]
+        rol     al, 1
+        rol     al, 1
+        and     al, 3
+        xchg    al, ah                  ; AX = cylinder
+        cmp     ax, si
+        jae     .bad_sector
+        ; LBA = (cylinder * heads + head) * spt + sector - 1
+        mul     bx                      ; DX:AX = cylinder * heads
+        add     al, [bp+F_DH]
+        adc     ah, 0
+        adc     dx, 0
+        push    ax                      ; * spt (32 x 16 bits)
+        mov     ax, dx
+        mul     cx
+        mov     bx, ax                  ; high part
+        pop     ax
+        mul     cx
+        add     dx, bx
+        mov     bl, [bp+F_CL]
+        and     bl, 0x3F
+        dec     bl
+        xor     bh, bh
+        add     ax, bx
+        adc     dx, 0
+        ; hand it to the device
+        mov     bx, dx
+        mov     dx, DISK_LBA_LO
+        out     dx, ax
+        mov     ax, bx
+        mov     dx, DISK_LBA_HI
+        out     dx, ax
+        mov     al, [bp+F_AL]
+        xor     ah, ah
+        mov     dx, DISK_COUNT
+        out     dx, ax
+        mov     ax, [bp+F_BX]
+        mov     dx, DISK_BUF_OFF
+        out     dx, ax
+        mov     ax, [bp+F_ES]
+        mov     dx, DISK_BUF_SEG
+        out     dx, ax
+        mov     ax, di
+        mov     dx, DISK_CMD
+        out     dx, ax                  ; the device does the transfer now
+        in      ax, dx
+        mov     bx, ax                  ; status
+        mov     dx, DISK_COUNT
+        in      ax, dx
+        mov     [bp+F_AL], al           ; sectors done
+        mov     al, bl
+        jmp     disk_status
+.bad_sector:
+        mov     byte [bp+F_AL], 0
+        mov     al, 0x04                ; sector not found
+        jmp     disk_status
+.fail:  mov     byte [bp+F_AL], 0
+        jmp     disk_status
+
+; disk_geometry: for drive [bp+F_DL]: ZF = 1 and SI = cylinders, BX = heads,
+; CX = sectors per track, DI kept, AH = drive type; else ZF = 0, AL = status.
+disk_geometry:
+        mov     al, [bp+F_DL]
+        xor     ah, ah
+        mov     dx, DISK_DRIVE
+        out     dx, ax
+        mov     ax, CMD_GEOMETRY
+        mov     dx, DISK_CMD
+        out     dx, ax
+        in      ax, dx
+        test    ax, ax
+        jnz     .err
+        mov     dx, DISK_LBA_LO
+        in      ax, dx
+        mov     si, ax
+        mov     dx, DISK_LBA_HI
+        in      ax, dx
+        mov     bx, ax
+        mov     dx, DISK_COUNT
+        in      ax, dx
+        mov     cx, ax
+        mov     dx, DISK_INFO
+        in      ax, dx
+        mov     ah, al
+        xor     al, al                  ; sets ZF
+        ret
+.err:   cmp     ax, 0xFFFF              ; no device at all: "timeout"
+        jne     .st
+        mov     al, 0x80
+.st:    or      al, al                  ; ZF = 0 (status is nonzero)
+        ret
+
+; AH=08h: drive parameters. CH = last cylinder (low 8 bits), CL = sectors
+; per track | last cylinder bits 8-9 << 6, DH = last head, DL = drives,
+; BL = floppy type, ES:DI = diskette parameter table.
+disk_params:
+        call    disk_geometry
+        jz      .ok
+        mov     al, 0x01
+        jmp     disk_status
+.ok:    mov     [bp+F_BL], ah           ; drive type (CMOS code; 0 for disks)
+        mov     byte [bp+F_BH], 0
+        dec     si                      ; last cylinder
+        mov     ax, si
+        mov     [bp+F_CH], al
+        mov     al, ah                  ; its bits 8-9 go to CL bits 6-7
+        push    cx
+        mov     cl, 6
+        shl     al, cl
+        pop     cx
+        and     cl, 0x3F
+        or      al, cl
+        mov     [bp+F_CL], al
+        dec     bl
+        mov     [bp+F_DH], bl           ; last head
+        test    byte [bp+F_DL], 0x80
+        jnz     .hd
+        mov     word [bp+F_DI], diskette_params
+        mov     word [bp+F_ES], ROM_SEG
+        mov     ax, [BDA_EQUIP]         ; number of floppy drives
+        xor     dl, dl
+        test    al, 1
+        jz      .nfd
+        mov     cl, 6
+        shr     al, cl
+        inc     al
+        mov     dl, al
+.nfd:   mov     [bp+F_DL], dl
+        jmp     .done
+.hd:    mov     al, [BDA_HD_COUNT]
+        mov     [bp+F_DL], al
+.done:  mov     byte [bp+F_AL], 0
+        xor     al, al
+        jmp     disk_status
+
+; AH=15h: drive type. AH = 0 none, 2 floppy with change line, 3 hard disk
+; (CX:DX = sectors). Not a status: the BDA status is left alone.
+disk_type:
+        call    disk_geometry
+        jz      .present
+        mov     byte [bp+F_AH], 0
+        CLEAR_CF
+        jmp     disk_ret
+.present:
+        test    byte [bp+F_DL], 0x80
+        jnz     .hd
+        mov     byte [bp+F_AH], 2
+        CLEAR_CF
+        jmp     disk_ret
+.hd:    mov     ax, si                  ; cylinders * heads * spt
+        mul     bx
+        push    ax
+        mov     ax, dx
+        mul     cx
+        mov     bx, ax
+        pop     ax
+        mul     cx
+        add     dx, bx
+        mov     [bp+F_DX], ax
+        mov     [bp+F_CX], dx
+        mov     byte [bp+F_AH], 3
+        CLEAR_CF
+        jmp     disk_ret
+
+; AH=16h: change line. The image never changes under the guest: AH = 0.
+disk_change:
+        call    disk_geometry
+        jz      .ok
+        mov     al, 0x80                ; no such drive
+        jmp     disk_status
+.ok:    xor     al, al
+        jmp     disk_status
+
+; Diskette parameter table (INT 1Eh), 1.44 MB values.
+diskette_params:
+        db      0xDF, 0x02, 0x25, 0x02, 18, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08
+
+; =============================================================================
+; INT 18h: no bootable device. INT 19h: bootstrap from drive A:.
+; =============================================================================
+int18_handler:
+        mov     si, msg_int18
+        call    print_rom_string
+        jmp     halt_forever
+
+int19_handler:
+        sti
+        xor     ax, ax
+        mov     es, ax
+        xor     dx, dx                  ; drive 00h
+        int     0x13                    ; reset
+        mov     ax, 0x0201              ; read one sector
+        mov     bx, 0x7C00              ; to 0000:7C00
+        mov     cx, 0x0001              ; cylinder 0, sector 1
+        xor     dx, dx                  ; head 0, drive 00h
+        int     0x13
+        jc      .noread
+        cmp     word [es:0x7DFE], 0xAA55
+        jne     .nosig
+        xor     dx, dx                  ; DL = boot drive
+        jmp     0x0000:0x7C00
+.noread:
+        mov     si, msg_nodisk
+        call    print_rom_string
+        jmp     halt_forever
+.nosig: mov     si, msg_nosig
+        call    print_rom_string
+        jmp     halt_forever
+
+; =============================================================================
+; Reset vector and ROM identification
+; =============================================================================
+        times   0xFFF0 - ($ - $$) db 0xFF
+reset_vector:                           ; F000:FFF0
+        jmp     ROM_SEG:post
+        db      "01/01/26"              ; F000:FFF5 ROM date
+        db      0xFF
+        db      0xFC                    ; F000:FFFE model: PC/AT
+        db      0xFF

@@ -1,0 +1,149 @@
+"""The PC: a Machine with the hvmm BIOS, the paravirtual disk port and a
+floppy drive, plus the screen and keyboard helpers tests and scripts use.
+
+    from hvmm.pc import PC
+    pc = PC(floppy="dos.img")                 # or a hvmm.disks.FloppyImage
+    pc.wait_for_text("A:\\>")                 # run until it is on screen
+    pc.type("ver\\r")
+    pc.wait_for_text("FreeDOS")
+    print(pc.screen_text())
+
+The CPU starts at F000:FFF0 in the BIOS ROM (guests/bios.asm), which runs
+POST and boots drive A: (INT 19h).  See docs/firmware.md.
+"""
+
+from __future__ import annotations
+
+from hvmm.disks import FloppyImage
+from hvmm.errors import ConfigError
+from hvmm.firmware import DiskPort, bios_image
+from hvmm.machine import Machine, Stop, _DEFAULT
+
+ROM_BASE = 0xF0000
+TEXT_BASE = 0xB8000
+COLUMNS, ROWS = 80, 25
+
+#: Virtual time between two typed keys: the 8042 holds 64 bytes, so keys
+#: are fed one at a time on the virtual clock, not all at once.
+KEY_INTERVAL_NS = 5_000_000
+
+# US layout: character -> (set 2 make code, shift).
+_SET2 = {}
+for _chars, _codes in (
+    ("abcdefghijklmnopqrstuvwxyz",
+     [0x1C, 0x32, 0x21, 0x23, 0x24, 0x2B, 0x34, 0x33, 0x43, 0x3B, 0x42, 0x4B, 0x3A,
+      0x31, 0x44, 0x4D, 0x15, 0x2D, 0x1B, 0x2C, 0x3C, 0x2A, 0x1D, 0x22, 0x35, 0x1A]),
+    ("1234567890", [0x16, 0x1E, 0x26, 0x25, 0x2E, 0x36, 0x3D, 0x3E, 0x46, 0x45]),
+    ("-=[]\\;',./`", [0x4E, 0x55, 0x54, 0x5B, 0x5D, 0x4C, 0x52, 0x41, 0x49, 0x4A, 0x0E]),
+):
+    for _c, _code in zip(_chars, _codes):
+        _SET2[_c] = (_code, False)
+for _plain, _shifted in zip("1234567890-=[]\\;',./`", "!@#$%^&*()_+{}|:\"<>?~"):
+    _SET2[_shifted] = (_SET2[_plain][0], True)
+for _c in "abcdefghijklmnopqrstuvwxyz":
+    _SET2[_c.upper()] = (_SET2[_c][0], True)
+_SET2.update({
+    " ": (0x29, False), "\r": (0x5A, False), "\n": (0x5A, False),
+    "\t": (0x0D, False), "\b": (0x66, False), "\x1b": (0x76, False),
+})
+LSHIFT = 0x12
+
+
+def key_bytes(ch: str) -> bytes:
+    """Set 2 make and break codes that type ``ch`` (US layout)."""
+    try:
+        code, shift = _SET2[ch]
+    except KeyError:
+        raise ValueError(f"cannot type {ch!r}: no key for it on a US keyboard") from None
+    seq = [code, 0xF0, code]
+    if shift:
+        seq = [LSHIFT] + seq + [0xF0, LSHIFT]
+    return bytes(seq)
+
+
+class PC:
+    """A PC booting the hvmm BIOS.
+
+    ``floppy``: drive A: (a path, opened read-only with writes kept in
+    memory unless ``write=True``; or a ``hvmm.disks.FloppyImage``).
+    ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
+    for the 386, 1 MiB for the 8086).  ``bios``: another 64 KiB ROM image
+    instead of ours.  ``ips``, ``debug_stream``: as for Machine.
+    """
+
+    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, write=False,
+                 bios: bytes | None = None, ips=None, debug_stream=_DEFAULT):
+        rom = bios_image() if bios is None else bytes(bios)
+        if len(rom) != 0x10000:
+            raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 KiB")
+        drives = {}
+        if floppy is not None:
+            drives[0x00] = floppy if hasattr(floppy, "geometry") else FloppyImage(floppy, write=write)
+        self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream)
+        self.cpu = self.machine.cpu
+        self.cpu.map_rom(ROM_BASE, rom)
+        self.disk = DiskPort(drives, protect=[(ROM_BASE, ROM_BASE + len(rom))])
+        self.machine.add_device(self.disk)
+        if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
+            self.cpu.reset()
+        self._keys: list[bytes] = []
+        self._key_timer = None
+        self.stop: Stop | None = None
+
+    # ---- running --------------------------------------------------------------
+
+    def run(self, max_instructions: int | None = None) -> Stop:
+        """Run until the guest stops (or ``max_instructions``): a Stop."""
+        self.stop = self.machine.run(max_instructions)
+        return self.stop
+
+    def run_until(self, predicate, max_instructions: int = 200_000_000,
+                  chunk: int = 20_000) -> bool:
+        """Run until ``predicate()`` is true (checked every ``chunk``
+        instructions): True; False if the guest stopped first (``self.stop``
+        says why) or ``max_instructions`` ran out."""
+        done = 0
+        while not predicate():
+            if done >= max_instructions:
+                return False
+            stop = self.run(min(chunk, max_instructions - done))
+            done += stop.instructions
+            if stop.reason != "limit":
+                return bool(predicate())
+        return True
+
+    def wait_for_text(self, text: str, max_instructions: int = 200_000_000) -> bool:
+        """Run until ``text`` is on the text screen."""
+        return self.run_until(lambda: text in self.screen_text(), max_instructions)
+
+    # ---- screen and keyboard -------------------------------------------------
+
+    def screen_text(self) -> str:
+        """The 80x25 text screen at B8000 (characters only, code page 437),
+        one line per row, trailing blanks removed."""
+        raw = bytes(self.cpu.memory[TEXT_BASE : TEXT_BASE + COLUMNS * ROWS * 2:2])
+        text = raw.replace(b"\0", b" ").decode("cp437")
+        return "\n".join(text[i : i + COLUMNS].rstrip() for i in range(0, len(text), COLUMNS))
+
+    def type(self, text: str) -> None:
+        """Type ``text`` on the keyboard (US layout; ``\\r`` is Enter).  The
+        keys go in one every KEY_INTERVAL_NS of virtual time while the
+        machine runs."""
+        keys = [key_bytes(ch) for ch in text]  # all or nothing
+        self._keys.extend(keys)
+        if self._key_timer is None or not self._key_timer.active:
+            self._key_timer = self.machine.clock.call_every(KEY_INTERVAL_NS, self._next_key)
+
+    def _next_key(self) -> None:
+        if self._keys:
+            self.cpu.keyboard_input(self._keys.pop(0))
+        if not self._keys and self._key_timer is not None:
+            self._key_timer.cancel()
+
+    @property
+    def typing(self) -> bool:
+        """Keys typed but not yet delivered to the keyboard."""
+        return bool(self._keys)
+
+    def close(self) -> None:
+        self.machine.close()
