@@ -154,6 +154,11 @@ cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
     elif r == BUS_EVENTS:
         stop_run(c, d, left, STOP_EVENTS, 1)
 
+cdef inline void jcc_short(CpuState* c, Insn* d, uint32_t* eip, uint32_t cc) noexcept nogil:
+    cdef uint32_t t = sx8(fetch8(d))
+    if cond(c, cc):
+        jump_to(d, eip, eip[0] + insn_len(d) + t)
+
 # The opcode switch, written once. The loop calls it with o32 = 0 and 1,
 # and since it is always inlined gcc compiles two copies with the operand
 # size folded in: no 16/32-bit tests in the common 16-bit path.
@@ -553,13 +558,39 @@ cdef inline void execute(CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* e
             string_io(c, d, left, 1, 4 if o32 else 2)
 
     # ---- Jcc rel8 ---------------------------------------------------
-    elif (op == 0x70 or op == 0x71 or op == 0x72 or op == 0x73 or
-            op == 0x74 or op == 0x75 or op == 0x76 or op == 0x77 or
-            op == 0x78 or op == 0x79 or op == 0x7A or op == 0x7B or
-            op == 0x7C or op == 0x7D or op == 0x7E or op == 0x7F):
-        t = sx8(fetch8(d))
-        if cond(c, op & 0xF):
-            jump_to(d, &eip, eip + insn_len(d) + t)
+    # Jcc rel8: one case per condition, so that cond() folds to one test
+    elif op == 0x70:
+        jcc_short(c, d, &eip, 0)
+    elif op == 0x71:
+        jcc_short(c, d, &eip, 1)
+    elif op == 0x72:
+        jcc_short(c, d, &eip, 2)
+    elif op == 0x73:
+        jcc_short(c, d, &eip, 3)
+    elif op == 0x74:
+        jcc_short(c, d, &eip, 4)
+    elif op == 0x75:
+        jcc_short(c, d, &eip, 5)
+    elif op == 0x76:
+        jcc_short(c, d, &eip, 6)
+    elif op == 0x77:
+        jcc_short(c, d, &eip, 7)
+    elif op == 0x78:
+        jcc_short(c, d, &eip, 8)
+    elif op == 0x79:
+        jcc_short(c, d, &eip, 9)
+    elif op == 0x7A:
+        jcc_short(c, d, &eip, 10)
+    elif op == 0x7B:
+        jcc_short(c, d, &eip, 11)
+    elif op == 0x7C:
+        jcc_short(c, d, &eip, 12)
+    elif op == 0x7D:
+        jcc_short(c, d, &eip, 13)
+    elif op == 0x7E:
+        jcc_short(c, d, &eip, 14)
+    elif op == 0x7F:
+        jcc_short(c, d, &eip, 15)
 
     # ---- group 1, TEST, XCHG, MOV ----------------------------------
     elif op == 0x80 or op == 0x82:
