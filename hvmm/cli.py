@@ -3,6 +3,9 @@
     hvmm exec BINARY [--load-address SEG:OFF] [--cpu 8086|386]
                      [--max-instructions N] [--memory MiB] [--stats] [--regs]
                      [--device SPEC]...
+    hvmm boot IMAGE [--floppy IMAGE] [--cpu 8086|386] [--memory MiB] [--write]
+                    [--headless] [--wait TEXT] [--type TEXT] ... [--print-screen]
+                    [--timeout SECONDS] [--max-instructions N] [--stats]
     hvmm run [--cpu 8086|386]
     hvmm devices
     hvmm conformance DIR [--cpu 8086|386] [--filter OPCODE]
@@ -11,7 +14,8 @@ Exit statuses of ``exec`` and ``run``: 0 the guest halted; (v << 1) | 1 the
 guest wrote v to the debug-exit port 0xF4; 1 the guest hit an invalid or
 unimplemented instruction or triple-faulted, or a Python device failed (one
 line on stderr); 2 bad usage, an unloadable binary or a bad ``--device``;
-3 ``--max-instructions`` reached; 130 interrupted (Ctrl-C).
+3 ``--max-instructions`` reached; 130 interrupted (Ctrl-C).  ``boot`` adds
+4: ``--timeout`` reached, or a ``--wait`` text that never appeared.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ EXIT_OK = 0
 EXIT_GUEST_ERROR = 1
 EXIT_USAGE = 2
 EXIT_LIMIT = 3
+EXIT_TIMEOUT = 4
 EXIT_INTERRUPTED = 130
 
 CPU_MODELS = ("8086", "386")
@@ -282,6 +287,75 @@ def cmd_exec(args) -> int:
     return result.status
 
 
+class _ScriptAction(argparse.Action):
+    """--wait/--type: append (kind, text) to one list, in command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        steps = list(getattr(namespace, self.dest, None) or [])
+        steps.append((self.const, values))
+        setattr(namespace, self.dest, steps)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def cmd_boot(args) -> int:
+    from hvmm.disks import FloppyImage
+    from hvmm.headless import decode_keys, format_screen, run_script
+    from hvmm.pc import PC
+
+    if args.image and args.floppy:
+        raise UsageError("give the floppy image once: IMAGE or --floppy IMAGE")
+    path = args.image or args.floppy
+    if not path:
+        raise UsageError("boot: no image (IMAGE or --floppy IMAGE)")
+    steps = []
+    for kind, text in args.script or ():
+        if kind == "type":
+            try:
+                text = decode_keys(text)
+            except ValueError as exc:
+                raise UsageError(f"--type {text!r}: {exc}") from None
+        elif not text:
+            raise UsageError("--wait needs a non-empty TEXT")
+        steps.append((kind, text))
+    try:
+        floppy = FloppyImage(path, write=args.write)
+    except ConfigError as exc:
+        if "not a floppy size" in str(exc):
+            raise ConfigError(f"{exc}; hard-disk images are not supported yet") from None
+        raise
+    if not args.headless:
+        _err("the interactive console is not built yet; running headless")
+    pc = PC(floppy, cpu=args.cpu, memory_mb=args.memory)
+    try:
+        result = run_script(pc, steps, timeout=args.timeout,
+                            max_instructions=args.max_instructions)
+    except DeviceError as exc:
+        _err(str(exc))
+        if args.stats:
+            print(pc.machine.format_stats(), file=sys.stderr)
+        return EXIT_GUEST_ERROR
+    finally:
+        sys.stdout.flush()
+        floppy.close()
+    if result.message:
+        _err(result.message)
+    if args.print_screen:
+        print(format_screen(pc), flush=True)
+    if args.stats:
+        print(pc.machine.format_stats(), file=sys.stderr)
+    sys.stderr.flush()
+    return result.status
+
+
 def cmd_run(args) -> int:
     from hvmm import guest_image
 
@@ -405,6 +479,52 @@ def build_parser() -> argparse.ArgumentParser:
         "installed device's name[,key=value...] (see `hvmm devices`); repeatable",
     )
     p.set_defaults(func=cmd_exec)
+
+    p = sub.add_parser(
+        "boot",
+        help="boot a PC (our BIOS) from a floppy image, headless under a script",
+        description=(
+            "Boot a PC with the hvmm BIOS from a raw floppy image (360K to "
+            "2.88M; read-only, guest writes kept in memory, unless --write). "
+            "--wait and --type run in command-line order; the run ends when "
+            "they are done (exit 0), when the guest halts with interrupts off "
+            "(0) or writes v to port 0xF4 ((v<<1)|1), on --max-instructions "
+            "(3) or --timeout (4); a --wait whose text never appears is exit "
+            "4; a bad image or arguments exit 2."
+        ),
+    )
+    p.add_argument("image", metavar="IMAGE", nargs="?", help="raw floppy image (drive A:)")
+    p.add_argument("--floppy", metavar="IMAGE", help="the floppy image, instead of IMAGE")
+    p.add_argument("--cpu", choices=CPU_MODELS, default="386", help="CPU model (default 386)")
+    p.add_argument(
+        "--memory",
+        metavar="MiB",
+        type=_memory_mib,
+        help="guest RAM in MiB (default 1 for the 8086, 16 for the 386)",
+    )
+    p.add_argument("--write", action="store_true",
+                   help="write the guest's disk writes to the image file")
+    p.add_argument("--headless", action="store_true",
+                   help="no console (the only mode for now)")
+    p.add_argument(
+        "--wait", metavar="TEXT", dest="script", action=_ScriptAction, const="wait",
+        help="run until TEXT is new on the text screen (or on COM1) since keys "
+        "were last typed; repeatable, in order with --type",
+    )
+    p.add_argument(
+        "--type", metavar="TEXT", dest="script", action=_ScriptAction, const="type",
+        help=r"type TEXT on the keyboard: \r Enter, \e Esc, \t Tab, \b Backspace, "
+        r"\\ backslash, \xNN a character; repeatable",
+    )
+    p.add_argument("--print-screen", action="store_true",
+                   help="print the final 80x25 text screen to stdout")
+    p.add_argument("--timeout", metavar="SECONDS", type=_positive_float,
+                   help="stop after SECONDS of wall time (exit status 4)")
+    p.add_argument("--max-instructions", metavar="N", type=_positive_int,
+                   help="stop after N instructions (exit status 3)")
+    p.add_argument("--stats", action="store_true",
+                   help="print the machine's statistics table to stderr")
+    p.set_defaults(func=cmd_boot, script=None)
 
     p = sub.add_parser(
         "run",
