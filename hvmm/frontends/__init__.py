@@ -1,0 +1,1 @@
+"""Front ends: what turns a machine's output into files and screens."""
