@@ -6,9 +6,11 @@
 ;
 ; What is here: POST (IVT, BDA, PIC, PIT, video), IRQ 0 (timer ticks), IRQ 1
 ; (keyboard into the BDA buffer), INT 10h (80x25 colour text), 11h, 12h, 13h
-; (through the paravirtual disk port, see docs/firmware.md), 15h (stub), 16h,
-; 18h, 19h (boot from drive A:) and 1Ah (ticks, RTC). See docs/firmware.md
-; for what is not done yet.
+; (through the paravirtual disk port, see docs/firmware.md), 16h, 18h, 19h
+; (boot from drive A:) and 1Ah (ticks, RTC); in include files (guests/bios/,
+; assembled with -i guests/): INT 14h and 17h (bios/serial.asm), 15h
+; (bios/int15.asm), 70h and the RTC parts of POST and INT 1Ah
+; (bios/rtc.asm). See docs/firmware.md for what is not done yet.
 ;
 ; Conventions: service routines (INT 10h/13h/16h/1Ah) save every register in
 ; a frame on the stack (FRAME_ENTER), run with DS = 0040h (the BDA) and
@@ -64,6 +66,8 @@ BDA_TICKS       equ 0x6C            ; dword
 BDA_MIDNIGHT    equ 0x70
 BDA_RESETFLAG   equ 0x72
 BDA_HD_STATUS   equ 0x74
+BDA_LPT_TIMEOUT equ 0x78
+BDA_COM_TIMEOUT equ 0x7C            ; 4 bytes: INT 14h time-outs (x 65536 polls)
 BDA_HD_COUNT    equ 0x75
 BDA_KBSTART     equ 0x80
 BDA_KBEND       equ 0x82
@@ -197,6 +201,10 @@ post:
         mov     word [BDA_KBTAIL], BDA_KBBUF
         mov     word [BDA_KBSTART], BDA_KBBUF
         mov     word [BDA_KBEND], BDA_KBBUF_END
+        mov     byte [BDA_LPT_TIMEOUT], 0x14
+        mov     word [BDA_COM_TIMEOUT], 0x0101
+        mov     word [BDA_COM_TIMEOUT+2], 0x0101
+        call    rtc_post                ; RTC interrupts off; ticks from the RTC
 
         ; --- 8259A PICs: master at vector 08h, slave at 70h (PC/AT layout) --
         mov     al, 0x11                ; ICW1: edge, cascade, ICW4 follows
@@ -215,7 +223,7 @@ post:
         out     0xA1, al
         mov     al, 0xF8                ; unmask IRQ 0 (timer), 1 (kbd), 2 (cascade)
         out     0x21, al
-        mov     al, 0xFF
+        mov     al, 0xFE                ; IRQ 8 (RTC; it interrupts only when asked)
         out     0xA1, al
 
         ; --- 8254 PIT channel 0: mode 3, divisor 65536 -> 18.2065 Hz -------
@@ -286,12 +294,15 @@ vector_table:
         dw      0x11, int11_handler
         dw      0x12, int12_handler
         dw      0x13, int13_handler
+        dw      0x14, int14_handler
         dw      0x15, int15_handler
         dw      0x16, int16_handler
+        dw      0x17, int17_handler
         dw      0x18, int18_handler
         dw      0x19, int19_handler
         dw      0x1A, int1a_handler
         dw      0x1E, diskette_params  ; INT 1Eh is a pointer to data
+        dw      0x70, int70_handler
         dw      0xFFFF
 
 msg_banner:     db "hvmm BIOS 0.1 (issue 4)  640K base memory", 13, 10, 0
@@ -945,17 +956,6 @@ int12_handler:
         iret
 
 ; =============================================================================
-; INT 15h: system services. None yet: CF = 1, AH = 86h ("not supported").
-; =============================================================================
-int15_handler:
-        push    bp
-        mov     bp, sp
-        or      word [bp+6], FL_CF
-        pop     bp
-        mov     ah, 0x86
-        iret
-
-; =============================================================================
 ; INT 16h: keyboard
 ; =============================================================================
 int16_handler:
@@ -1060,8 +1060,12 @@ int1a_handler:
         je      time_set_ticks
         cmp     ah, 0x02
         je      time_rtc_time
+        cmp     ah, 0x03
+        je      time_set_rtc_time
         cmp     ah, 0x04
         je      time_rtc_date
+        cmp     ah, 0x05
+        je      time_set_rtc_date
         SET_CF
 time_ret:
         FRAME_LEAVE
@@ -1418,6 +1422,13 @@ int19_handler:
 .nosig: mov     si, msg_nosig
         call    print_rom_string
         jmp     halt_forever
+
+; =============================================================================
+; Services in their own files (guests/bios/)
+; =============================================================================
+%include "bios/int15.asm"
+%include "bios/serial.asm"
+%include "bios/rtc.asm"
 
 ; =============================================================================
 ; Reset vector and ROM identification

@@ -61,6 +61,21 @@ def key_bytes(ch: str) -> bytes:
     return bytes(seq)
 
 
+def set_cmos_memory(cpu, size: int) -> None:
+    """The memory size in the CMOS, where the BIOS (INT 12h, INT 15h AH=88h,
+    E801h, E820h) finds it, with the values an AT BIOS setup keeps there:
+    15h/16h base memory (640 KiB), 17h/18h and 30h/31h extended memory in
+    KiB above 1 MiB (at most FFFFh), 34h/35h 64 KiB blocks above 16 MiB
+    (at most FFFFh); then the checksum of 10h-2Dh."""
+    base = min(size, 640 << 10) >> 10
+    ext = min(max(size - (1 << 20), 0) >> 10, 0xFFFF)
+    high = min(max(size - (16 << 20), 0) >> 16, 0xFFFF)
+    for reg, value in ((0x15, base), (0x17, ext), (0x30, ext), (0x34, high)):
+        cpu.cmos_write(reg, value & 0xFF)
+        cpu.cmos_write(reg + 1, value >> 8)
+    cpu.cmos_update_checksum()
+
+
 class PC:
     """A PC booting the hvmm BIOS.
 
@@ -86,6 +101,7 @@ class PC:
         self.machine.add_device(self.disk)
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
             self.cpu.reset()
+        set_cmos_memory(self.cpu, len(self.cpu.memory))
         self._keys: list[bytes] = []
         self._key_timer = None
         self.stop: Stop | None = None

@@ -99,7 +99,7 @@ def run_guest(model_name):
 def test_formula(model):
     assert EPILOGUE == 219
     assert EXPECTED_INSTRUCTIONS == 10_000_904
-    assert BENCH_CHECKSUM == model[:2]  # what `hvmm run` checks against
+    assert BENCH_CHECKSUM == model[:2]  # the checksum hvmm.cli keeps for the bench guest
 
 
 def test_source_constants_match():

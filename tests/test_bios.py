@@ -67,8 +67,8 @@ def test_hello_boot_committed_image_is_two_sectors():
 @pytest.mark.parametrize("name", ["bios", "hello_boot"])
 def test_committed_image_is_up_to_date(tmp_path, name):
     out = tmp_path / f"{name}.bin"
-    subprocess.run(["nasm", "-f", "bin", "-o", str(out), str(ROOT / "guests" / f"{name}.asm")],
-                   check=True)
+    subprocess.run(["nasm", "-f", "bin", "-i", str(ROOT / "guests") + "/", "-o", str(out),
+                    str(ROOT / "guests" / f"{name}.asm")], check=True)
     assert out.read_bytes() == guest(name), f"hvmm/guests/{name}.bin is stale: run guests/build.sh"
 
 

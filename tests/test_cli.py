@@ -54,12 +54,33 @@ def test_exec_bench_with_stats(tmp_path):
 
 @pytest.mark.parametrize("cpu", ["8086", "386"])
 def test_run_demo(tmp_path, cpu):
+    """`hvmm run` boots the bundled demo guest (no files needed): its port
+    0xE9 line and final screen on stdout, the stats table on stderr, exit 0
+    because the demo ends itself through port 0xF4."""
     proc = hvmm_cmd("run", "--cpu", cpu, cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
-    assert BENCH_OUTPUT in proc.stdout  # the guest's own line, through port 0xE9
-    assert "checksum 93F6 8F0A: correct" in proc.stdout
-    assert "MIPS" in proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0].startswith("hvmm demo: ")          # the guest's port 0xE9 line
+    assert "36 timer ticks in 1.977 s" in out[0]
+    screen = "\n".join(out[1:])
+    assert "hvmm demo" in screen and "╔" in screen
+    assert "Memory     640 KB conventional" in screen
+    assert "36/36 ticks" in screen
+    assert ("8086/8088" if cpu == "8086" else "CPUID GenuineIntel") in screen
+    err = lines(proc.stderr)
+    assert err[0].startswith("hvmm: the demo ended itself (port 0xF4) after ")
+    assert err[1].startswith("hvmm stats: ") and "MIPS" in err[1]
+    assert f"{cpu} model" in err[1]
+    assert any(line.startswith("device ") for line in err)
+
+
+def test_run_demo_instruction_limit(tmp_path):
+    proc = hvmm_cmd("run", "--max-instructions", "1000", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 3
+    assert "the demo did not finish: instruction limit reached" in proc.stderr
+    assert "hvmm stats: 1000 instructions retired" in proc.stderr
 
 
 def test_invalid_opcode(tmp_path):

@@ -1082,10 +1082,14 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
         c.eip = eip
         now = time_at(c, c.icount)
         devices_advance(c, now)
-        if c.shadow:
-            c.shadow = 0            # STI/MOV SS: one more instruction first
+        if c.shadow and not c.halted:
+            # STI/MOV SS: one more instruction before interrupts. (The flag
+            # can be stale, set by an STI long ago: that only delays an
+            # interrupt by one instruction; a HLT since then ends it.)
+            c.shadow = 0
             chunk = 1
         else:
+            c.shadow = 0
             if (c.flags & F_IF) and dv.pic.intr:
                 vec = pic_ack(&dv.pic)
                 c.halted = 0
