@@ -341,6 +341,9 @@ def cmd_boot(args) -> int:
     if not args.headless:
         _err("the interactive console is not built yet; running headless")
     pc = PC(floppy, cpu=args.cpu, memory_mb=args.memory)
+    if args.stats:
+        pc.machine.cpu.io_timing = True     # time each in-kernel access for the table
+    sound = []
     try:
         result = run_script(pc, steps, timeout=args.timeout,
                             max_instructions=args.max_instructions)
@@ -356,10 +359,22 @@ def cmd_boot(args) -> int:
         _err(result.message)
     if args.print_screen:
         print(format_screen(pc), flush=True)
+    if args.audio:
+        write_audio(args.audio, pc.machine.cpu, sound)
     if args.stats:
         print(pc.machine.format_stats(), file=sys.stderr)
     sys.stderr.flush()
     return result.status
+
+
+def write_audio(path, cpu, sound) -> None:
+    """--audio FILE: what the PC speaker played, as a WAV file."""
+    from hvmm.frontends.audio import collect, write_wav
+
+    try:
+        write_wav(path, collect(cpu, sound), cpu.time_ns)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def demo_floppy():
@@ -379,6 +394,7 @@ def cmd_run(args) -> int:
     from hvmm.pc import PC
 
     pc = PC(demo_floppy(), cpu=args.cpu)
+    pc.machine.cpu.io_timing = True         # the stats table times in-kernel accesses
     limit = args.max_instructions or DEMO_MAX_INSTRUCTIONS
     try:
         result = run_script(pc, [], max_instructions=limit)
@@ -529,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=r"type TEXT on the keyboard: \r Enter, \e Esc, \t Tab, \b Backspace, "
         r"\\ backslash, \xNN a character; repeatable",
     )
+    p.add_argument("--audio", metavar="FILE.wav",
+                   help="write what the PC speaker played to a WAV file")
     p.add_argument("--print-screen", action="store_true",
                    help="print the final 80x25 text screen to stdout")
     p.add_argument("--timeout", metavar="SECONDS", type=_positive_float,
