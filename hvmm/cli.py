@@ -290,6 +290,8 @@ def cmd_exec(args) -> int:
         regs=args.regs,
         devices=args.device or (),
     )
+    if args.audio:
+        write_audio(args.audio, result.cpu, [])
     return result.status
 
 
@@ -500,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
         "unclaimed) to stderr",
     )
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
+    p.add_argument("--audio", metavar="FILE.wav",
+                   help="write what the PC speaker played to a WAV file")
     p.add_argument(
         "--device",
         metavar="SPEC",
