@@ -241,6 +241,7 @@ class Machine:
         ips: int | None = None,
         debug_stream=_DEFAULT,
         time_devices: bool = True,
+        realtime: bool = False,
     ):
         if ips is not None and (isinstance(ips, bool) or not isinstance(ips, int) or ips <= 0):
             raise ConfigError(f"bad ips {ips!r}: a positive number of instructions per second")
@@ -250,6 +251,10 @@ class Machine:
             if memory_mb is None:
                 memory_mb = default_memory_mib(cpu)
             kwargs = {} if ips is None else {"ips": ips}
+            if realtime:
+                import time
+
+                kwargs["epoch"] = int(time.time())  # the RTC shows the host's time
             try:
                 cpu = Cpu(memory_size=int(memory_mb) << 20, model=cpu, **kwargs)
             except (MemoryError, ValueError, OverflowError, TypeError) as exc:
@@ -259,6 +264,10 @@ class Machine:
         self.cpu = cpu
         self.debug_stream = debug_stream
         self.time_devices = time_devices
+        # Realtime mode (interactive use): virtual time is kept in step with
+        # the host clock; the default deterministic clock is instructions/ips.
+        self.realtime = realtime
+        self._rt_origin = None
         self.clock = VirtualClock(cpu)
         self.devices: list[Device] = []
         self._names: dict[str, Device] = {}
@@ -462,6 +471,8 @@ class Machine:
                         break
                     if budget > CHUNK:
                         budget = CHUNK
+                if self.realtime:
+                    budget = self._realtime_step(budget)
                 ex = run(budget)
                 if self._mmio_upcall.error is not None:
                     error, self._mmio_upcall.error = self._mmio_upcall.error, None
@@ -549,6 +560,24 @@ class Machine:
         stop.instructions = done
         stop.seconds = elapsed / 1e9
         return stop
+
+    def _realtime_step(self, budget: int) -> int:
+        """Realtime mode: bring virtual time level with the host clock
+        (skip forward when the guest fell behind, sleep when it ran ahead),
+        and run at most about 2 ms of virtual time before looking again."""
+        cpu = self.cpu
+        now_host = perf_counter_ns()
+        if self._rt_origin is None:
+            self._rt_origin = now_host - cpu.time_ns
+        host = now_host - self._rt_origin
+        ahead = cpu.time_ns - host
+        if ahead < 0:
+            cpu.advance_time(-ahead)
+        elif ahead > 2_000_000:
+            import time
+
+            time.sleep((ahead - 1_000_000) / 1e9)
+        return max(1, min(budget, cpu.ips // 500))
 
     def _handle_io(self, ex) -> None:
         """An 'io' exit off the hot path: a REP INS/OUTS block, or a port no

@@ -824,3 +824,25 @@ def test_mmio_device_through_the_core():
     assert dev.log == [("w", 0x10, 2, 0x1234), ("r", 0x10, 2), ("r", 0x11, 1)]
     assert (m.cpu.ax, m.cpu.bl) == (0xA55A, 0x5A)
     assert python_row(m.stats(), "regs")["count"] == 3
+
+
+def test_realtime_mode_keeps_virtual_time_with_the_host_clock():
+    """A guest spinning for 0.3 s of host time sees about 0.3 s of virtual
+    time in realtime mode, whatever its instruction rate."""
+    import time
+
+    from hvmm.machine import Machine
+
+    m = Machine(cpu="386", realtime=True, ips=1_000_000_000)
+    m.load_image(bytes.fromhex("EBFE"))           # jmp $
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.3:
+        m.run(200_000)
+    host = time.perf_counter() - t
+    virtual = m.cpu.time_ns / 1e9
+    assert abs(virtual - host) < 0.05, (virtual, host)
+    # the RTC starts at the host's time of day (UTC) in realtime mode
+    bcd = lambda b: (b >> 4) * 10 + (b & 15)
+    hh, mm = bcd(m.cpu.cmos_read(4)), bcd(m.cpu.cmos_read(2))
+    now = time.gmtime()
+    assert (hh * 60 + mm - (now.tm_hour * 60 + now.tm_min)) % 1440 in (0, 1, 1439)
