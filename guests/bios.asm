@@ -305,7 +305,7 @@ vector_table:
         dw      0x70, int70_handler
         dw      0xFFFF
 
-msg_banner:     db "hvmm BIOS 0.1 (issue 4)  640K base memory", 13, 10, 0
+msg_banner:     db "hvmm BIOS 0.1  640K base memory", 13, 10, 0
 msg_nodisk:     db "hvmm BIOS: cannot read the boot sector of drive A:", 13, 10, 0
 msg_nosig:      db "hvmm BIOS: no boot signature (55AA) on drive A:", 13, 10, 0
 msg_int18:      db "hvmm BIOS: no bootable device (INT 18h)", 13, 10, 0
