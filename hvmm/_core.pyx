@@ -196,6 +196,7 @@ cdef class Cpu:
         self.s.ipmask = 0xFFFF
         self.s.halted = 0
         self.s.shadow = 0
+        self.s.nmi_pending = 0
         self.s.win_len = 0
 
     # ---- running ------------------------------------------------------
@@ -415,6 +416,13 @@ cdef class Cpu:
         if not 0 <= irq < 16:
             raise ValueError(f"IRQ {irq} out of range 0-15")
         pic_set_irq(&self.dv.pic, irq, level)
+
+    def raise_nmi(self):
+        """Assert NMI: taken through vector 2 at the next instruction
+        boundary (the start of the next run), whatever IF says, unless the
+        RTC index port's NMI mask bit (port 0x70 bit 7) is set; it wakes a
+        halted CPU."""
+        self.s.nmi_pending = 1
 
     def interrupt_pending(self):
         return bool(self.dv.pic.intr)

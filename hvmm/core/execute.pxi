@@ -1090,6 +1090,14 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
             chunk = 1
         else:
             c.shadow = 0
+            if c.nmi_pending and not dv.rtc.nmi_masked:
+                # NMI: vector 2, whatever IF says; it wakes a halted CPU.
+                c.nmi_pending = 0
+                c.halted = 0
+                if do_interrupt(c, 2, eip):
+                    reason = EXIT_TRIPLE_FAULT
+                    break
+                eip = c.eip
             if (c.flags & F_IF) and dv.pic.intr:
                 vec = pic_ack(&dv.pic)
                 c.halted = 0
@@ -1102,7 +1110,7 @@ cdef int cpu_run_loop(CpuState* c, uint64_t budget) noexcept nogil:
                 break
             next_ev = devices_next_event(c, now)
             if c.halted:
-                if not (c.flags & F_IF) or next_ev == 0xFFFFFFFFFFFFFFFFULL:
+                if c.nmi_pending or not (c.flags & F_IF) or next_ev == 0xFFFFFFFFFFFFFFFFULL:
                     reason = EXIT_HLT       # nothing in the machine can wake it
                     break
                 if remaining == 0:

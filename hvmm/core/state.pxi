@@ -135,6 +135,7 @@ ctypedef struct CpuState:
     uint32_t events
     int halted
     int shadow                  # STI/MOV SS: no interrupt before the next insn
+    int nmi_pending             # an NMI waits for the next boundary (raise_nmi)
     # virtual time (see bus.pxi)
     uint64_t ips                # instructions per virtual second
     uint64_t idle_ns            # time spent halted
