@@ -295,6 +295,11 @@ def cmd_exec(args) -> int:
     return result.status
 
 
+def _add_audio_option(p) -> None:
+    p.add_argument("--audio", metavar="FILE.wav",
+                   help="write what the PC speaker played to a WAV file")
+
+
 class _ScriptAction(argparse.Action):
     """--wait/--type: append (kind, text) to one list, in command-line order."""
 
@@ -502,8 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
         "unclaimed) to stderr",
     )
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
-    p.add_argument("--audio", metavar="FILE.wav",
-                   help="write what the PC speaker played to a WAV file")
+    _add_audio_option(p)
     p.add_argument(
         "--device",
         metavar="SPEC",
@@ -549,8 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=r"type TEXT on the keyboard: \r Enter, \e Esc, \t Tab, \b Backspace, "
         r"\\ backslash, \xNN a character; repeatable",
     )
-    p.add_argument("--audio", metavar="FILE.wav",
-                   help="write what the PC speaker played to a WAV file")
+    _add_audio_option(p)
     p.add_argument("--print-screen", action="store_true",
                    help="print the final 80x25 text screen to stdout")
     p.add_argument("--timeout", metavar="SECONDS", type=_positive_float,

@@ -52,8 +52,9 @@ cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
     lazy_result_cf_of(c, r, msb, cf, of)
     return r
 
-# Rotates change only CF and OF. The 8086 loops the count (up to 255),
-# hence the modulo; the 386 has masked it to 5 bits already.
+# RCL/RCR change only CF and OF. The 8086 loops the count (up to 255),
+# hence the modulo; the 386 has masked it to 5 bits already. (ROL/ROR are
+# handled inline in shift_op.)
 cdef uint32_t rotate_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
                         uint32_t bits) noexcept nogil:
     cdef uint32_t msb = 1u << (bits - 1)
@@ -61,19 +62,7 @@ cdef uint32_t rotate_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
     cdef uint32_t r = v, cf, of, k
     cdef uint64_t wide
     cf = get_cf(c)
-    if op == 0:         # ROL
-        k = n & (bits - 1)
-        if k:
-            r = ((v << k) | (v >> (bits - k))) & mask
-        cf = r & 1
-        of = ((r & msb) != 0) ^ cf
-    elif op == 1:       # ROR
-        k = n & (bits - 1)
-        if k:
-            r = ((v >> k) | (v << (bits - k))) & mask
-        cf = (r & msb) != 0
-        of = cf ^ ((r & (msb >> 1)) != 0)
-    elif op == 2:       # RCL: rotate the (bits+1)-bit value CF:v
+    if op == 2:         # RCL: rotate the (bits+1)-bit value CF:v
         k = n % (bits + 1)
         if k:
             wide = (<uint64_t>cf << bits) | v
