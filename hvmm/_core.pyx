@@ -26,6 +26,7 @@ include "kernel/pit.pxi"
 include "kernel/i8042.pxi"
 include "kernel/rtc.pxi"
 include "kernel/uart.pxi"
+include "kernel/vga.pxi"
 include "kernel/textvideo.pxi"
 include "core/bus.pxi"
 include "core/string.pxi"
@@ -282,6 +283,28 @@ cdef class Cpu:
             self.s.pagekind[page] = PG_ROM
         self._memory_map_changed()
 
+    def alias_rom(self, unsigned int base, unsigned int source, unsigned int size):
+        """Make [base, base+size) a read-only view of the ROM already mapped
+        at [source, source+size): the PC's BIOS is decoded both below 1 MiB
+        and at the top of the 4 GiB space (where protected-mode firmware
+        and a 386's first fetch look for it). One alias per CPU; the range
+        must lie above RAM."""
+        if base & 0xFFF or source & 0xFFF or size & 0xFFF or size == 0:
+            raise ValueError("a ROM alias is whole 4 KiB pages")
+        if <uint64_t>source + size > self.s.mem_size or any(
+                self.s.pagekind[p] != PG_ROM for p in range(source >> 12, (source + size) >> 12)):
+            raise ValueError("a ROM alias must show a mapped ROM")
+        if base < self.s.mem_size or <uint64_t>base + size > (<uint64_t>1 << 32):
+            raise ValueError("a ROM alias must lie above RAM, inside 4 GiB")
+        for page in range(self.s.rom_alias_base >> 12, 1 << 20):
+            if self.s.pagekind[page] == PG_ROM_ALIAS:
+                self.s.pagekind[page] = PG_UNMAPPED
+        self.s.rom_alias_base = base
+        self.s.rom_alias_src = source
+        for page in range(base >> 12, (<uint64_t>base + size) >> 12):
+            self.s.pagekind[page] = PG_ROM_ALIAS
+        self._memory_map_changed()
+
     def map_mmio(self, unsigned int base, unsigned int size, handler):
         """Route the physical pages of [base, base+size) to a Python MMIO
         handler: handler(address, size, is_write, value) -> value read. One
@@ -486,6 +509,14 @@ cdef class Cpu:
             "cursor_start": textvideo_cursor_start(&self.dv.video),
             "cursor_end": textvideo_cursor_end(&self.dv.video),
             "frame_buffer": textvideo_frame_buffer(&self.dv.video),
+            "vga": None if not self.dv.video.present & TV_VGA else {
+                "attr": bytes(self.dv.video.vga.attr[:VGA_ATTR_NREGS]),
+                "seq": bytes(self.dv.video.vga.seq[:VGA_SEQ_NREGS]),
+                "gc": bytes(self.dv.video.vga.gc[:VGA_GC_NREGS]),
+                "misc": self.dv.video.vga.misc,
+                "pel_mask": self.dv.video.vga.pel_mask,
+                "dac": bytes(self.dv.video.vga.dac[:768]),
+            },
         }
 
     property instructions:

@@ -327,8 +327,9 @@ def cmd_boot(args) -> int:
     if args.image and args.floppy:
         raise UsageError("give the floppy image once: IMAGE or --floppy IMAGE")
     path = args.image or args.floppy
-    if not path:
-        raise UsageError("boot: no image (IMAGE or --floppy IMAGE)")
+    if not path and not args.bios:
+        raise UsageError("boot: no image (IMAGE or --floppy IMAGE; optional with --bios FILE)")
+    bios = read_bios(args.bios) if args.bios else None
     steps = []
     for kind, text in args.script or ():
         if kind == "type":
@@ -339,15 +340,17 @@ def cmd_boot(args) -> int:
         elif not text:
             raise UsageError("--wait needs a non-empty TEXT")
         steps.append((kind, text))
+    floppy = None
     try:
-        floppy = FloppyImage(path, write=args.write)
+        if path:
+            floppy = FloppyImage(path, write=args.write)
     except ConfigError as exc:
         if "not a floppy size" in str(exc):
             raise ConfigError(f"{exc}; hard-disk images are not supported yet") from None
         raise
     if not args.headless:
         _err("the interactive console is not built yet; running headless")
-    pc = PC(floppy, cpu=args.cpu, memory_mb=args.memory)
+    pc = PC(floppy, cpu=args.cpu, memory_mb=args.memory, bios=bios)
     if args.stats:
         pc.machine.cpu.io_timing = True     # time each in-kernel access for the table
     sound = []
@@ -361,7 +364,8 @@ def cmd_boot(args) -> int:
         return EXIT_GUEST_ERROR
     finally:
         sys.stdout.flush()
-        floppy.close()
+        if floppy is not None:
+            floppy.close()
     if result.message:
         _err(result.message)
     if args.print_screen:
@@ -372,6 +376,18 @@ def cmd_boot(args) -> int:
         print(pc.machine.format_stats(), file=sys.stderr)
     sys.stderr.flush()
     return result.status
+
+
+def read_bios(path: str) -> bytes:
+    """--bios FILE: a 64 or 128 KiB ROM image (one-line errors)."""
+    try:
+        with open(path, "rb") as f:
+            rom = f.read(0x20001)
+    except OSError as exc:
+        raise ConfigError(f"cannot read BIOS image {path}: {exc.strerror or exc}") from None
+    if len(rom) not in (0x10000, 0x20000):
+        raise ConfigError(f"{path}: a BIOS image is 64 or 128 KiB, this one is {len(rom)} bytes")
+    return rom
 
 
 def write_audio(path, cpu, sound) -> None:
@@ -541,6 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--write", action="store_true",
                    help="write the guest's disk writes to the image file")
+    p.add_argument("--bios", metavar="FILE",
+                   help="boot another ROM image (64 or 128 KiB, mapped to end at 1 MiB "
+                   "and at 4 GiB) instead of the hvmm BIOS; IMAGE is then optional")
     p.add_argument("--headless", action="store_true",
                    help="no console (the only mode for now)")
     p.add_argument(

@@ -19,7 +19,6 @@ from hvmm.errors import ConfigError
 from hvmm.firmware import DiskPort, bios_image
 from hvmm.machine import Machine, Stop, _DEFAULT
 
-ROM_BASE = 0xF0000
 TEXT_BASE = 0xB8000
 COLUMNS, ROWS = 80, 25
 
@@ -82,22 +81,28 @@ class PC:
     ``floppy``: drive A: (a path, opened read-only with writes kept in
     memory unless ``write=True``; or a ``hvmm.disks.FloppyImage``).
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
-    for the 386, 1 MiB for the 8086).  ``bios``: another 64 KiB ROM image
-    instead of ours.  ``ips``, ``debug_stream``: as for Machine.
+    for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
+    128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``, ``debug_stream``: as for Machine.
     """
 
     def __init__(self, floppy=None, cpu="386", memory_mb=None, *, write=False,
                  bios: bytes | None = None, ips=None, debug_stream=_DEFAULT):
         rom = bios_image() if bios is None else bytes(bios)
-        if len(rom) != 0x10000:
-            raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 KiB")
+        if len(rom) not in (0x10000, 0x20000):
+            raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 or 128 KiB")
         drives = {}
         if floppy is not None:
             drives[0x00] = floppy if hasattr(floppy, "geometry") else FloppyImage(floppy, write=write)
         self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream)
         self.cpu = self.machine.cpu
-        self.cpu.map_rom(ROM_BASE, rom)
-        self.disk = DiskPort(drives, protect=[(ROM_BASE, ROM_BASE + len(rom))])
+        # The ROM ends at the top of the first megabyte and, on the 386, is
+        # also decoded at the top of the 4 GiB space (the 8086 has no such
+        # addresses).
+        rom_base = (1 << 20) - len(rom)
+        self.cpu.map_rom(rom_base, rom)
+        if cpu != "8086":
+            self.cpu.alias_rom((1 << 32) - len(rom), rom_base, len(rom))
+        self.disk = DiskPort(drives, protect=[(rom_base, 1 << 20)])
         self.machine.add_device(self.disk)
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
             self.cpu.reset()

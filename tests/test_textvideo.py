@@ -207,3 +207,55 @@ def test_mda_ports_when_present():
     assert any(v & 1 for v in s) and not all(v & 1 for v in s)
     assert any(v & 8 for v in s) and not all(v & 8 for v in s)
     assert all(v & 0xF0 == 0xF0 for v in s)
+
+
+# ---- the VGA registers (hvmm/kernel/vga.pxi) -------------------------------
+
+def test_vga_dac_write_and_read_protocol():
+    cpu = Cpu()
+    outb(cpu, 0x3C8, 250)                       # write index
+    for v in (1, 2, 3, 4, 5, 6, 7, 8, 0x7F):    # entries 250-252; 6-bit values
+        outb(cpu, 0x3C9, v)
+    assert inb(cpu, 0x3C7) == 0                 # DAC state: write mode
+    assert inb(cpu, 0x3C8) == 253               # the write index advanced
+    outb(cpu, 0x3C7, 251)                       # read index
+    assert inb(cpu, 0x3C7) == 3                 # read mode
+    assert [inb(cpu, 0x3C9) for _ in range(6)] == [4, 5, 6, 7, 8, 0x3F]
+    dac = cpu.video_state()["vga"]["dac"]
+    assert dac[250 * 3: 253 * 3] == bytes([1, 2, 3, 4, 5, 6, 7, 8, 0x3F])
+    # An entry is stored when its third component arrives.
+    outb(cpu, 0x3C8, 0)
+    outb(cpu, 0x3C9, 9)
+    outb(cpu, 0x3C9, 9)
+    assert cpu.video_state()["vga"]["dac"][:3] == b"\0\0\0"
+
+
+def test_vga_attribute_flipflop_reset_by_status_read():
+    cpu = Cpu()
+    inb(cpu, STATUS)                            # flip-flop to "index"
+    outb(cpu, 0x3C0, 0x10)                      # index: mode control
+    outb(cpu, 0x3C0, 0x41)                      # data (mode 13h's value)
+    outb(cpu, 0x3C0, 0x11)                      # index again: overscan
+    inb(cpu, STATUS)                            # reset: next write is an index
+    outb(cpu, 0x3C0, 0x12)
+    outb(cpu, 0x3C0, 0x0F)
+    attr = cpu.video_state()["vga"]["attr"]
+    assert attr[0x10] == 0x41 and attr[0x11] == 0 and attr[0x12] == 0x0F
+    outb(cpu, 0x3C0, 0x30)                      # index 10h, palette source on
+    assert inb(cpu, 0x3C1) == 0x41 and inb(cpu, 0x3C0) == 0x30
+
+
+def test_vga_sequencer_graphics_misc_read_back():
+    cpu = Cpu()
+    for index_port, regs in ((0x3C4, [0x03, 0x01, 0x0F, 0x00, 0x0E]),
+                             (0x3CE, [0, 0, 0, 0, 0, 0x40, 0x05, 0x0F, 0xFF])):
+        for i, v in enumerate(regs):
+            outb(cpu, index_port, i)
+            outb(cpu, index_port + 1, v)
+        for i, v in enumerate(regs):
+            outb(cpu, index_port, i)
+            assert inb(cpu, index_port + 1) == v
+    assert cpu.video_state()["frame_buffer"] == 0xB8000
+    outb(cpu, 0x3C2, 0x62)                      # misc output: mono addressing
+    assert inb(cpu, 0x3CC) == 0x62
+    assert cpu.video_state()["frame_buffer"] == 0xB0000

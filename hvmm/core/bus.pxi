@@ -154,7 +154,7 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     dv.rtc.base_epoch = epoch
     dv.rtc.base_ns = 0
     uart_init(&dv.uart, &dv.pic, 0x3F8, 4)
-    textvideo_init(&dv.video, TV_CGA)
+    textvideo_init(&dv.video, TV_CGA | TV_VGA)
     bus_map(dv, 0x20, 0x21, DEV_PIC)
     bus_map(dv, 0xA0, 0xA1, DEV_PIC)
     bus_map(dv, 0x4D0, 0x4D1, DEV_PIC)
@@ -165,6 +165,7 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     bus_map(dv, 0x70, 0x71, DEV_RTC)
     bus_map(dv, 0x3F8, 0x3FF, DEV_UART)
     bus_map(dv, 0x3B0, 0x3BF, DEV_VIDEO)
+    bus_map(dv, 0x3C0, 0x3CF, DEV_VIDEO)
     bus_map(dv, 0x3D0, 0x3DF, DEV_VIDEO)
     bus_map(dv, 0x80, 0x80, DEV_POST)
     bus_map(dv, 0x92, 0x92, DEV_A20)

@@ -45,6 +45,8 @@ cdef uint8_t phys_read8_slow(CpuState* c, uint32_t phys) noexcept nogil:
         return c.mem[phys]
     if kind == PG_MMIO:
         return <uint8_t>mmio_access(c, phys, 1, 0, 0)
+    if kind == PG_ROM_ALIAS:
+        return c.mem[phys - c.rom_alias_base + c.rom_alias_src]
     return 0xFF
 
 cdef void phys_write8_slow(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:

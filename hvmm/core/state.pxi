@@ -73,6 +73,7 @@ cdef enum:
     PG_ROM = 1          # read directly, writes dropped
     PG_UNMAPPED = 2     # reads all ones, writes dropped (empty bus)
     PG_MMIO = 3         # a Python device's memory range (mmio_access)
+    PG_ROM_ALIAS = 4    # read-only view of a ROM placed lower (rom_alias_*)
 
 # Bits of CpuState.events: debugging state cpu_run looks at before it
 # enters the loop (breakpoints make it step one instruction at a time).
@@ -122,6 +123,10 @@ ctypedef struct CpuState:
     uint32_t mem_size
     uint8_t* pagekind
     uint32_t ram_top            # [0, ram_top) is plain RAM (see memory.pxi)
+    # PG_ROM_ALIAS pages: address a reads mem[a - rom_alias_base + rom_alias_src]
+    # (the BIOS at F0000 also decoded just below 4 GiB, where a 386 starts)
+    uint32_t rom_alias_base
+    uint32_t rom_alias_src
     uint32_t a20mask
     # model
     int model

@@ -52,6 +52,7 @@
 cdef enum:
     TV_CGA = 1                  # adapter bits for TextVideoState.present
     TV_MDA = 2
+    TV_VGA = 4                  # with TV_CGA: the VGA registers (vga.pxi) too
 
 cdef enum:
     TV_CGA_BASE = 0x3D0         # 0x3D0-0x3D7: CRTC index (even) / data (odd)
@@ -141,6 +142,7 @@ ctypedef struct TextVideoState:
     TvCrtc cga
     TvCrtc mda
     uint8_t color_select        # CGA 0x3D9
+    VgaRegs vga                 # ports 0x3C0-0x3CF when present has TV_VGA
 
 
 cdef void tv_retime(TvCrtc* c) noexcept nogil:
@@ -188,6 +190,7 @@ cdef void textvideo_reset(TextVideoState* s) noexcept nogil:
     tv_crtc_reset(&s.cga, 0)
     tv_crtc_reset(&s.mda, 1)
     s.color_select = 0
+    vga_reset(&s.vga)
 
 
 # ------------------------------------------------------------ raster
@@ -264,11 +267,14 @@ cdef void tv_crtc_write(TvCrtc* c, uint32_t reg, uint8_t v) noexcept nogil:
 
 
 cdef int tv_read8(TextVideoState* s, uint32_t port, uint8_t* v, uint64_t now) noexcept nogil:
+    if (s.present & TV_VGA) and VGA_ATTR <= port <= VGA_GC_DATA:
+        return vga_read8(&s.vga, port, v)
     if (s.present & TV_CGA) and TV_CGA_BASE <= port <= TV_CGA_LP_PRESET:
         if port < TV_CGA_MODE:
             v[0] = tv_crtc_read(&s.cga, port - TV_CGA_BASE)
         elif port == TV_CGA_STATUS:
             v[0] = tv_status(&s.cga, now)
+            vga_attr_flipflop_reset(&s.vga)     # input status 1 on a VGA
         else:
             v[0] = 0xFF                 # write-only registers
         return 1
@@ -277,6 +283,7 @@ cdef int tv_read8(TextVideoState* s, uint32_t port, uint8_t* v, uint64_t now) no
             v[0] = tv_crtc_read(&s.mda, port - TV_MDA_BASE)
         elif port == TV_MDA_STATUS:
             v[0] = tv_status(&s.mda, now)
+            vga_attr_flipflop_reset(&s.vga)
         else:
             v[0] = 0xFF
         return 1
@@ -284,6 +291,8 @@ cdef int tv_read8(TextVideoState* s, uint32_t port, uint8_t* v, uint64_t now) no
 
 
 cdef int tv_write8(TextVideoState* s, uint32_t port, uint8_t v, uint64_t now) noexcept nogil:
+    if (s.present & TV_VGA) and VGA_ATTR <= port <= VGA_GC_DATA:
+        return vga_write8(&s.vga, port, v)
     if (s.present & TV_CGA) and TV_CGA_BASE <= port <= TV_CGA_LP_PRESET:
         if port < TV_CGA_MODE:
             tv_crtc_write(&s.cga, port - TV_CGA_BASE, v)
@@ -296,7 +305,9 @@ cdef int tv_write8(TextVideoState* s, uint32_t port, uint8_t v, uint64_t now) no
             s.cga.lp_latched = 0
         elif port == TV_CGA_LP_PRESET:
             tv_light_pen_strobe(&s.cga, now)
-        return 1                        # (status: writes ignored)
+        elif port == TV_CGA_STATUS:
+            s.vga.feature = v           # VGA feature control (CGA: ignored)
+        return 1
     if (s.present & TV_MDA) and TV_MDA_BASE <= port <= TV_MDA_STATUS and port != TV_MDA_MODE + 1:
         if port < TV_MDA_MODE:
             tv_crtc_write(&s.mda, port - TV_MDA_BASE, v)
@@ -351,7 +362,10 @@ cdef inline TvCrtc* textvideo_crtc(TextVideoState* s) noexcept nogil:
 
 
 cdef uint32_t textvideo_frame_buffer(TextVideoState* s) noexcept nogil:
-    """Physical address of the shown adapter's frame buffer."""
+    """Physical address of the shown adapter's text frame buffer (a VGA in
+    mono mode, miscellaneous output bit 0 clear, shows B0000 as mode 7)."""
+    if s.present & TV_VGA and not s.vga.misc & 1:
+        return 0xB0000
     return 0xB8000 if s.present & TV_CGA else 0xB0000
 
 
