@@ -259,3 +259,18 @@ def test_vga_sequencer_graphics_misc_read_back():
     outb(cpu, 0x3C2, 0x62)                      # misc output: mono addressing
     assert inb(cpu, 0x3CC) == 0x62
     assert cpu.video_state()["frame_buffer"] == 0xB0000
+
+
+def test_vga_mono_mode_moves_crtc_to_3b4():
+    cpu = Cpu()
+    crtc_write(cpu, 14, 0x01, index=0x3B4)      # no MDA, colour mode: unclaimed
+    assert crtc_read(cpu, 14) == 0
+    outb(cpu, 0x3C2, 0x66)                      # mono addressing (mode 7)
+    crtc_write(cpu, 14, 0x02, index=0x3B4)
+    crtc_write(cpu, 15, 0x34, index=0x3B4)
+    assert crtc_read(cpu, 15, index=0x3B4) == 0x34
+    assert cpu.video_state()["cursor_offset"] == 0x234
+    inb(cpu, 0x3BA)                             # input status 1 at 0x3BA
+    outb(cpu, 0x3C0, 0x10)
+    outb(cpu, 0x3C0, 0x0E)
+    assert cpu.video_state()["vga"]["attr"][0x10] == 0x0E

@@ -266,7 +266,19 @@ cdef void tv_crtc_write(TvCrtc* c, uint32_t reg, uint8_t v) noexcept nogil:
             tv_retime(c)
 
 
+cdef inline uint32_t tv_vga_mono_port(TextVideoState* s, uint32_t port) noexcept nogil:
+    # A VGA with miscellaneous output bit 0 clear (mode 7) answers its CRTC
+    # and input status 1 at 0x3B4/0x3B5/0x3BA instead of 0x3D4/0x3D5/0x3DA;
+    # with no MDA present, fold those ports onto the CRTC modelled here.
+    # (The colour addresses keep answering too: a simplification.)
+    if (s.present & (TV_VGA | TV_MDA)) == TV_VGA and not s.vga.misc & 1 and (
+            TV_MDA_BASE <= port < TV_MDA_MODE or port == TV_MDA_STATUS):
+        return port + (TV_CGA_BASE - TV_MDA_BASE)
+    return port
+
+
 cdef int tv_read8(TextVideoState* s, uint32_t port, uint8_t* v, uint64_t now) noexcept nogil:
+    port = tv_vga_mono_port(s, port)
     if (s.present & TV_VGA) and VGA_ATTR <= port <= VGA_GC_DATA:
         return vga_read8(&s.vga, port, v)
     if (s.present & TV_CGA) and TV_CGA_BASE <= port <= TV_CGA_LP_PRESET:
@@ -291,6 +303,7 @@ cdef int tv_read8(TextVideoState* s, uint32_t port, uint8_t* v, uint64_t now) no
 
 
 cdef int tv_write8(TextVideoState* s, uint32_t port, uint8_t v, uint64_t now) noexcept nogil:
+    port = tv_vga_mono_port(s, port)
     if (s.present & TV_VGA) and VGA_ATTR <= port <= VGA_GC_DATA:
         return vga_write8(&s.vga, port, v)
     if (s.present & TV_CGA) and TV_CGA_BASE <= port <= TV_CGA_LP_PRESET:
