@@ -118,7 +118,7 @@ class PC:
         self.stop = self.machine.run(max_instructions)
         return self.stop
 
-    def run_until(self, predicate, max_instructions: int = 200_000_000,
+    def run_until(self, predicate, max_instructions: int = 2_000_000_000,
                   chunk: int = 20_000) -> bool:
         """Run until ``predicate()`` is true (checked every ``chunk``
         instructions): True; False if the guest stopped first (``self.stop``
@@ -133,7 +133,7 @@ class PC:
                 return bool(predicate())
         return True
 
-    def wait_for_text(self, text: str, max_instructions: int = 200_000_000) -> bool:
+    def wait_for_text(self, text: str, max_instructions: int = 2_000_000_000) -> bool:
         """Run until ``text`` is on the text screen."""
         return self.run_until(lambda: text in self.screen_text(), max_instructions)
 
