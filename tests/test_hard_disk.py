@@ -37,6 +37,8 @@ MBR_EXIT = (0x2A << 1) | 1
 STUB = bytes.fromhex(
     "31c08ed88b1e027d8b0e047d8b16067d8b36087d8b3e0a7d8e060c7da1007d8e1e0e7d"
     "cd13faf4ebfd")
+# The same, then mov ah, 01h / int 13h (the status of that call) before cli.
+STUB_STATUS = STUB[:-6] + bytes.fromhex("cd13b401cd13faf4ebfd")
 TABLE = 0x100        # offset of the register table in the sector
 PACKET = 0x7D40      # free space in the stub's sector for a packet / buffer
 BUFFER = 0x8000      # where reads land
@@ -57,10 +59,11 @@ def disk_bytes(sectors: int, mbr: bytes = b"") -> bytearray:
 
 
 def call_sector(ax=0, bx=0, cx=0, dx=0x80, si=0, di=0, es=0, ds=0, extra=b"",
-                partitions=b"") -> bytes:
-    """A boot sector that calls INT 13h with these registers; ``extra``
-    lands at PACKET (0000:7D40), ``partitions`` at the partition table."""
-    sector = bytearray(STUB.ljust(SECTOR, b"\0"))
+                partitions=b"", then_status=False) -> bytes:
+    """A boot sector that calls INT 13h with these registers (and then
+    AH=01h if ``then_status``); ``extra`` lands at PACKET (0000:7D40),
+    ``partitions`` at the partition table."""
+    sector = bytearray((STUB_STATUS if then_status else STUB).ljust(SECTOR, b"\0"))
     sector[TABLE : TABLE + 16] = struct.pack("<8H", ax, bx, cx, dx, si, di, es, ds)
     sector[PACKET - 0x7C00 : PACKET - 0x7C00 + len(extra)] = extra
     sector[446 : 446 + len(partitions)] = partitions
@@ -225,6 +228,10 @@ def test_int13_chs_read_and_status():
     pc = int13(ax=0x0201, cx=0x0040, bx=BUFFER)
     assert cf(pc) and pc.cpu.ah == 0x04
     assert mem(pc, 0x474, 1) == b"\x04"
+    pc = int13(ax=0x0201, cx=0x0040, bx=BUFFER, then_status=True)
+    assert cf(pc) and pc.cpu.ax == 0x0404
+    pc = int13(ax=0x0201, cx=0x0001, bx=BUFFER, then_status=True)
+    assert not cf(pc) and pc.cpu.ax == 0x0000
 
 
 def test_int13_41_installation_check():
@@ -434,3 +441,29 @@ def test_freedos_reads_a_fat_hard_disk(tmp_path):
     assert "Directory of C:\\GAMES" in screen and "README   TXT" in screen
     assert PROMPT + "type c:\\hello.txt\n" + HELLO in screen
     assert disk.read_bytes() == before                        # read-only by default
+
+
+@needs_mtools
+@needs_freedos
+@pytest.mark.parametrize("write", [False, True])
+def test_freedos_writes_a_fat_hard_disk(tmp_path, write):
+    # FreeDOS copies a file on C:; with --write, mtools finds the copy in
+    # the image file afterwards, without it the file is unchanged.
+    disk = tmp_path / "c.img"
+    make_fat_disk(disk)
+    before = disk.read_bytes()
+    proc = hvmm_cmd("boot", "--floppy", FREEDOS, "--hda", disk, "--headless",
+                    *(["--write"] if write else []),
+                    "--wait", PROMPT,
+                    "--type", r"copy c:\hello.txt c:\games\copy.txt\r",
+                    "--wait", r"c:\hello.txt => c:\games\copy.txt", "--wait", PROMPT,
+                    "--timeout", "60", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    if not write:
+        assert disk.read_bytes() == before
+        return
+    out = tmp_path / "copy.txt"
+    subprocess.run(["mcopy", "-i", f"{disk}@@{63 * SECTOR}", "::GAMES/COPY.TXT", str(out)],
+                   check=True, capture_output=True, timeout=60)
+    assert out.read_bytes() == HELLO.encode() + b"\r\n"
