@@ -40,6 +40,7 @@ CMD_WRITE       equ 2
 CMD_VERIFY      equ 3
 CMD_GEOMETRY    equ 4
 CMD_DRIVES      equ 5
+CMD_SIZE        equ 6               ; total sectors in LBA low/high
 
 ; ---- BDA offsets (segment 0040h) ---------------------------------------------
 BDA_COM1        equ 0x00
@@ -306,8 +307,6 @@ vector_table:
         dw      0xFFFF
 
 msg_banner:     db "hvmm BIOS 0.1  640K base memory", 13, 10, 0
-msg_nodisk:     db "hvmm BIOS: cannot read the boot sector of drive A:", 13, 10, 0
-msg_nosig:      db "hvmm BIOS: no boot signature (55AA) on drive A:", 13, 10, 0
 msg_int18:      db "hvmm BIOS: no bootable device (INT 18h)", 13, 10, 0
 
 ; print_rom_string: CS:SI -> NUL-terminated text through INT 10h AH=0Eh.

@@ -3,7 +3,8 @@
     hvmm exec BINARY [--load-address SEG:OFF] [--cpu 8086|386]
                      [--max-instructions N] [--memory MiB] [--stats] [--regs]
                      [--device SPEC]...
-    hvmm boot IMAGE [--floppy IMAGE] [--cpu 8086|386] [--memory MiB] [--write]
+    hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--cpu 8086|386]
+                    [--memory MiB] [--write]
                     [--headless] [--wait TEXT] [--type TEXT] ... [--print-screen]
                     [--timeout SECONDS] [--max-instructions N] [--stats]
     hvmm run [--cpu 8086|386]
@@ -320,15 +321,10 @@ def _positive_float(text: str) -> float:
 
 
 def cmd_boot(args) -> int:
-    from hvmm.disks import FloppyImage
     from hvmm.headless import decode_keys, format_screen, run_script
     from hvmm.pc import PC
 
-    if args.image and args.floppy:
-        raise UsageError("give the floppy image once: IMAGE or --floppy IMAGE")
-    path = args.image or args.floppy
-    if not path and not args.bios:
-        raise UsageError("boot: no image (IMAGE or --floppy IMAGE; optional with --bios FILE)")
+    disks = boot_disks(args)
     bios = read_bios(args.bios) if args.bios else None
     steps = []
     for kind, text in args.script or ():
@@ -340,17 +336,15 @@ def cmd_boot(args) -> int:
         elif not text:
             raise UsageError("--wait needs a non-empty TEXT")
         steps.append((kind, text))
-    floppy = None
-    try:
-        if path:
-            floppy = FloppyImage(path, write=args.write)
-    except ConfigError as exc:
-        if "not a floppy size" in str(exc):
-            raise ConfigError(f"{exc}; hard-disk images are not supported yet") from None
-        raise
     if not args.headless:
         _err("the interactive console is not built yet; running headless")
-    pc = PC(floppy, cpu=args.cpu, memory_mb=args.memory, bios=bios)
+    images = open_boot_disks(disks, args.write)
+    try:
+        pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios)
+    except BaseException:
+        for image in images.values():
+            image.close()
+        raise
     if args.stats:
         pc.machine.cpu.io_timing = True     # time each in-kernel access for the table
     sound = []
@@ -364,8 +358,7 @@ def cmd_boot(args) -> int:
         return EXIT_GUEST_ERROR
     finally:
         sys.stdout.flush()
-        if floppy is not None:
-            floppy.close()
+        pc.disk.close()
     if result.message:
         _err(result.message)
     if args.print_screen:
@@ -388,6 +381,44 @@ def read_bios(path: str) -> bytes:
     if len(rom) not in (0x10000, 0x20000):
         raise ConfigError(f"{path}: a BIOS image is 64 or 128 KiB, this one is {len(rom)} bytes")
     return rom
+
+
+def boot_disks(args) -> dict:
+    """`boot`'s disks as {"floppy"|"hda"|"hdb": path}: --floppy, --hda,
+    --hdb, and a bare IMAGE classified by its size (a standard floppy size
+    is drive A:, anything else hard disk 80h)."""
+    from hvmm.disks import is_floppy_image
+
+    disks = {name: getattr(args, name) for name in ("floppy", "hda", "hdb")
+             if getattr(args, name)}
+    if args.image:
+        slot = "floppy" if is_floppy_image(args.image) else "hda"
+        if slot in disks:
+            what = "floppy" if slot == "floppy" else "first hard disk"
+            raise UsageError(f"IMAGE {args.image} is a {what} image, and --{slot} gives one too")
+        disks[slot] = args.image
+    if not disks and not args.bios:
+        raise UsageError("boot: no disk: give IMAGE, --floppy, --hda or a --bios that needs none")
+    if "hdb" in disks and "hda" not in disks:
+        raise UsageError("--hdb needs --hda (the BIOS numbers hard disks from 80h)")
+    return disks
+
+
+def open_boot_disks(disks: dict, write: bool) -> dict:
+    """The images for PC(): a floppy as FloppyImage, hard disks as
+    HardDiskImage; all closed again if one fails."""
+    from hvmm.disks import FloppyImage, HardDiskImage
+
+    images = {}
+    try:
+        for name, path in disks.items():
+            kind = FloppyImage if name == "floppy" else HardDiskImage
+            images[name] = kind(path, write=write)
+    except ConfigError:
+        for image in images.values():
+            image.close()
+        raise
+    return images
 
 
 def write_audio(path, cpu, sound) -> None:
@@ -535,10 +566,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "boot",
-        help="boot a PC (our BIOS) from a floppy image, headless under a script",
+        help="boot a PC (our BIOS) from floppy or hard-disk images, headless under a script",
         description=(
-            "Boot a PC with the hvmm BIOS from a raw floppy image (360K to "
-            "2.88M; read-only, guest writes kept in memory, unless --write). "
+            "Boot a PC with the hvmm BIOS from raw disk images (a floppy A: "
+            "and hard disks 80h/81h; read-only, guest writes kept in memory, "
+            "unless --write): drive A: first, then hard disk 80h. "
             "--wait and --type run in command-line order; the run ends when "
             "they are done (exit 0), when the guest halts with interrupts off "
             "(0) or writes v to port 0xF4 ((v<<1)|1), on --max-instructions "
@@ -546,8 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
             "4; a bad image or arguments exit 2."
         ),
     )
-    p.add_argument("image", metavar="IMAGE", nargs="?", help="raw floppy image (drive A:)")
-    p.add_argument("--floppy", metavar="IMAGE", help="the floppy image, instead of IMAGE")
+    p.add_argument("image", metavar="IMAGE", nargs="?",
+                   help="raw disk image: a floppy size (160K-2.88M) is drive A:, "
+                   "anything else hard disk 80h")
+    p.add_argument("--floppy", metavar="IMAGE", help="raw floppy image for drive A:")
+    p.add_argument("--hda", metavar="IMAGE",
+                   help="raw hard-disk image for disk 80h (C:), any multiple of 512 bytes")
+    p.add_argument("--hdb", metavar="IMAGE", help="raw hard-disk image for disk 81h")
     p.add_argument("--cpu", choices=CPU_MODELS, default="386", help="CPU model (default 386)")
     p.add_argument(
         "--memory",
@@ -556,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="guest RAM in MiB (default 1 for the 8086, 16 for the 386)",
     )
     p.add_argument("--write", action="store_true",
-                   help="write the guest's disk writes to the image file")
+                   help="write the guest's disk writes to the image files")
     p.add_argument("--bios", metavar="FILE",
                    help="boot another ROM image (64 or 128 KiB, mapped to end at 1 MiB "
                    "and at 4 GiB) instead of the hvmm BIOS; IMAGE is then optional")

@@ -1,13 +1,16 @@
 """Disk images for the PC's BIOS disks (see docs/firmware.md).
 
-    from hvmm.disks import FloppyImage
+    from hvmm.disks import FloppyImage, HardDiskImage, open_image
     fd = FloppyImage("dos.img")              # read-only; guest writes stay in memory
     fd = FloppyImage("dos.img", write=True)  # guest writes go to the file
     fd = FloppyImage.from_bytes(data)        # an image built in memory
+    hd = HardDiskImage("c.img")              # any multiple of 512 bytes
+    img = open_image("x.img")                # floppy or hard disk, by its size
 
-A raw floppy image is the sectors in LBA order; its geometry follows from
-its size.  A missing, unreadable or wrongly sized file raises
-:class:`hvmm.errors.ConfigError` with a one-line message.
+A raw image is the sectors in LBA order.  A floppy's geometry follows from
+its size; a hard disk's from its partition table or else from a standard
+translation (see HardDiskImage).  A missing, unreadable or wrongly sized
+file raises :class:`hvmm.errors.ConfigError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ class Geometry:
         return self.cylinders * self.heads * self.sectors
 
 
-#: Image size -> geometry of the standard PC floppy formats.
+#: Image size -> geometry of the standard PC floppy formats.  The
+#: single-sided and 8-sector 5.25" formats go in a 360K drive (type 1).
 FLOPPY_GEOMETRIES = {
+    163_840: Geometry(40, 1, 8, 1),      # 160 KiB 5.25" single-sided
+    184_320: Geometry(40, 1, 9, 1),      # 180 KiB 5.25" single-sided
+    327_680: Geometry(40, 2, 8, 1),      # 320 KiB 5.25"
     368_640: Geometry(40, 2, 9, 1),      # 360 KiB 5.25"
     737_280: Geometry(80, 2, 9, 3),      # 720 KiB 3.5"
     1_228_800: Geometry(80, 2, 15, 2),   # 1.2 MiB 5.25"
@@ -41,18 +48,24 @@ FLOPPY_GEOMETRIES = {
     2_949_120: Geometry(80, 2, 36, 5),   # 2.88 MiB 3.5"
 }
 
+#: CHS addressing reaches 1024 cylinders (10 bits in INT 13h CH/CL).
+MAX_CHS_CYLINDERS = 1024
+
 
 def _sizes() -> str:
     return ", ".join(f"{n // 1024}K" for n in FLOPPY_GEOMETRIES)
 
 
-class FloppyImage:
-    """A raw floppy image held in memory.
+class RawImage:
+    """A raw disk image held in memory.
 
     Reads come from the in-memory copy; guest writes change it (copy on
     write: the file is untouched) unless ``write=True``, when they are also
-    written through to the file.
+    written through to the file.  Subclasses say what sizes are valid and
+    what the geometry is (``_geometry``) and name the kind in errors.
     """
+
+    kind = "disk image"
 
     def __init__(self, path, write: bool = False):
         self.path = os.fspath(path)
@@ -61,11 +74,11 @@ class FloppyImage:
             with open(self.path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
-            raise ConfigError(f"floppy image {self.path}: no such file") from None
+            raise ConfigError(f"{self.kind} {self.path}: no such file") from None
         except IsADirectoryError:
-            raise ConfigError(f"floppy image {self.path}: is a directory") from None
+            raise ConfigError(f"{self.kind} {self.path}: is a directory") from None
         except OSError as exc:
-            raise ConfigError(f"floppy image {self.path}: cannot read: {exc.strerror or exc}") from None
+            raise ConfigError(f"{self.kind} {self.path}: cannot read: {exc.strerror or exc}") from None
         self._init(data)
         self._file = None
         if self.writable:
@@ -73,11 +86,11 @@ class FloppyImage:
                 self._file = open(self.path, "r+b")
             except OSError as exc:
                 raise ConfigError(
-                    f"floppy image {self.path}: cannot open for writing: {exc.strerror or exc}"
+                    f"{self.kind} {self.path}: cannot open for writing: {exc.strerror or exc}"
                 ) from None
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str = "<memory>") -> "FloppyImage":
+    def from_bytes(cls, data: bytes, name: str = "<memory>"):
         self = cls.__new__(cls)
         self.path = name
         self.writable = False
@@ -86,14 +99,12 @@ class FloppyImage:
         return self
 
     def _init(self, data: bytes) -> None:
-        geometry = FLOPPY_GEOMETRIES.get(len(data))
-        if geometry is None:
-            raise ConfigError(
-                f"floppy image {self.path}: {len(data)} bytes is not a floppy size ({_sizes()})"
-            )
-        self.geometry = geometry
+        self.geometry = self._geometry(data)
         self.data = bytearray(data)
         self.dirty = False
+
+    def _geometry(self, data: bytes) -> Geometry:
+        raise NotImplementedError
 
     @property
     def sectors(self) -> int:
@@ -121,4 +132,100 @@ class FloppyImage:
     def __repr__(self) -> str:
         g = self.geometry
         mode = "rw" if self.writable else "ro"
-        return f"<FloppyImage {self.path} {g.cylinders}/{g.heads}/{g.sectors} {mode}>"
+        return f"<{type(self).__name__} {self.path} {g.cylinders}/{g.heads}/{g.sectors} {mode}>"
+
+
+class FloppyImage(RawImage):
+    """A raw floppy image: one of the sizes in FLOPPY_GEOMETRIES."""
+
+    kind = "floppy image"
+
+    def _geometry(self, data: bytes) -> Geometry:
+        geometry = FLOPPY_GEOMETRIES.get(len(data))
+        if geometry is None:
+            raise ConfigError(
+                f"floppy image {self.path}: {len(data)} bytes is not a floppy size ({_sizes()})"
+            )
+        return geometry
+
+
+class HardDiskImage(RawImage):
+    """A raw hard-disk image: any positive multiple of 512 bytes.
+
+    The CHS geometry (what INT 13h AH=02h/08h use; LBA access reaches every
+    sector) comes from the MBR when its partition entries agree on one: the
+    end head + 1 and end sector of each entry, checked against the entry's
+    last LBA.  Otherwise the usual BIOS translation: 16 heads x 63 sectors,
+    or 255 heads when that would need more than 1024 cylinders.  Cylinders
+    are capped at 1024; a disk smaller than one cylinder still has one.
+    """
+
+    kind = "hard-disk image"
+
+    def _geometry(self, data: bytes) -> Geometry:
+        if not data or len(data) % SECTOR:
+            raise ConfigError(
+                f"hard-disk image {self.path}: {len(data)} bytes is not a positive multiple of 512"
+            )
+        total = len(data) // SECTOR
+        heads, spt = mbr_geometry(data[:SECTOR]) or default_geometry(total)
+        cylinders = min(max(total // (heads * spt), 1), MAX_CHS_CYLINDERS)
+        return Geometry(cylinders, heads, spt)
+
+
+def default_geometry(total: int) -> tuple[int, int]:
+    """(heads, sectors per track) of the standard translation for a disk
+    of ``total`` sectors."""
+    if total > MAX_CHS_CYLINDERS * 16 * 63:
+        return 255, 63
+    return 16, 63
+
+
+def mbr_geometry(mbr: bytes) -> tuple[int, int] | None:
+    """(heads, sectors per track) that the MBR's partition entries were
+    written for, or None when there is no MBR, no entry, or the entries do
+    not agree.  An entry counts when its end CHS addresses its last LBA
+    under that geometry (or is the 1023-cylinder "beyond CHS" marker)."""
+    if len(mbr) < SECTOR or mbr[510:512] != b"\x55\xaa":
+        return None
+    found = None
+    for i in range(4):
+        entry = mbr[446 + 16 * i : 462 + 16 * i]
+        if entry[4] == 0:  # unused entry
+            continue
+        end_head, end_cs, end_cyl = entry[5], entry[6], entry[7]
+        heads, spt = end_head + 1, end_cs & 0x3F
+        cylinder = end_cyl | (end_cs & 0xC0) << 2
+        start = int.from_bytes(entry[8:12], "little")
+        count = int.from_bytes(entry[12:16], "little")
+        if spt == 0 or count == 0 or found not in (None, (heads, spt)):
+            return None
+        last = start + count - 1
+        chs_last = (cylinder * heads + end_head) * spt + spt - 1
+        if chs_last != last and not (cylinder == 1023 and last > chs_last):
+            return None
+        found = (heads, spt)
+    return found
+
+
+def is_floppy_size(size: int) -> bool:
+    """A bare image of ``size`` bytes is taken as a floppy (drive A:)."""
+    return size in FLOPPY_GEOMETRIES
+
+
+def is_floppy_image(path) -> bool:
+    """Whether the file at ``path`` has a standard floppy size (else it is
+    taken as a hard disk)."""
+    try:
+        return is_floppy_size(os.stat(path).st_size)
+    except FileNotFoundError:
+        raise ConfigError(f"disk image {os.fspath(path)}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"disk image {os.fspath(path)}: cannot read: {exc.strerror or exc}") from None
+
+
+def open_image(path, write: bool = False) -> RawImage:
+    """A FloppyImage when the file has a standard floppy size, else a
+    HardDiskImage."""
+    cls = FloppyImage if is_floppy_image(path) else HardDiskImage
+    return cls(path, write=write)

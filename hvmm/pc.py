@@ -9,12 +9,12 @@ floppy drive, plus the screen and keyboard helpers tests and scripts use.
     print(pc.screen_text())
 
 The CPU starts at F000:FFF0 in the BIOS ROM (guests/bios.asm), which runs
-POST and boots drive A: (INT 19h).  See docs/firmware.md.
+POST and boots drive A: or else hard disk 80h (INT 19h).  See docs/firmware.md.
 """
 
 from __future__ import annotations
 
-from hvmm.disks import FloppyImage
+from hvmm.disks import FloppyImage, HardDiskImage
 from hvmm.errors import ConfigError
 from hvmm.firmware import DiskPort, bios_image
 from hvmm.machine import Machine, Stop, _DEFAULT
@@ -80,19 +80,26 @@ class PC:
 
     ``floppy``: drive A: (a path, opened read-only with writes kept in
     memory unless ``write=True``; or a ``hvmm.disks.FloppyImage``).
+    ``hda``, ``hdb``: hard disks 80h and 81h (paths, opened the same way,
+    or ``hvmm.disks.HardDiskImage``s).
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
     for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
-    128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``, ``debug_stream``: as for Machine.
+    128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``,
+    ``debug_stream``: as for Machine.
     """
 
-    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, write=False,
-                 bios: bytes | None = None, ips=None, debug_stream=_DEFAULT):
+    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None,
+                 write=False, bios: bytes | None = None, ips=None, debug_stream=_DEFAULT):
         rom = bios_image() if bios is None else bytes(bios)
         if len(rom) not in (0x10000, 0x20000):
             raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 or 128 KiB")
+        if hdb is not None and hda is None:
+            raise ConfigError("hdb without hda: the second hard disk needs a first")
         drives = {}
-        if floppy is not None:
-            drives[0x00] = floppy if hasattr(floppy, "geometry") else FloppyImage(floppy, write=write)
+        for number, image, kind in ((0x00, floppy, FloppyImage), (0x80, hda, HardDiskImage),
+                                    (0x81, hdb, HardDiskImage)):
+            if image is not None:
+                drives[number] = image if hasattr(image, "geometry") else kind(image, write=write)
         self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream)
         self.cpu = self.machine.cpu
         # The ROM ends at the top of the first megabyte and, on the 386, is

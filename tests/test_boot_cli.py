@@ -139,7 +139,7 @@ def test_boot_halt_limit_and_unmatched_wait(tmp_path):
 
 @pytest.mark.parametrize("make, expect", [
     (None, "no such file"),
-    (b"\0" * 1000, "1000 bytes is not a floppy size"),
+    (b"\0" * 1000, "1000 bytes is not a positive multiple of 512"),
     ("dir", "is a directory"),
 ])
 def test_boot_bad_image(tmp_path, make, expect):

@@ -16,7 +16,10 @@ a BIOS status code.  Register map (also in docs/firmware.md):
     0x4AE  INFO (read-only) GEOMETRY: floppy type (1-5, 0 disk);
                             DRIVES: hard disks
 
-Commands: 1 READ, 2 WRITE, 3 VERIFY, 4 GEOMETRY, 5 DRIVES.  Byte and word
+Commands: 1 READ, 2 WRITE, 3 VERIFY, 4 GEOMETRY, 5 DRIVES, 6 SIZE (total
+sectors of DRIVE in LBA low/high, at most FFFFFFFFh).  READ/WRITE/VERIFY
+take a 32-bit LBA, so the BIOS's CHS calls and the INT 13h extensions
+(41h-48h) both reach every sector of a hard disk below 2 TiB.  Byte and word
 accesses both work (a word at an odd port is two bytes); writing the
 command register's low byte starts the command.
 """
@@ -28,7 +31,7 @@ from hvmm.devices import PortDevice
 BASE = 0x4A0
 SECTOR = 512
 
-CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_GEOMETRY, CMD_DRIVES = 1, 2, 3, 4, 5
+CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_GEOMETRY, CMD_DRIVES, CMD_SIZE = 1, 2, 3, 4, 5, 6
 
 # INT 13h status codes the device reports.
 ST_OK = 0x00
@@ -98,12 +101,16 @@ class DiskPort(PortDevice):
             r[R_INFO] = sum(1 for d in self.drives if d >= 0x80)
             return ST_OK
         image = self.drives.get(r[R_DRIVE] & 0xFF)
-        if command not in (CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_GEOMETRY):
+        if command not in (CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_GEOMETRY, CMD_SIZE):
             return ST_BAD_COMMAND
         if image is None:
-            if command != CMD_GEOMETRY:
+            if command not in (CMD_GEOMETRY, CMD_SIZE):
                 r[R_COUNT] = 0
             return ST_NO_DRIVE
+        if command == CMD_SIZE:
+            total = min(image.sectors, 0xFFFFFFFF)
+            r[R_LBA_LO], r[R_LBA_HI] = total & 0xFFFF, total >> 16
+            return ST_OK
         if command == CMD_GEOMETRY:
             g = image.geometry
             r[R_LBA_LO], r[R_LBA_HI], r[R_COUNT] = g.cylinders, g.heads, g.sectors
