@@ -323,7 +323,7 @@ def test_run_screenshot_shows_the_demo_colours(tmp_path):
     shown = {c for _, c in image.getcolors(256)}
     # The palette line shows all 16 colours; the title is on red.
     assert set(screenshot.COLOURS) <= shown
-    assert image.getpixel((100, 20)) == RED
+    assert image.getpixel((164, 40)) == RED  # a blank cell inside the title box
 
 
 def test_screenshot_path_is_checked_before_the_run(tmp_path):
