@@ -2,12 +2,13 @@
 
     hvmm exec BINARY [--load-address SEG:OFF] [--cpu 8086|386]
                      [--max-instructions N] [--memory MiB] [--stats] [--regs]
-                     [--device SPEC]...
-    hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--cpu 8086|386]
-                    [--memory MiB] [--write]
+                     [--device SPEC]... [--screenshot FILE.png]
+    hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--bios FILE]
+                    [--cpu 8086|386] [--memory MiB] [--write]
                     [--headless] [--wait TEXT] [--type TEXT] ... [--print-screen]
                     [--timeout SECONDS] [--max-instructions N] [--stats]
-    hvmm run [--cpu 8086|386]
+                    [--screenshot FILE.png]
+    hvmm run [--cpu 8086|386] [--screenshot FILE.png]
     hvmm devices
     hvmm conformance DIR [--cpu 8086|386] [--filter OPCODE]
 
@@ -293,12 +294,28 @@ def cmd_exec(args) -> int:
     )
     if args.audio:
         write_audio(args.audio, result.cpu, [])
-    return result.status
+    return write_screenshot(args.screenshot, result.machine, result.status)
 
 
 def _add_audio_option(p) -> None:
     p.add_argument("--audio", metavar="FILE.wav",
                    help="write what the PC speaker played to a WAV file")
+
+
+def _screenshot_path(text: str) -> str:
+    from hvmm.frontends.screenshot import check_path
+
+    try:
+        check_path(text)  # before the run, not after it
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _add_screenshot_option(p) -> None:
+    p.add_argument("--screenshot", metavar="FILE.png", type=_screenshot_path,
+                   help="when the run ends, however it ends, save the screen as a "
+                   "640x400 PNG (text and CGA/VGA graphics modes)")
 
 
 class _ScriptAction(argparse.Action):
@@ -355,7 +372,7 @@ def cmd_boot(args) -> int:
         _err(str(exc))
         if args.stats:
             print(pc.machine.format_stats(), file=sys.stderr)
-        return EXIT_GUEST_ERROR
+        return write_screenshot(args.screenshot, pc.machine, EXIT_GUEST_ERROR)
     finally:
         sys.stdout.flush()
         pc.disk.close()
@@ -363,12 +380,13 @@ def cmd_boot(args) -> int:
         _err(result.message)
     if args.print_screen:
         print(format_screen(pc), flush=True)
+    status = write_screenshot(args.screenshot, pc.machine, result.status)
     if args.audio:
         write_audio(args.audio, pc.machine.cpu, sound)
     if args.stats:
         print(pc.machine.format_stats(), file=sys.stderr)
     sys.stderr.flush()
-    return result.status
+    return status
 
 
 def read_bios(path: str) -> bytes:
@@ -421,6 +439,20 @@ def open_boot_disks(disks: dict, write: bool) -> dict:
     return images
 
 
+def write_screenshot(path, machine, status: int) -> int:
+    """--screenshot FILE: save the screen; returns the command's exit
+    status, which a screenshot that cannot be written turns from 0 into 2
+    (a guest's own failure status is kept)."""
+    if not path:
+        return status
+    try:
+        machine.screenshot(path)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_USAGE if status == EXIT_OK else status
+    return status
+
+
 def write_audio(path, cpu, sound) -> None:
     """--audio FILE: what the PC speaker played, as a WAV file."""
     from hvmm.frontends.audio import collect, write_wav
@@ -456,7 +488,7 @@ def cmd_run(args) -> int:
         sys.stdout.flush()
         _err(str(exc))
         print(pc.machine.format_stats(), file=sys.stderr)
-        return EXIT_GUEST_ERROR
+        return write_screenshot(args.screenshot, pc.machine, EXIT_GUEST_ERROR)
     sys.stdout.flush()
     stop = result.stop
     print(format_screen(pc), flush=True)
@@ -467,6 +499,7 @@ def cmd_run(args) -> int:
     else:
         status = result.status if result.status != EXIT_OK else EXIT_GUEST_ERROR
         _err(f"the demo did not finish: {result.message or result.reason}")
+    status = write_screenshot(args.screenshot, pc.machine, status)
     print(pc.machine.format_stats(), file=sys.stderr)
     sys.stderr.flush()
     return status
@@ -555,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
     _add_audio_option(p)
+    _add_screenshot_option(p)
     p.add_argument(
         "--device",
         metavar="SPEC",
@@ -612,6 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audio_option(p)
     p.add_argument("--print-screen", action="store_true",
                    help="print the final 80x25 text screen to stdout")
+    _add_screenshot_option(p)
     p.add_argument("--timeout", metavar="SECONDS", type=_positive_float,
                    help="stop after SECONDS of wall time (exit status 4)")
     p.add_argument("--max-instructions", metavar="N", type=_positive_int,
@@ -635,6 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cpu", choices=CPU_MODELS, default="386", help="CPU model (default 386)")
     p.add_argument("--max-instructions", metavar="N", type=_positive_int, help=argparse.SUPPRESS)
+    _add_screenshot_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(

@@ -430,6 +430,17 @@ class Machine:
         cpu.ip = off
         cpu.sp = off
 
+    def screenshot(self, path=None):
+        """The emulated screen as a Pillow RGB image (640x400 for every
+        25-row text and graphics mode; see hvmm.frontends.screenshot), also
+        written to ``path`` as PNG when given (ConfigError, one line, if it
+        cannot be)."""
+        from hvmm.frontends import screenshot
+
+        if path is None:
+            return screenshot.render(self.cpu)
+        return screenshot.save(self.cpu, path)
+
     def close(self) -> None:
         """Close every device (release their host resources)."""
         for device in self.devices:

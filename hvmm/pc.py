@@ -153,6 +153,11 @@ class PC:
         text = raw.replace(b"\0", b" ").decode("cp437")
         return "\n".join(text[i : i + COLUMNS].rstrip() for i in range(0, len(text), COLUMNS))
 
+    def screenshot(self, path=None):
+        """The screen as a Pillow image, saved to ``path`` (PNG) if given:
+        :meth:`hvmm.machine.Machine.screenshot`."""
+        return self.machine.screenshot(path)
+
     def type(self, text: str) -> None:
         """Type ``text`` on the keyboard (US layout; ``\\r`` is Enter).  The
         keys go in one every KEY_INTERVAL_NS of virtual time while the
