@@ -97,6 +97,7 @@ def test_mode4_registers_and_bda():
     assert r.video["mode_control"] == 0x0A and r.video["color_select"] == 0x30
     assert r.bda(0x65) == 0x0A and r.bda(0x66) == 0x30
     assert r.bda(0x85, 2) == 8 and r.bda(0x84) == 24 and r.bda(0x63, 2) == 0x3D4
+    assert r.bda(0x10) & 0x30 == 0x20                       # equipment: 80x25 colour
     assert r.video["vga"]["attr"][0x10] == 0x01 and r.video["crtc"][6] == 0x64
     ax, bx = r.result(1)[:2]
     assert ax == 40 << 8 | 4 and bx >> 8 == 0
@@ -117,8 +118,9 @@ def test_get_mode_for_every_mode(mode):
 
 def test_mode_set_clears_memory_unless_bit7():
     # mode 13h, pixel (0,0) = 9, then mode 13h again with and without bit 7
-    keep = Run([int10(0x0013), int10(0x0C09), int10(0x0093)])
+    keep = Run([int10(0x0013), int10(0x0C09), int10(0x0093), int10(0x0F00)])
     assert keep.byte(0xA0000) == 9 and keep.bda(0x87) & 0x80
+    assert keep.result(3)[0] & 0xFF == 0x93
     clear = Run([int10(0x0013), int10(0x0C09), int10(0x0013)])
     assert clear.byte(0xA0000) == 0 and not clear.bda(0x87) & 0x80
 
@@ -231,6 +233,7 @@ def test_mode7_text_at_b000_and_crtc_at_3b4():
     assert r.video["cursor_offset"] == 2
     assert r.video["crtc"][10] == 0x0B and r.video["crtc"][11] == 0x0C
     assert r.video["vga"]["attr"][0x10] == 0x0E
+    assert r.bda(0x10) & 0x30 == 0x30                       # equipment: mono
     assert r.result(3)[0] == 80 << 8 | 7
 
 

@@ -498,12 +498,17 @@ vid_set_mode:
         mov     [BDA_VPALETTE], al
         mov     ax, [cs:bx+MI_CURSOR]
         mov     [BDA_CURSHAPE], ax
+        ; CRTC base and equipment word bits 4-5 (10b colour 80x25, 11b mono)
         mov     ax, 0x3D4
+        mov     cl, 0x20
         cmp     byte [BDA_VMODE], 7
         jne     .crtc_base
         mov     ax, 0x3B4
+        mov     cl, 0x30
 .crtc_base:
         mov     [BDA_CRTC], ax
+        and     byte [BDA_EQUIP], 0xCF
+        or      [BDA_EQUIP], cl
         ; VGA BIOS state: 0087h bit 7 = memory kept, 60h = 256K, ...
         mov     al, [bp+F_AL]
         and     al, 0x80
@@ -1185,9 +1190,12 @@ vid_palette:
         out     dx, al
         ret
 
-; AH=0Fh: AL = mode, AH = columns, BH = active page.
+; AH=0Fh: AL = mode (bit 7: the last mode set kept the memory, as the
+; VGA BIOS reports it), AH = columns, BH = active page.
 vid_get_mode:
-        mov     al, [BDA_VMODE]
+        mov     al, [BDA_VEGAMISC]
+        and     al, 0x80
+        or      al, [BDA_VMODE]
         mov     ah, [BDA_VCOLS]
         mov     [bp+F_AX], ax
         mov     al, [BDA_VPAGE]
