@@ -199,21 +199,28 @@ mode_entry:
 ; mode_kind: AL = K_xxx of the current mode (BDA 0049h). Clobbers BX.
 mode_kind:
         mov     al, [BDA_VMODE]
+        cmp     al, 4                   ; modes 0-3: the common case, quickly
+        jb      .text
         call    mode_entry
         mov     al, K_TEXT
         jc      .done
         mov     al, [cs:bx+MI_KIND]
 .done:  ret
+.text:  mov     al, K_TEXT
+        ret
 
 ; video_es: ES = frame buffer segment of the current mode.
 video_es:
         push    ax
         push    bx
         mov     al, [BDA_VMODE]
+        cmp     al, 4                   ; modes 0-3: B800, quickly
+        jb      .cga
         call    mode_entry
-        mov     ax, VIDEO_SEG
-        jc      .set
+        jc      .cga
         mov     ax, [cs:bx+MI_SEG]
+        jmp     .set
+.cga:   mov     ax, VIDEO_SEG
 .set:   mov     es, ax
         pop     bx
         pop     ax
