@@ -339,3 +339,14 @@ def test_graphics_on_both_cpus(cpu):
     r = Run([int10(0x0006), int10(0x0E41, bx=1)], cpu=cpu)
     for line in range(8):
         assert r.byte(0xB8000 + (line & 1) * 0x2000 + (line >> 1) * 80) == FONT8[0x41 * 8 + line]
+
+
+def test_dac_grey_and_colour_page_state():
+    r = Run([int10(0x0013), int10(0x1010, bx=0x30, cx=0x0000, dx=0x3F00),
+             int10(0x1010, bx=0x31, cx=0x3F00, dx=0x0000), int10(0x101B, bx=0x30, cx=2),
+             int10(0x101A)])
+    dac = r.video["vga"]["dac"]
+    assert dac[0x30 * 3:0x31 * 3] == bytes([0x13] * 3)     # (77 * 63 + 128) >> 8
+    assert dac[0x31 * 3:0x32 * 3] == bytes([0x25] * 3)     # (151 * 63 + 128) >> 8
+    assert dac[0x32 * 3:0x33 * 3] == bytes([0, 0x3F, 0x1F])   # entry 50: untouched
+    assert r.result(4)[1] == 0x0000

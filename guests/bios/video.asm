@@ -1209,7 +1209,8 @@ vid_get_mode:
         mov     [bp+F_BH], al
         ret
 
-; AH=10h: palette registers (attribute controller) and the DAC.
+; AH=10h: palette registers (attribute controller) and the DAC:
+; 00-03, 07-09, 10h, 12h, 15h, 17h, 1Ah (colour page state), 1Bh (to grey).
 vid_dac_attr:
         mov     bx, [bp+F_BX]
         mov     cx, [bp+F_CX]
@@ -1236,6 +1237,10 @@ vid_dac_attr:
         je      .dac_get
         cmp     al, 0x17
         je      .dac_get_block
+        cmp     al, 0x1A
+        je      .page_state
+        cmp     al, 0x1B
+        je      .grey
         ret
 .set_one:                               ; register BL = BH
         mov     al, bl
@@ -1355,6 +1360,56 @@ vid_dac_attr:
         stosb
         loop    .gb
         ret
+
+.page_state:                            ; BL = paging mode, BH = colour page
+        mov     al, 0x14
+        call    attr_read
+        mov     bh, ah
+        mov     al, 0x10
+        call    attr_read
+        call    attr_done
+        rol     ah, 1
+        and     ah, 1                   ; attr 10h bit 7: 16 pages of 16
+        mov     bl, ah
+        jnz     .pages16
+        shr     bh, 1
+        shr     bh, 1
+        and     bh, 3                   ; 4 pages of 64: colour select bits 3-2
+        jmp     .ps
+.pages16:
+        and     bh, 0x0F
+.ps:    mov     [bp+F_BX], bx
+        ret
+.grey:                                  ; CX entries from BX to grey levels
+        jcxz    .gdone                  ; (30% red, 59% green, 11% blue)
+.gl:    mov     al, bl
+        mov     dx, 0x3C7
+        out     dx, al
+        mov     dx, 0x3C9
+        in      al, dx
+        mov     ah, 77
+        mul     ah
+        mov     si, ax
+        in      al, dx
+        mov     ah, 151
+        mul     ah
+        add     si, ax
+        in      al, dx
+        mov     ah, 28
+        mul     ah
+        add     ax, si
+        add     ax, 0x80                ; AH = the grey level, rounded
+        mov     al, bl
+        mov     dx, 0x3C8
+        out     dx, al
+        inc     dx
+        mov     al, ah
+        out     dx, al
+        out     dx, al
+        out     dx, al
+        inc     bx
+        loop    .gl
+.gdone: ret
 
 ; AH=11h: fonts. Only AL=30h (information) does anything: ES:BP = font
 ; BH (00h INT 1Fh, 01h INT 43h, 02h 8x14 -> the 8x16 font, 03h 8x8,
