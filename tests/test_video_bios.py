@@ -2,7 +2,7 @@
 pixels, text in graphics modes with the 8x8 ROM font, scrolling, pages,
 the cursor, palettes and the DAC, font information, EGA/VGA identification.
 
-Each test boots a sector whose code is a list of INT 10h calls, assembled
+Each test runs on both CPU models and boots a sector whose code is a list of INT 10h calls, assembled
 here (no nasm needed): load AX, BX, CX, DX (and ES, BP), INT 10h, then store
 AX, BX, CX, DX, BP, ES at 0000:0600 + 12 * n for the test to read; CLI; HLT.
 """
@@ -57,8 +57,17 @@ def program(calls, data=b""):
     return sector.ljust(510, b"\0") + b"\x55\xaa"
 
 
+@pytest.fixture(autouse=True, params=["386", "8086"])
+def cpu_model(request, monkeypatch):
+    """Every test on both CPU models (the BIOS is 8086 code)."""
+    monkeypatch.setattr(Run, "cpu", request.param)
+
+
 class Run:
-    def __init__(self, calls, data=b"", cpu="386"):
+    cpu = "386"
+
+    def __init__(self, calls, data=b"", cpu=None):
+        cpu = cpu or self.cpu
         self.pc = PC(floppy=FloppyImage.from_bytes(program(calls, data).ljust(1_474_560, b"\0")),
                      cpu=cpu, debug_stream=None)
         stop = self.pc.run(20_000_000)
@@ -334,12 +343,10 @@ def test_ega_and_vga_identification():
     assert ax & 0xFF == 0x1A and bx == 0x0008
 
 
-@pytest.mark.parametrize("cpu", ["8086", "386"])
-def test_graphics_on_both_cpus(cpu):
-    r = Run([int10(0x0006), int10(0x0E41, bx=1)], cpu=cpu)
+def test_mode6_teletype():
+    r = Run([int10(0x0006), int10(0x0E41, bx=1)])
     for line in range(8):
         assert r.byte(0xB8000 + (line & 1) * 0x2000 + (line >> 1) * 80) == FONT8[0x41 * 8 + line]
-
 
 def test_dac_grey_and_colour_page_state():
     r = Run([int10(0x0013), int10(0x1010, bx=0x30, cx=0x0000, dx=0x3F00),
