@@ -26,9 +26,11 @@ def w16(v):
     return (v & 0xFFFF).to_bytes(2, "little")
 
 
-def int10(ax, bx=0, cx=0, dx=0, es=None, bp=None):
+def int10(ax, bx=0, cx=0, dx=0, es=None, bp=None, di=None):
     """One call: registers, INT 10h, store the results in the next slot."""
     code = b""
+    if di is not None:
+        code += b"\xbf" + w16(di)                           # mov di, imm
     if es is not None:
         code += b"\xb8" + w16(es) + b"\x8e\xc0"             # mov ax, es_val; mov es, ax
     if bp is not None:
@@ -357,3 +359,15 @@ def test_dac_grey_and_colour_page_state():
     assert dac[0x31 * 3:0x32 * 3] == bytes([0x25] * 3)     # (151 * 63 + 128) >> 8
     assert dac[0x32 * 3:0x33 * 3] == bytes([0, 0x3F, 0x1F])   # entry 50: untouched
     assert r.result(4)[1] == 0x0000
+
+
+def test_functionality_state_information():
+    r = Run([int10(0x0004), int10(0x1B00, bx=0, es=0, di=0x800)])
+    buf = r.bytes(0x800, 64)
+    assert r.result(1)[0] & 0xFF == 0x1B
+    assert buf[4] == 4 and buf[5:7] == w16(40) and buf[7:9] == w16(0x4000)
+    assert buf[0x1E:0x20] == w16(0x3D4) and buf[0x20] == 0x0A and buf[0x21] == 0x30
+    assert buf[0x22] == 25 and buf[0x23:0x25] == w16(8) and buf[0x25] == 8
+    assert buf[0x27:0x29] == w16(4) and buf[0x29] == 1 and buf[0x31] == 3
+    table = int.from_bytes(buf[2:4], "little") * 16 + int.from_bytes(buf[0:2], "little")
+    assert r.bytes(table, 3) == bytes([0xFF, 0x00, 0x08])

@@ -73,6 +73,7 @@ video_table:
         dw      vid_nop                 ; 18
         dw      vid_nop                 ; 19
         dw      vid_display_comb        ; 1A
+        dw      vid_state_info          ; 1B
 VIDEO_FUNCS     equ ($ - video_table) / 2
 
 vid_nop:
@@ -1472,3 +1473,72 @@ vid_display_comb:
         jnz     .done
         mov     word [bp+F_BX], 0x0008
 .done:  ret
+
+; AH=1Bh BX=0000h: functionality/state information into the 64 bytes at
+; ES:DI; AL = 1Bh. Bytes 04h-21h are a copy of the BDA's 0049h-0066h.
+vid_state_info:
+        cmp     word [bp+F_BX], 0
+        jne     .done
+        mov     byte [bp+F_AL], 0x1B
+        mov     es, [bp+F_ES]
+        mov     di, [bp+F_DI]
+        push    di
+        xor     ax, ax
+        mov     cx, 32
+        rep stosw
+        pop     di
+        mov     word [es:di], static_functionality
+        mov     word [es:di+2], ROM_SEG
+        push    di
+        add     di, 4
+        mov     si, BDA_VMODE
+        mov     cx, 0x67 - BDA_VMODE
+        rep movsb
+        pop     di
+        mov     al, [BDA_VROWS]
+        inc     al
+        mov     [es:di+0x22], al
+        mov     ax, [BDA_VCHARH]
+        mov     [es:di+0x23], ax
+        mov     byte [es:di+0x25], 0x08 ; display combination: VGA colour
+        mov     al, [BDA_VMODE]
+        call    mode_entry
+        mov     ax, 16                  ; colours, pages, scan lines (2: 400)
+        mov     cx, 0x0208
+        cmp     byte [cs:bx+MI_KIND], K_TEXT
+        je      .text
+        mov     ax, 4
+        mov     cx, 0x0001              ; graphics: 200 lines, one page
+        cmp     byte [cs:bx+MI_KIND], K_CGA2
+        je      .set
+        mov     al, 2
+        cmp     byte [cs:bx+MI_KIND], K_CGA1
+        je      .set
+        mov     ax, 256
+        jmp     .set
+.text:  cmp     byte [BDA_VMODE], 7
+        jne     .set
+        xor     ax, ax                  ; mono: 0 colours
+.set:   mov     [es:di+0x27], ax
+        mov     [es:di+0x29], cl
+        mov     [es:di+0x2A], ch
+        mov     al, 0x10                ; blink on? (attr 10h bit 3)
+        call    attr_read
+        call    attr_done
+        and     ah, 0x08
+        shl     ah, 1
+        shl     ah, 1
+        mov     [es:di+0x2D], ah        ; bit 5: blinking
+        mov     byte [es:di+0x31], 3    ; 256K of video memory
+.done:  ret
+
+; The static functionality table AH=1Bh points at.
+static_functionality:
+        db      0xFF, 0x00, 0x08        ; modes 0-7 and 13h
+        db      0, 0, 0, 0
+        db      0x05                    ; 200 and 400 scan lines
+        db      1, 1                    ; character blocks: one, fixed
+        db      0xEA                    ; grey summing, default palettes,
+                                        ; EGA palette, DAC, colour paging
+        db      0x0C                    ; blink toggle, display combination
+        db      0, 0, 0, 0
