@@ -371,3 +371,17 @@ def test_functionality_state_information():
     assert buf[0x27:0x29] == w16(4) and buf[0x29] == 1 and buf[0x31] == 3
     table = int.from_bytes(buf[2:4], "little") * 16 + int.from_bytes(buf[0:2], "little")
     assert r.bytes(table, 3) == bytes([0xFF, 0x00, 0x08])
+
+
+def test_graphics_font_vectors_set_by_int10_11h():
+    glyph = bytes([0xFF, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0xFF])
+    r = Run([int10(0x0013), int10(0x1121, cx=8, es=0, bp=DATA - 0x41 * 8), int10(0x0E41, bx=2),
+             int10(0x1123, bx=0x0002), int10(0x0E41, bx=2), int10(0x1120, es=0x1234, bp=0x5678),
+             int10(0x1121, cx=16, es=0x1111, bp=0x2222)], glyph)
+    for line in range(8):
+        row = r.bytes(0xA0000 + line * 320, 16)
+        assert row[:8] == bytes(2 if glyph[line] & (0x80 >> i) else 0 for i in range(8))
+        assert row[8:] == bytes(2 if FONT8[0x41 * 8 + line] & (0x80 >> i) else 0 for i in range(8))
+    assert r.bytes(0x1F * 4, 4) == w16(0x5678) + w16(0x1234)
+    v43 = int.from_bytes(r.bytes(0x43 * 4, 2), "little") + 16 * int.from_bytes(r.bytes(0x43 * 4 + 2, 2), "little")
+    assert r.bytes(v43, 2048) == FONT8                      # 8x16 for graphics: ignored

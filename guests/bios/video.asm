@@ -1412,15 +1412,37 @@ vid_dac_attr:
         loop    .gl
 .gdone: ret
 
-; AH=11h: fonts. Only AL=30h (information) does anything: ES:BP = font
-; BH (00h INT 1Fh, 01h INT 43h, 02h 8x14 -> the 8x16 font, 03h 8x8,
-; 04h 8x8 upper half, 06h 8x16), CX = character height, DL = rows - 1.
+; AH=11h: fonts. AL=20h: INT 1Fh = ES:BP; AL=21h with CX = 8: INT 43h =
+; ES:BP; AL=23h: INT 43h = the ROM 8x8 font (graphics characters are 8x8
+; here: other heights are ignored, so are the text-mode font loads).
+; AL=30h, information: ES:BP = font BH (00h INT 1Fh, 01h INT 43h, 02h 8x14
+; -> the 8x16 font, 03h 8x8, 04h 8x8 upper half, 06h 8x16), CX = character
+; height, DL = rows - 1.
 vid_font:
-        cmp     al, 0x30
+        xor     bx, bx
+        mov     es, bx
+        mov     dx, [bp+F_ES]
+        mov     si, [bp+F_BP]
+        mov     di, 0x1F * 4
+        cmp     al, 0x20
+        je      .vector
+        mov     di, 0x43 * 4
+        cmp     al, 0x23
+        je      .rom8
+        cmp     al, 0x21
+        jne     .info
+        cmp     word [bp+F_CX], 8
+        je      .vector
+        ret
+.rom8:  mov     dx, ROM_SEG
+        mov     si, font_8x8
+.vector:
+        mov     [es:di], si
+        mov     [es:di+2], dx
+        ret
+.info:  cmp     al, 0x30
         jne     .done
         mov     bl, [bp+F_BH]
-        xor     ax, ax
-        mov     es, ax
         cmp     bl, 0
         jne     .b1
         les     si, [es:0x1F*4]
