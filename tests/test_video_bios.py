@@ -385,3 +385,25 @@ def test_graphics_font_vectors_set_by_int10_11h():
     assert r.bytes(0x1F * 4, 4) == w16(0x5678) + w16(0x1234)
     v43 = int.from_bytes(r.bytes(0x43 * 4, 2), "little") + 16 * int.from_bytes(r.bytes(0x43 * 4 + 2, 2), "little")
     assert r.bytes(v43, 2048) == FONT8                      # 8x16 for graphics: ignored
+
+
+def test_text_scroll_on_the_active_page_in_40_columns():
+    # mode 1, page 2: 'A' at row 1 col 39, then scroll rows 1-24 (columns
+    # clamped to 39) up one line with attribute 1Eh
+    r = Run([int10(0x0001), int10(0x0502), int10(0x0200, bx=0x0200, dx=0x0127),
+             int10(0x0941, bx=0x0217, cx=1), int10(0x0601, bx=0x1E00, cx=0x0100, dx=0x184F)])
+    page = 0xB8000 + 2 * 0x800
+    assert r.bytes(page + 39 * 2, 2) == b"\x20\x07"         # row 0 is outside the window
+    assert r.bytes(page + (40 + 39) * 2, 2) == b"\x20\x07"  # row 1 now holds row 2 ...
+    assert r.bytes(page + (24 * 40 + 39) * 2, 2) == b"\x20\x1E"  # ... and row 24 the fill
+    assert r.bytes(0xB8000 + (40 + 39) * 2, 2) == b"\x20\x07"    # page 0 untouched
+    r = Run([int10(0x0001), int10(0x0502), int10(0x0200, bx=0x0200, dx=0x0227),
+             int10(0x0941, bx=0x0217, cx=1), int10(0x0601, bx=0x1E00, cx=0x0100, dx=0x184F)])
+    assert r.bytes(page + (40 + 39) * 2, 2) == b"A\x17"       # row 2 moved up to row 1
+    assert r.video["start_address"] == 0x800
+
+
+def test_teletype_wraps_and_scrolls_in_text_mode():
+    r = Run([int10(0x0003), int10(0x0200, dx=0x184F), int10(0x0E41), int10(0x0300)])
+    assert r.bytes(0xB8000 + (23 * 80 + 79) * 2, 1) == b"A"   # wrapped, then scrolled up
+    assert r.result(3)[3] == 0x1800
