@@ -407,3 +407,13 @@ def test_teletype_wraps_and_scrolls_in_text_mode():
     r = Run([int10(0x0003), int10(0x0200, dx=0x184F), int10(0x0E41), int10(0x0300)])
     assert r.bytes(0xB8000 + (23 * 80 + 79) * 2, 1) == b"A"   # wrapped, then scrolled up
     assert r.result(3)[3] == 0x1800
+
+
+@pytest.mark.parametrize("right", [0x4F, 0x4E])          # whole rows (one block), or not
+def test_text_scroll_down(right):
+    r = Run([int10(0x0003), int10(0x0941, bx=0x0017, cx=1), int10(0x0200, dx=0x014E),
+             int10(0x0942, bx=0x0017, cx=1), int10(0x0702, bx=0x3000, cx=0x0000, dx=0x1800 | right)])
+    assert r.bytes(0xB8000 + 2 * 160, 2) == b"A\x17"
+    assert r.bytes(0xB8000 + 3 * 160 + 78 * 2, 2) == b"B\x17"
+    assert r.bytes(0xB8000, 2) == b" \x30" and r.bytes(0xB8000 + 160 + 78 * 2, 2) == b" \x30"
+    assert r.bytes(0xB8000 + 79 * 2, 2) == (b" \x30" if right == 0x4F else b" \x07")

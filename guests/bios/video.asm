@@ -17,7 +17,8 @@ L_LEFT          equ -6              ; scroll: left column
 L_WIDTH         equ -7              ; scroll: columns
 L_N             equ -8              ; scroll: lines
 L_GLYPH         equ -16             ; 8 bytes: the cell read back by AH=08h
-L_SIZE          equ 16
+L_STEP          equ -18             ; word: scroll: bytes from row to row
+L_SIZE          equ 18
 
 K_TEXT          equ 0
 K_CGA2          equ 1               ; 2 bits per pixel, interleaved at B800
@@ -302,12 +303,16 @@ attr_done:
 ; text_addr: ES:DI = address of row DH, column DL of page BL (text modes).
 ; Clobbers AX.
 text_addr:
+        xor     di, di
+        test    bl, 7
+        jz      .page0
         push    dx
         mov     al, bl
         and     ax, 7
         mul     word [BDA_VPAGESIZE]
         mov     di, ax
         pop     dx
+.page0:
         mov     al, dh
         mul     byte [BDA_VCOLS]
         add     al, dl
@@ -704,42 +709,87 @@ scroll_window:
         jbe     .n_ok
 .all:   mov     al, ah
 .n_ok:  mov     [bp+L_N], al
-        mov     bl, ch                  ; BL = destination row, BH = step
-        mov     bh, 1
+        mov     bl, ah
+        sub     bl, al                  ; BL = rows to move
+        mov     bh, al                  ; BH = rows to fill
+        call    video_es
+        call    row_step
+        mov     al, ch                  ; up: from the top row
         test    si, si
-        jz      .go
-        mov     bl, dh
-        mov     bh, -1
-.go:    mov     cl, ah
-        sub     cl, al                  ; CL = rows to move
-        mov     ch, al                  ; CH = rows to fill
-.move:  test    cl, cl
+        jz      .first
+        neg     word [bp+L_STEP]
+        mov     al, dh                  ; down: from the bottom row
+.first: push    ax
+        call    row_offset
+        mov     di, ax                  ; DI = first destination row
+        pop     ax
+        mov     cl, [bp+L_N]
+        test    si, si
+        jz      .src
+        neg     cl
+.src:   add     al, cl
+        call    row_offset
+        mov     si, ax                  ; SI = its source row
+        cmp     byte [bp+L_KIND], K_TEXT
+        jne     .move
+        cmp     byte [bp+L_LEFT], 0
+        jne     .move
+        mov     al, [bp+L_WIDTH]
+        cmp     al, [BDA_VCOLS]
+        je      .block
+.move:  test    bl, bl
         jz      .fill
-        mov     al, [bp+L_N]
-        test    bh, bh
-        jns     .src
-        neg     al
-.src:   add     al, bl                  ; AL = its source row
-        push    cx
-        push    bx
         call    row_copy
-        pop     bx
-        pop     cx
-        add     bl, bh
-        dec     cl
+        add     si, [bp+L_STEP]
+        add     di, [bp+L_STEP]
+        dec     bl
         jmp     .move
-.fill:  test    ch, ch
+.fill:  test    bh, bh
         jz      .out
-        push    cx
-        push    bx
-        mov     al, bl
         call    row_fill
-        pop     bx
-        pop     cx
-        add     bl, bh
-        dec     ch
+        add     di, [bp+L_STEP]
+        dec     bh
         jmp     .fill
 .out:   ret
+; Full-width text window: its rows are contiguous, so move and fill each in
+; one string instruction (the common case: teletype, clear screen). Fast,
+; and the screen is never seen half scrolled for long.
+.block: push    cx                      ; CH = top row
+        mov     al, [bp+L_WIDTH]
+        mul     bl
+        mov     cx, ax                  ; words to move
+        push    ds
+        mov     ax, es
+        mov     ds, ax
+        mov     ax, [bp+L_STEP]
+        test    ax, ax
+        js      .bdown
+        rep movsw                       ; up: DI ends at the first row to fill
+        pop     ds
+        pop     cx
+        jmp     .bfill
+.bdown: neg     ax                      ; down: backwards from the last word
+        dec     ax
+        dec     ax
+        add     si, ax
+        add     di, ax
+        pushf
+        cli                             ; no interrupt handler sees DF set
+        std
+        rep movsw
+        popf
+        pop     ds
+        pop     cx
+        mov     al, ch
+        call    row_offset
+        mov     di, ax                  ; fill from the top row
+.bfill: mov     al, [bp+L_WIDTH]
+        mul     bh
+        mov     cx, ax
+        mov     ah, [bp+L_FILL]
+        mov     al, ' '
+        rep stosw
+        ret
 
 ; row_offset: AX = offset of row AL at the scroll's left column (text: in
 ; the active page; graphics: its first pixel line). Clobbers DX.
@@ -759,48 +809,60 @@ row_offset:
         pop     di
         ret
 
-; row_copy: text row AL -> row BL inside the scroll window.
+; row_step: [bp+L_STEP] = bytes from one text row to the next (text:
+; columns * 2; CGA: 4 line pairs of 80; VGA: 8 lines of 320). Clobbers AX.
+row_step:
+        mov     ax, [BDA_VCOLS]
+        shl     ax, 1
+        cmp     byte [bp+L_KIND], K_TEXT
+        je      .set
+        mov     ax, 320
+        cmp     byte [bp+L_KIND], K_VGA
+        jne     .set
+        mov     ax, 8 * 320
+.set:   mov     [bp+L_STEP], ax
+        ret
+
+; row_copy: the window's part of the row at ES:SI to ES:DI (SI, DI kept).
+; Clobbers AX, CX, DX.
 row_copy:
-        call    video_es
-        call    row_offset
-        mov     si, ax
-        mov     al, bl
-        call    row_offset
-        mov     di, ax
+        push    si
+        push    di
+        push    ds
         mov     cl, [bp+L_WIDTH]
         xor     ch, ch
-        push    ds
         mov     ax, es
         mov     ds, ax
         cmp     byte [bp+L_KIND], K_TEXT
         jne     .gfx
         rep movsw
-        pop     ds
-        ret
+        jmp     .done
 .gfx:   call    cell_bytes
         mul     cx
-        mov     bx, ax                  ; bytes per pixel line
+        mov     cx, ax                  ; bytes per pixel line
         mov     dl, 8
-.line:  push    si
+.line:  push    cx
+        push    si
         push    di
-        mov     cx, bx
         rep movsb
         pop     di
         pop     si
+        pop     cx
         call    gfx_line_down
         xchg    si, di
         call    gfx_line_down
         xchg    si, di
         dec     dl
         jnz     .line
-        pop     ds
+.done:  pop     ds
+        pop     di
+        pop     si
         ret
 
-; row_fill: blank text row AL inside the scroll window.
+; row_fill: blank the window's part of the row at ES:DI (DI kept).
+; Clobbers AX, CX, DX.
 row_fill:
-        call    video_es
-        call    row_offset
-        mov     di, ax
+        push    di
         mov     cl, [bp+L_WIDTH]
         xor     ch, ch
         cmp     byte [bp+L_KIND], K_TEXT
@@ -808,19 +870,21 @@ row_fill:
         mov     ah, [bp+L_FILL]
         mov     al, ' '
         rep stosw
+        pop     di
         ret
 .gfx:   call    cell_bytes
         mul     cx
-        mov     bx, ax
-        mov     dl, 8
+        mov     dx, ax
+        mov     ah, 8
         mov     al, [bp+L_FILL]
 .line:  push    di
-        mov     cx, bx
+        mov     cx, dx
         rep stosb
         pop     di
         call    gfx_line_down
-        dec     dl
+        dec     ah
         jnz     .line
+        pop     di
         ret
 
 ; =============================================================================
