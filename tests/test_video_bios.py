@@ -417,3 +417,13 @@ def test_text_scroll_down(right):
     assert r.bytes(0xB8000 + 3 * 160 + 78 * 2, 2) == b"B\x17"
     assert r.bytes(0xB8000, 2) == b" \x30" and r.bytes(0xB8000 + 160 + 78 * 2, 2) == b" \x30"
     assert r.bytes(0xB8000 + 79 * 2, 2) == (b" \x30" if right == 0x4F else b" \x07")
+
+
+def test_colour_paging_and_pel_mask():
+    r = Run([int10(0x0013), int10(0x1013, bx=0x0100), int10(0x1013, bx=0x0501), int10(0x101A),
+             int10(0x1018, bx=0x0F), int10(0x1019), int10(0x1013, bx=0x0000), int10(0x1013, bx=0x0201),
+             int10(0x101A)])
+    assert r.result(3)[1] == 0x0501                         # 16 pages of 16, page 5
+    assert r.result(5)[1] & 0xFF == 0x0F and r.video["vga"]["pel_mask"] == 0x0F
+    assert r.result(8)[1] == 0x0200                         # 4 pages of 64, page 2
+    assert r.video["vga"]["attr"][0x14] == 0x08 and not r.video["vga"]["attr"][0x10] & 0x80

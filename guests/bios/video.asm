@@ -1275,7 +1275,8 @@ vid_get_mode:
         ret
 
 ; AH=10h: palette registers (attribute controller) and the DAC:
-; 00-03, 07-09, 10h, 12h, 15h, 17h, 1Ah (colour page state), 1Bh (to grey).
+; 00-03, 07-09, 10h, 12h, 13h (colour paging), 15h, 17h, 18h/19h (PEL
+; mask), 1Ah (colour page state), 1Bh (to grey).
 vid_dac_attr:
         mov     bx, [bp+F_BX]
         mov     cx, [bp+F_CX]
@@ -1302,6 +1303,12 @@ vid_dac_attr:
         je      .dac_get
         cmp     al, 0x17
         je      .dac_get_block
+        cmp     al, 0x13
+        je      .colour_page
+        cmp     al, 0x18
+        je      .pel_mask
+        cmp     al, 0x19
+        je      .get_pel_mask
         cmp     al, 0x1A
         je      .page_state
         cmp     al, 0x1B
@@ -1426,6 +1433,37 @@ vid_dac_attr:
         loop    .gb
         ret
 
+.colour_page:                           ; BL = 0: paging mode BH; 1: page BH
+        test    bl, bl
+        jnz     .select_page
+        mov     al, 0x10
+        call    attr_read
+        and     ah, 0x7F
+        test    bh, 1
+        jz      .write
+        or      ah, 0x80                ; 16 pages of 16 colours
+        jmp     .write
+.select_page:
+        mov     al, 0x10
+        call    attr_read
+        mov     al, 0x14
+        test    ah, 0x80
+        mov     ah, bh
+        jnz     .p16
+        shl     ah, 1                   ; 4 pages of 64: colour select bits 3-2
+        shl     ah, 1
+.p16:   and     ah, 0x0F
+        jmp     .write
+.pel_mask:
+        mov     al, bl
+        mov     dx, 0x3C6
+        out     dx, al
+        ret
+.get_pel_mask:
+        mov     dx, 0x3C6
+        in      al, dx
+        mov     [bp+F_BL], al
+        ret
 .page_state:                            ; BL = paging mode, BH = colour page
         mov     al, 0x14
         call    attr_read
