@@ -427,3 +427,24 @@ def test_colour_paging_and_pel_mask():
     assert r.result(5)[1] & 0xFF == 0x0F and r.video["vga"]["pel_mask"] == 0x0F
     assert r.result(8)[1] == 0x0200                         # 4 pages of 64, page 2
     assert r.video["vga"]["attr"][0x14] == 0x08 and not r.video["vga"]["attr"][0x10] & 0x80
+
+
+FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"
+
+
+@pytest.mark.skipif(not FREEDOS.is_file(), reason=f"FreeDOS floppy image not found at {FREEDOS}")
+def test_freedos_alley_cat_draws_in_mode_4(cpu_model):
+    # IBM's Alley Cat (1984, on the FreeDOS image) sets mode 4 through INT 10h
+    # and draws its title screen into both CGA banks.
+    if Run.cpu != "386":
+        pytest.skip("one CPU model is enough for a DOS boot")
+    pc = PC(floppy=str(FREEDOS), debug_stream=None)
+    assert pc.wait_for_text("A:\\>", max_instructions=1_000_000_000)
+    pc.type("alleycat\r")
+    assert pc.run_until(lambda: pc.cpu.memory[0x449] == 4, max_instructions=400_000_000)
+    pc.run(60_000_000)
+    video = pc.cpu.video_state()
+    assert video["mode_control"] == 0x0A and video["vga"]["attr"][0x10] == 0x01
+    even = bytes(pc.cpu.memory[0xB8000:0xB8000 + 8000])
+    odd = bytes(pc.cpu.memory[0xBA000:0xBA000 + 8000])
+    assert sum(b != 0 for b in even) > 4000 and sum(b != 0 for b in odd) > 4000
