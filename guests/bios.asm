@@ -73,7 +73,10 @@ BDA_HD_COUNT    equ 0x75
 BDA_KBSTART     equ 0x80
 BDA_KBEND       equ 0x82
 BDA_VROWS       equ 0x84            ; rows - 1
-BDA_VCHARH      equ 0x85
+BDA_VCHARH      equ 0x85            ; word: character height
+BDA_VEGAMISC    equ 0x87            ; EGA/VGA: bit 7 memory kept at mode set
+BDA_VSWITCHES   equ 0x88            ; EGA/VGA: switch settings
+BDA_VGAFLAGS    equ 0x89            ; VGA: mode set options
 BDA_KBFLAGS3    equ 0x96            ; bit 1: last code was E0
 
 TICKS_PER_DAY   equ 0x1800B0        ; 18.2065 Hz * 86400 s
@@ -303,6 +306,8 @@ vector_table:
         dw      0x19, int19_handler
         dw      0x1A, int1a_handler
         dw      0x1E, diskette_params  ; INT 1Eh is a pointer to data
+        dw      0x1F, font_8x8_upper   ; graphics characters 80h-FFh
+        dw      0x43, font_8x8         ; graphics characters (EGA/VGA)
         dw      0x70, int70_handler
         dw      0xFFFF
 
