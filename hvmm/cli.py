@@ -5,7 +5,7 @@
                      [--device SPEC]... [--screenshot FILE.png]
     hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--bios FILE]
                     [--cpu 8086|386] [--memory MiB] [--write]
-                    [--headless] [--wait TEXT] [--type TEXT] ... [--print-screen]
+                    [--headless] [--wait TEXT] [--type TEXT] [--sleep SECONDS] ... [--print-screen]
                     [--timeout SECONDS] [--max-instructions N] [--stats]
                     [--screenshot FILE.png]
     hvmm run [--cpu 8086|386] [--screenshot FILE.png]
@@ -350,6 +350,11 @@ def cmd_boot(args) -> int:
                 text = decode_keys(text)
             except ValueError as exc:
                 raise UsageError(f"--type {text!r}: {exc}") from None
+        elif kind == "sleep":
+            try:
+                text = _positive_float(text)
+            except argparse.ArgumentTypeError as exc:
+                raise UsageError(f"--sleep: {exc}") from None
         elif not text:
             raise UsageError("--wait needs a non-empty TEXT")
         steps.append((kind, text))
@@ -642,6 +647,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--type", metavar="TEXT", dest="script", action=_ScriptAction, const="type",
         help=r"type TEXT on the keyboard: \r Enter, \e Esc, \t Tab, \b Backspace, "
         r"\\ backslash, \xNN a character; repeatable",
+    )
+    p.add_argument(
+        "--sleep", metavar="SECONDS", dest="script", action=_ScriptAction, const="sleep",
+        help="run for SECONDS of virtual time (deterministic); repeatable, in order "
+        "with --wait and --type",
     )
     _add_audio_option(p)
     p.add_argument("--print-screen", action="store_true",

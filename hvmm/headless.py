@@ -8,7 +8,8 @@
     result.status, result.reason, result.message
 
 Steps run in order.  ``("type", TEXT)`` queues TEXT as key presses (see
-:meth:`hvmm.pc.PC.type`).  ``("wait", TEXT)`` runs the machine in short
+:meth:`hvmm.pc.PC.type`).  ``("sleep", SECONDS)`` runs the machine for
+SECONDS of virtual time (e.g. to let a game draw its title screen).  ``("wait", TEXT)`` runs the machine in short
 slices until TEXT is *new* output: on the text screen somewhere it was not
 when keys were last typed (or when the run began), allowing for the
 screen having scrolled since; or in what the guest sent to COM1 since then.
@@ -190,6 +191,17 @@ def run_script(pc, steps, *, timeout: float | None = None,
             baseline = _screen_rows(cpu)
             serial = ""
             pc.type(text)
+            continue
+        if kind == "sleep":
+            # Virtual time, so the run stays deterministic (a wall-clock
+            # sleep would retire a different count on every host).
+            until = cpu.time_ns + int(float(text) * 1e9)
+            alarm = pc.machine.clock.call_at(until, pc.machine.request_stop)
+            while cpu.time_ns < until:
+                what = step(POLL_SLICE)
+                if what is not None and getattr(what, "reason", None) != "requested":
+                    alarm.cancel()
+                    return ended(what)
             continue
         if kind != "wait":
             raise ValueError(f"unknown script step {kind!r}")

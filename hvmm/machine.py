@@ -107,9 +107,10 @@ class Stop:
     ``reason``: ``'hlt'``, ``'debug_exit'`` (the guest wrote ``value`` to
     port 0xF4), ``'limit'`` (``max_instructions`` reached), ``'reset'``,
     ``'breakpoint'``, ``'invalid_opcode'``, ``'unimplemented'``,
-    ``'triple_fault'`` or ``'interrupted'`` (Ctrl-C).
-    ``status``: the process exit status ``hvmm exec`` gives it: 0 halt or
-    reset, ``(value << 1) | 1`` (8 bits) for a debug exit, 1 a guest error
+    ``'triple_fault'``, ``'interrupted'`` (Ctrl-C) or ``'requested'``
+    (:meth:`Machine.request_stop`).
+    ``status``: the process exit status ``hvmm exec`` gives it: 0 halt,
+    reset or requested, ``(value << 1) | 1`` (8 bits) for a debug exit, 1 a guest error
     or breakpoint, 3 the limit, 130 interrupted.
     ``error``: a one-line description for the error reasons.
     """
@@ -285,6 +286,7 @@ class Machine:
         self._instructions = 0
         self._wall_ns = 0
         self._running = False
+        self._stop_requested = False
         self.mmio_routed = hasattr(cpu, "map_mmio")
         self._mmio_upcall = _MmioUpcall(self)
         for device in devices:
@@ -448,6 +450,12 @@ class Machine:
 
     # ---- running ----------------------------------------------------------
 
+    def request_stop(self) -> None:
+        """Make :meth:`run` return (reason ``'requested'``) at its next
+        timer or budget exit: for clock callbacks, e.g. to stop at a
+        virtual time (``machine.clock.call_at(t, machine.request_stop)``)."""
+        self._stop_requested = True
+
     def run(self, max_instructions: int | None = None, progress=None) -> Stop:
         """Run the guest until it stops; return a :class:`Stop`.
 
@@ -539,13 +547,17 @@ class Machine:
                         self._drain_debug()
                     continue
                 self._exits[reason] += 1
-                if reason == "budget":
-                    self._drain_debug()
-                    if progress is not None:
-                        progress(cpu.instructions - start)
-                    continue
-                if reason == "timer":
-                    self._fire_timers()
+                if reason == "budget" or reason == "timer":
+                    if reason == "timer":
+                        self._fire_timers()
+                    else:
+                        self._drain_debug()
+                        if progress is not None:
+                            progress(cpu.instructions - start)
+                    if self._stop_requested:
+                        self._stop_requested = False
+                        stop = Stop("requested", 0, ex)
+                        break
                     continue
                 if reason == "hlt":
                     if self._wake_from_hlt():

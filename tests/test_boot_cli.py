@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hvmm.headless import decode_keys, new_on_screen
+from hvmm.headless import decode_keys, new_on_screen, run_script
+from hvmm.pc import KEY_INTERVAL_NS, PC
 from test_cli import PACKAGE_PARENT, hvmm_cmd, no_traceback
 
 FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"
@@ -156,7 +157,8 @@ def test_boot_bad_image(tmp_path, make, expect):
 
 def test_boot_bad_arguments(tmp_path):
     img = write_floppy(tmp_path / "halt.img", boot_sector(b"\xfa\xf4"))
-    for args in ([], [img, "--floppy", img], [img, "--type", "\u00e9"]):
+    for args in ([], [img, "--floppy", img], [img, "--type", "\u00e9"], [img, "--sleep", "0"],
+                 [img, "--sleep", "soon"]):
         proc = hvmm_cmd("boot", *args, cwd=tmp_path)
         no_traceback(proc)
         assert proc.returncode == 2, (args, proc.stderr)
@@ -189,3 +191,18 @@ def test_new_on_screen_allows_for_echo_and_scroll():
     assert not new_on_screen("A:\\>", rows(*full), rows(*typed[:-2], "A:\\>ver", ""))
     assert new_on_screen("A:\\>", rows(*full), rows(*typed[:-2], "A:\\>ver", "A:\\>"))
     assert not new_on_screen("nope", old, old)
+
+
+def test_sleep_runs_for_virtual_time(tmp_path):
+    # The hello guest waits for a key in INT 16h (HLT): a sleep step runs the
+    # machine for that much virtual time, the same on every run.
+    hello = files("hvmm").joinpath("guests/hello_boot.bin").read_bytes()
+    img = write_floppy(tmp_path / "hello.img", hello)
+    counts = []
+    for _ in range(2):
+        pc = PC(str(img), debug_stream=None)
+        result = run_script(pc, [("sleep", 0.25), ("type", "z")], max_instructions=10**8)
+        assert result.status == (ord("z") << 1 | 1) & 0xFF, result.message
+        assert 250_000_000 <= pc.cpu.time_ns < 260_000_000 + 10 * KEY_INTERVAL_NS
+        counts.append(result.instructions)
+    assert counts[0] == counts[1]

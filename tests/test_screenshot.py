@@ -299,6 +299,27 @@ def test_boot_screenshot_shows_the_freedos_prompt(tmp_path):
     assert rows, "no A:\\> prompt drawn on the screenshot"
 
 
+@needs_freedos
+def test_alley_cat_title_screen(tmp_path):
+    # IBM's Alley Cat (on the FreeDOS floppy) in CGA mode 4, palette 1: its
+    # title screen after 3 s of virtual time, through the command line.
+    proc = hvmm_cmd("boot", FREEDOS, "--headless", "--wait", "A:\\>",
+                    "--type", "alleycat\\r", "--sleep", "3",
+                    "--screenshot", "cat.png", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    size, image = colours_of(tmp_path / "cat.png")
+    assert size == (640, 400)
+    counts = {rgb: n for n, rgb in image.getcolors()}
+    # Only the four colours of palette 1 (black, cyan, magenta, grey), and
+    # each covers a real part of the picture: not a blank or text screen.
+    assert set(counts) == {(0, 0, 0), (0, 0xAA, 0xAA), (0xAA, 0, 0xAA), (0xAA, 0xAA, 0xAA)}
+    assert all(n > 640 * 400 // 100 for n in counts.values()), counts
+    # The sky above the fence is magenta and the fence in the middle cyan.
+    assert image.getpixel((20, 150)) == (0xAA, 0, 0xAA)
+    assert counts[(0, 0xAA, 0xAA)] > 640 * 400 // 10
+
+
 def test_boot_screenshot_when_the_instruction_limit_ends_the_run(tmp_path):
     # A boot sector: mov dx,3D4h; mov ax,200Ah; out dx,ax (cursor off);
     # mov ax,0B800h; mov ds,ax; mov word [0],1E41h; jmp $
