@@ -206,12 +206,19 @@ def run_script(pc, steps, *, timeout: float | None = None,
         if kind != "wait":
             raise ValueError(f"unknown script step {kind!r}")
         last_raw = None
+        new = False
         while True:
             raw = bytes(cpu.memory[TEXT_BASE : TEXT_BASE + COLUMNS * ROWS * 2])
             if raw != last_raw:
                 last_raw = raw
-                if new_on_screen(text, baseline, _screen_rows(cpu)):
+                was_new, new = new, new_on_screen(text, baseline, _screen_rows(cpu))
+                # Taken in the middle of a scroll, a screen can show an old
+                # line where the alignment with the baseline calls it new:
+                # the text must still be new one slice later.
+                if new and was_new:
                     break
+            elif new:
+                break
             if text in serial:
                 break
             what = step(POLL_SLICE)
