@@ -437,10 +437,14 @@ class Machine:
 
     # ---- running ----------------------------------------------------------
 
-    def run(self, max_instructions: int | None = None, progress=None) -> Stop:
+    def run(self, max_instructions: int | None = None, progress=None,
+            max_ns: int | None = None) -> Stop:
         """Run the guest until it stops; return a :class:`Stop`.
 
         ``max_instructions``: stop (reason ``'limit'``) after that many.
+        ``max_ns``: stop (reason ``'limit'``) once that much virtual time has
+        passed, however few instructions retired (an idle guest retires
+        almost none: the console's slices need this bound).
         ``progress(n)``: called about every :data:`CHUNK` instructions with
         the number retired so far in this call.
 
@@ -460,6 +464,10 @@ class Machine:
         budget = CHUNK
         drain_countdown = DEBUG_DRAIN_EXITS
         stop = None
+        time_up = []
+        time_limit = None
+        if max_ns is not None:
+            time_limit = self.clock.call_after(max(0, int(max_ns)), time_up.append, True)
         self._running = True
         t0 = perf_counter_ns()
         try:
@@ -535,10 +543,16 @@ class Machine:
                     continue
                 if reason == "timer":
                     self._fire_timers()
+                    if time_up:
+                        stop = Stop("limit", 3)
+                        break
                     continue
                 if reason == "hlt":
-                    if self._wake_from_hlt():
+                    if self._wake_from_hlt() and not time_up:
                         continue
+                    if time_up:
+                        stop = Stop("limit", 3)
+                        break
                     stop = Stop("hlt", 0, ex)
                 elif reason == "debug_exit":
                     value = ex.value
@@ -551,6 +565,8 @@ class Machine:
         except KeyboardInterrupt:
             stop = Stop("interrupted", 130)
         finally:
+            if time_limit is not None:
+                time_limit.cancel()
             self._running = False
             elapsed = perf_counter_ns() - t0
             self._wall_ns += elapsed

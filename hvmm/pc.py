@@ -83,18 +83,20 @@ class PC:
     memory unless ``write=True``; or a ``hvmm.disks.FloppyImage``).
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
     for the 386, 1 MiB for the 8086).  ``bios``: another 64 KiB ROM image
-    instead of ours.  ``ips``, ``debug_stream``: as for Machine.
+    instead of ours.  ``ips``, ``debug_stream``, ``realtime``: as for Machine.
     """
 
     def __init__(self, floppy=None, cpu="386", memory_mb=None, *, write=False,
-                 bios: bytes | None = None, ips=None, debug_stream=_DEFAULT):
+                 bios: bytes | None = None, ips=None, debug_stream=_DEFAULT,
+                 realtime=False):
         rom = bios_image() if bios is None else bytes(bios)
         if len(rom) != 0x10000:
             raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 KiB")
         drives = {}
         if floppy is not None:
             drives[0x00] = floppy if hasattr(floppy, "geometry") else FloppyImage(floppy, write=write)
-        self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream)
+        self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream,
+                               realtime=realtime)
         self.cpu = self.machine.cpu
         self.cpu.map_rom(ROM_BASE, rom)
         self.disk = DiskPort(drives, protect=[(ROM_BASE, ROM_BASE + len(rom))])
@@ -108,9 +110,10 @@ class PC:
 
     # ---- running --------------------------------------------------------------
 
-    def run(self, max_instructions: int | None = None) -> Stop:
-        """Run until the guest stops (or ``max_instructions``): a Stop."""
-        self.stop = self.machine.run(max_instructions)
+    def run(self, max_instructions: int | None = None, max_ns: int | None = None) -> Stop:
+        """Run until the guest stops (or ``max_instructions``, or ``max_ns``
+        of virtual time): a Stop."""
+        self.stop = self.machine.run(max_instructions, max_ns=max_ns)
         return self.stop
 
     def run_until(self, predicate, max_instructions: int = 200_000_000,
@@ -122,7 +125,9 @@ class PC:
         while not predicate():
             if done >= max_instructions:
                 return False
-            stop = self.run(min(chunk, max_instructions - done))
+            # (realtime: an idle guest retires almost nothing, bound the time too)
+            stop = self.run(min(chunk, max_instructions - done),
+                            max_ns=10_000_000 if self.machine.realtime else None)
             done += stop.instructions
             if stop.reason != "limit":
                 return bool(predicate())
@@ -145,8 +150,12 @@ class PC:
         """Type ``text`` on the keyboard (US layout; ``\\r`` is Enter).  The
         keys go in one every KEY_INTERVAL_NS of virtual time while the
         machine runs."""
-        keys = [key_bytes(ch) for ch in text]  # all or nothing
-        self._keys.extend(keys)
+        self.press(*[key_bytes(ch) for ch in text])  # all or nothing
+
+    def press(self, *keys: bytes) -> None:
+        """Queue keys given as set 2 scancodes (each one key's make and
+        break codes, modifiers included), delivered like typed ones."""
+        self._keys.extend(bytes(k) for k in keys)
         if self._key_timer is None or not self._key_timer.active:
             self._key_timer = self.machine.clock.call_every(KEY_INTERVAL_NS, self._next_key)
 
