@@ -406,6 +406,22 @@ def test_console_restores_the_terminal_on_sigterm(tmp_path, key_echo_img):
         p.close()
 
 
+@pytest.mark.parametrize("mode", [["--headless"], []])
+def test_serial_stdio_on_a_terminal_is_raw_and_ctrl_bracket_leaves(tmp_path, mode):
+    img = write_floppy(tmp_path / "echo.img", SERIAL_ECHO.read_bytes())
+    p = PtyHvmm("boot", img, *mode, "--serial", "stdio", cwd=tmp_path)
+    try:
+        assert p.read_until(b"serial echo> ")
+        p.send(b"hi")          # no Enter: raw mode passes each byte at once
+        assert p.read_until(b"serial echo> HI"), p.out
+        assert b"hi" not in p.out                   # and the terminal does not echo
+        p.send(b"\x1d")
+        assert p.wait() == 0, p.out
+        assert b"\x1b[?1049h" not in p.out          # no screen drawn
+    finally:
+        p.close()
+
+
 @needs_freedos
 def test_console_freedos_ver(tmp_path):
     p = PtyHvmm("boot", FREEDOS, cwd=tmp_path)

@@ -586,6 +586,8 @@ class Console:
                 if data is None:
                     stdin_open = False
                 elif self._input(data) or self._input_events(self.keys.flush()):
+                    if self.serial and term.raw:
+                        term.write(b"\r\n")   # what follows on a line of its own
                     return ConsoleResult(0, "quit", None)
             if self._serial_in:
                 self._serial_in = self._serial_in[cpu.serial_feed(self._serial_in):]
@@ -609,12 +611,12 @@ class Console:
         if not data:
             return False
         if self.serial:
-            if QUIT_BYTE in data and (os.isatty(self.in_fd)):
+            # Ctrl-] leaves only on a terminal: a pipe may carry any byte.
+            quit_ = QUIT_BYTE in data and os.isatty(self.in_fd)
+            if quit_:
                 data = data[: data.index(QUIT_BYTE)]
-                self._serial_in += data
-                return True
             self._serial_in += data
-            return False
+            return quit_
         return self._input_events(self.keys.feed(data))
 
     def _input_events(self, events) -> bool:
@@ -665,6 +667,7 @@ class SerialStdio:
             elif data:
                 if self.term.raw and QUIT_BYTE in data:
                     data, quit_ = data[: data.index(QUIT_BYTE)], True
+                    self.term.write(b"\r\n")
                 self._in += data
         if self._in:
             self._in = self._in[self.cpu.serial_feed(self._in):]
