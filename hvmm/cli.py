@@ -390,13 +390,13 @@ def cmd_boot(args) -> int:
     console = not args.headless
     if console:
         # With --serial stdio the terminal is COM1's line (no screen drawn).
+        if any(kind == "wait" for kind, _ in steps):
+            floppy.close()
+            raise UsageError("--wait needs --headless")
         if not serial and not (os.isatty(0) and os.isatty(1)):
             floppy.close()
             raise UsageError("the console needs a terminal on stdin and stdout; "
                              "use --headless (with --wait/--type/--print-screen)")
-        if any(kind == "wait" for kind, _ in steps):
-            floppy.close()
-            raise UsageError("--wait needs --headless")
     realtime = console if args.realtime is None else args.realtime
     from hvmm.machine import _DEFAULT
 

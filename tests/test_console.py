@@ -422,6 +422,22 @@ def test_serial_stdio_on_a_terminal_is_raw_and_ctrl_bracket_leaves(tmp_path, mod
         p.close()
 
 
+def test_console_timeout_and_usage_errors(tmp_path, key_echo_img):
+    p = PtyHvmm("boot", key_echo_img, "--timeout", "1", "--type", "ok", "--print-screen",
+                cwd=tmp_path)
+    try:
+        assert p.wait() == 4
+        p.read_until(b"never", timeout=0.2)
+        leave = p.out.index(LEAVE_SCREEN.encode())
+        assert b"timed out after 1 s" in p.out[leave:]
+        assert b"\r\nok" in p.out[leave:]                    # --print-screen, after leaving
+    finally:
+        p.close()
+    proc = hvmm_cmd("boot", key_echo_img, "--wait", "x", cwd=tmp_path)
+    assert proc.returncode == 2 and "--wait needs --headless" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+
+
 @needs_freedos
 def test_console_freedos_ver(tmp_path):
     p = PtyHvmm("boot", FREEDOS, cwd=tmp_path)
@@ -456,6 +472,15 @@ def test_progress_bar_on_a_terminal_changes_nothing(tmp_path, key_echo_img):
     assert "/50.0M" in text                   # tqdm, scaled, out of N
     retired = re.compile(r"(\d+) instructions retired")
     assert retired.search(text).group(1) == retired.search(plain.stderr).group(1)
+    # hvmm exec too
+    bench = files("hvmm").joinpath("guests/bench.bin")
+    p = PtyHvmm("exec", bench, "--max-instructions", "2000000", cwd=tmp_path)
+    try:
+        assert p.wait(30) == 3
+        p.read_until(b"never", timeout=0.2)
+    finally:
+        p.close()
+    assert b"/2.00M" in p.out and b"instr" in p.out
 
 
 def virtual_seconds(stderr):
