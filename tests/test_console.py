@@ -422,6 +422,35 @@ def test_serial_stdio_on_a_terminal_is_raw_and_ctrl_bracket_leaves(tmp_path, mod
         p.close()
 
 
+def test_serial_stdio_restores_the_terminal_on_sigterm(tmp_path):
+    import pty
+    import termios
+
+    img = write_floppy(tmp_path / "echo.img", SERIAL_ECHO.read_bytes())
+    master, slave = pty.openpty()
+    cooked = termios.tcgetattr(slave)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen([sys.executable, "-m", "hvmm", "boot", str(img), "--headless",
+                             "--serial", "stdio"], stdin=slave, stdout=slave, stderr=slave,
+                            cwd=tmp_path, env=env)
+    try:
+        out = b""
+        deadline = time.monotonic() + 15
+        while b"serial echo> " not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                out += os.read(master, 4096)
+        assert termios.tcgetattr(slave)[3] != cooked[3]     # raw: lflag changed
+        proc.terminate()
+        assert proc.wait(15) == 130
+        assert termios.tcgetattr(slave) == cooked
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+        os.close(slave)
+
+
 def test_console_timeout_and_usage_errors(tmp_path, key_echo_img):
     p = PtyHvmm("boot", key_echo_img, "--timeout", "1", "--type", "ok", "--print-screen",
                 cwd=tmp_path)

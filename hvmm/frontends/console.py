@@ -632,6 +632,10 @@ def run_console(pc, **kwargs) -> ConsoleResult:
     return Console(pc, **kwargs).run()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class SerialStdio:
     """COM1 on the process's stdin and stdout for runs without the console
     loop (``hvmm boot --headless --serial stdio``, ``hvmm exec --serial
@@ -647,11 +651,24 @@ class SerialStdio:
 
     def __enter__(self):
         self.term.__enter__()
+        self._handlers = {}
+        if self.term.raw:
+            # A terminal left raw is unusable: SIGTERM/SIGHUP stop the run
+            # like Ctrl-C (status 130) so that __exit__ restores it.
+            try:
+                for sig in (signal.SIGTERM, signal.SIGHUP):
+                    self._handlers[sig] = signal.signal(sig, _interrupt)
+            except ValueError:          # not the main thread
+                pass
         return self
 
     def __exit__(self, *exc):
-        self.pump(self.cpu.serial_drain(), read=False)
-        self.term.restore()
+        try:
+            self.pump(self.cpu.serial_drain(), read=False)
+        finally:
+            self.term.restore()
+            for sig, old in self._handlers.items():
+                signal.signal(sig, old)
         return False
 
     def pump(self, out: bytes = b"", read: bool = True) -> bool:
