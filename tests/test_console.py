@@ -531,3 +531,24 @@ def test_realtime_flag(tmp_path):
     proc = hvmm_cmd(*args, "--realtime", cwd=tmp_path)
     assert proc.returncode == 4, proc.stderr
     assert 0.5 < virtual_seconds(proc.stderr) < 2
+
+
+def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
+    from hvmm.pc import PC
+
+    idle = write_floppy(tmp_path / "idle.img",
+                        bytes.fromhex("FBF4EBFD").ljust(510, b"\0") + b"\x55\xaa")
+    pc = PC(idle)
+    assert pc.run(50_000).reason == "limit"           # POST, then idle in HLT
+    t0, n0 = pc.cpu.time_ns, pc.cpu.instructions
+    timers = pc.machine.clock.pending()
+    stop = pc.run(100_000, max_ns=50_000_000)
+    assert stop.reason == "limit" and stop.status == 3
+    assert 50_000_000 <= pc.cpu.time_ns - t0 < 60_000_000     # one PIT tick past at most
+    assert pc.cpu.instructions - n0 < 100_000
+    # without it the same budget is counted in instructions only: many seconds
+    t0 = pc.cpu.time_ns
+    assert pc.run(100_000).reason == "limit"
+    assert pc.cpu.time_ns - t0 > 10_000_000_000
+    # and the deadline's timer is gone afterwards
+    assert pc.machine.clock.pending() == timers
