@@ -23,6 +23,7 @@ device failed (one line on stderr); 2 bad usage, an unloadable binary or a bad `
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -398,11 +399,13 @@ def cmd_boot(args) -> int:
             raise UsageError("the console needs a terminal on stdin and stdout; "
                              "use --headless (with --wait/--type/--print-screen)")
     realtime = console if args.realtime is None else args.realtime
-    from hvmm.machine import _DEFAULT
+    from hvmm.machine import _DEFAULT, write_bytes
 
-    # Port 0xE9 output would scribble over the drawn screen.
+    # Port 0xE9 output would scribble over the drawn screen: it is kept and
+    # written to stdout once the console has left.
+    debug_kept = io.BytesIO() if console and not serial else None
     pc = PC(floppy, cpu=args.cpu, memory_mb=args.memory, realtime=realtime,
-            debug_stream=None if console and not serial else _DEFAULT)
+            debug_stream=debug_kept if debug_kept is not None else _DEFAULT)
     if args.stats:
         pc.machine.cpu.io_timing = True     # time each in-kernel access for the table
     sound = []
@@ -415,6 +418,8 @@ def cmd_boot(args) -> int:
             print(pc.machine.format_stats(), file=sys.stderr)
         return EXIT_GUEST_ERROR
     finally:
+        if debug_kept is not None and debug_kept.getvalue():
+            write_bytes(sys.stdout, debug_kept.getvalue())
         sys.stdout.flush()
         floppy.close()
     return _boot_finish(pc, args, status, message, sound)

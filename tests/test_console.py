@@ -552,3 +552,22 @@ def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
     assert pc.cpu.time_ns - t0 > 10_000_000_000
     # and the deadline's timer is gone afterwards
     assert pc.machine.clock.pending() == timers
+
+
+def test_console_keeps_port_e9_output_until_it_has_left(tmp_path):
+    """The demo shows its summary line, writes it to port 0xE9 and ends
+    itself after about 2 s (realtime) by writing 0 to port 0xF4 (status 1):
+    the port 0xE9 line comes after the screen was left."""
+    from hvmm import guest_image
+
+    demo = write_floppy(tmp_path / "demo.img", guest_image("demo"))
+    p = PtyHvmm("boot", demo, cwd=tmp_path)
+    try:
+        assert p.wait(20) == 1
+        p.read_until(b"never", timeout=0.2)
+    finally:
+        p.close()
+    leave = p.out.index(LEAVE_SCREEN.encode())
+    line = re.search(rb"hvmm demo: 386\+[^\r\n\x1b]*", p.out).group(0)
+    assert line + b"\n" not in p.out[:leave] and line + b"\r\n" not in p.out[:leave]
+    assert p.out[leave:].startswith(LEAVE_SCREEN.encode() + line + b"\r\n")
