@@ -2,10 +2,11 @@
 
     hvmm exec BINARY [--load-address SEG:OFF] [--cpu 8086|386]
                      [--max-instructions N] [--memory MiB] [--stats] [--regs]
-                     [--device SPEC]... [--screenshot FILE.png]
+                     [--device SPEC]... [--serial stdio] [--screenshot FILE.png]
     hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--bios FILE]
                     [--cpu 8086|386] [--memory MiB] [--write]
                     [--headless] [--wait TEXT] [--type TEXT] [--sleep SECONDS] ... [--print-screen]
+                    [--serial stdio] [--realtime | --no-realtime]
                     [--timeout SECONDS] [--max-instructions N] [--stats]
                     [--screenshot FILE.png]
     hvmm run [--cpu 8086|386] [--screenshot FILE.png]
@@ -24,6 +25,7 @@ device failed (one line on stderr); 2 bad usage, an unloadable binary or a bad `
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -173,6 +175,7 @@ def execute(
     regs: bool = False,
     progress: bool | None = None,
     devices=(),
+    serial_stdio: bool = False,
 ) -> RunResult:
     """Run a raw real-mode binary without a BIOS until it stops.
 
@@ -181,9 +184,9 @@ def execute(
     default 0000:7C00 this is what a BIOS gives a boot sector).  ``devices``
     are Python devices (or ``--device`` spec strings) to attach.  The guest's
     port 0xE9 output goes to stdout; messages go to stderr; the result
-    carries the exit status.
+    carries the exit status.  ``serial_stdio``: COM1 on stdin and stdout.
     """
-    from hvmm.machine import Machine
+    from hvmm.machine import Machine, Stop
     from hvmm.plugins import create_device
 
     seg, off = load
@@ -210,27 +213,19 @@ def execute(
         cpu.invalid_opcode_exits = True
     machine.load_image(image, (seg, off))
 
-    if progress is None:
-        progress = max_instructions is not None and sys.stderr.isatty()
-    bar = None
-    on_progress = None
-    if progress and max_instructions is not None:
-        from tqdm import tqdm
+    bar, on_progress = progress_bar(max_instructions, progress)
+    serial_io = None
+    if serial_stdio:
+        from hvmm.frontends.console import SerialStdio
 
-        bar = tqdm(
-            total=max_instructions,
-            unit="insn",
-            unit_scale=True,
-            file=sys.stderr,
-            leave=False,
-            dynamic_ncols=True,
-        )
-
-        def on_progress(done, _bar=bar):
-            _bar.update(done - _bar.n)
+        serial_io = SerialStdio(cpu).__enter__()
+        on_progress = _with_serial(on_progress, serial_io)
 
     try:
         stop = machine.run(max_instructions, progress=on_progress)
+    except _SerialQuit:
+        stop = Stop("quit", EXIT_OK)
+        stop.instructions = machine.stats(False)["instructions"]
     except DeviceError as exc:
         sys.stdout.flush()
         _err(str(exc))
@@ -241,6 +236,8 @@ def execute(
     finally:
         if bar is not None:
             bar.close()
+        if serial_io is not None:
+            serial_io.__exit__(None, None, None)
     sys.stdout.flush()
     executed = stop.instructions
     status = stop.status
@@ -267,6 +264,8 @@ def execute(
         )
     elif stop.reason == "reset":
         _err(f"guest asked for a reset at {where} after {executed} instructions, stopping")
+    elif stop.reason == "quit":
+        _err(f"left with Ctrl-] at {where} after {executed} instructions")
     else:
         _err(stop.error or f"stopped: {stop.reason}")
 
@@ -276,6 +275,42 @@ def execute(
         print(machine.format_stats(), file=sys.stderr)
     sys.stderr.flush()
     return RunResult(status, cpu, executed, stop.seconds, machine, stop)
+
+
+def progress_bar(total: int | None, show: bool | None = None):
+    """A tqdm bar on stderr counting retired instructions out of ``total``
+    (shown by default only when stderr is a terminal), and the callback that
+    moves it: (None, None) when there is no bar."""
+    if show is None:
+        show = total is not None and sys.stderr.isatty()
+    if not show or total is None:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="instr", unit_scale=True, file=sys.stderr,
+               leave=False, dynamic_ncols=True)
+
+    def on_progress(done, _bar=bar):
+        _bar.update(min(done, total) - _bar.n)
+
+    return bar, on_progress
+
+
+class _SerialQuit(Exception):
+    """Ctrl-] on the terminal COM1 is connected to."""
+
+
+def _with_serial(on_progress, serial_io):
+    """A Machine.run progress callback that also moves COM1's bytes (it is
+    called about every CHUNK instructions)."""
+
+    def callback(done):
+        if on_progress is not None:
+            on_progress(done)
+        if serial_io.pump(serial_io.cpu.serial_drain()):
+            raise _SerialQuit()
+
+    return callback
 
 
 def cmd_exec(args) -> int:
@@ -291,10 +326,17 @@ def cmd_exec(args) -> int:
         stats=args.stats,
         regs=args.regs,
         devices=args.device or (),
+        serial_stdio=args.serial == "stdio",
     )
     if args.audio:
         write_audio(args.audio, result.cpu, [])
     return write_screenshot(args.screenshot, result.machine, result.status)
+
+
+def _add_serial_option(p) -> None:
+    p.add_argument("--serial", choices=("stdio",),
+                   help="connect COM1 to stdin/stdout (raw mode on a terminal, "
+                   "Ctrl-] leaves)")
 
 
 def _add_audio_option(p) -> None:
@@ -338,7 +380,7 @@ def _positive_float(text: str) -> float:
 
 
 def cmd_boot(args) -> int:
-    from hvmm.headless import decode_keys, format_screen, run_script
+    from hvmm.headless import decode_keys
     from hvmm.pc import PC
 
     disks = boot_disks(args)
@@ -358,11 +400,25 @@ def cmd_boot(args) -> int:
         elif not text:
             raise UsageError("--wait needs a non-empty TEXT")
         steps.append((kind, text))
-    if not args.headless:
-        _err("the interactive console is not built yet; running headless")
+    serial = args.serial == "stdio"
+    console = not args.headless
+    if console:
+        # With --serial stdio the terminal is COM1's line (no screen drawn).
+        if any(kind in ("wait", "sleep") for kind, _ in steps):
+            raise UsageError("--wait and --sleep need --headless")
+        if not serial and not (os.isatty(0) and os.isatty(1)):
+            raise UsageError("the console needs a terminal on stdin and stdout; "
+                             "use --headless (with --wait/--type/--print-screen)")
+    realtime = console if args.realtime is None else args.realtime
+    from hvmm.machine import _DEFAULT, write_bytes
+
+    # Port 0xE9 output would scribble over the drawn screen: it is kept and
+    # written to stdout once the console has left.
+    debug_kept = io.BytesIO() if console and not serial else None
     images = open_boot_disks(disks, args.write)
     try:
-        pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios)
+        pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios, realtime=realtime,
+                debug_stream=debug_kept if debug_kept is not None else _DEFAULT)
     except BaseException:
         for image in images.values():
             image.close()
@@ -371,21 +427,65 @@ def cmd_boot(args) -> int:
         pc.machine.cpu.io_timing = True     # time each in-kernel access for the table
     sound = []
     try:
-        result = run_script(pc, steps, timeout=args.timeout,
-                            max_instructions=args.max_instructions)
+        run = _boot_console if console else _boot_headless
+        status, message = run(pc, args, steps, serial)
     except DeviceError as exc:
         _err(str(exc))
         if args.stats:
             print(pc.machine.format_stats(), file=sys.stderr)
         return write_screenshot(args.screenshot, pc.machine, EXIT_GUEST_ERROR)
     finally:
+        if debug_kept is not None and debug_kept.getvalue():
+            write_bytes(sys.stdout, debug_kept.getvalue())
         sys.stdout.flush()
         pc.disk.close()
-    if result.message:
-        _err(result.message)
+    return _boot_finish(pc, args, status, message, sound)
+
+
+def _boot_headless(pc, args, steps, serial):
+    """`hvmm boot --headless`: the --wait/--type script; (status, message)."""
+    from hvmm.headless import run_script
+
+    bar, on_progress = progress_bar(args.max_instructions)
+    serial_io = None
+    try:
+        if serial:
+            from hvmm.frontends.console import SerialStdio
+
+            serial_io = SerialStdio(pc.cpu).__enter__()
+        result = run_script(pc, steps, timeout=args.timeout,
+                            max_instructions=args.max_instructions,
+                            progress=on_progress,
+                            serial_io=serial_io.pump if serial_io else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        if serial_io is not None:
+            serial_io.__exit__(None, None, None)
+    return result.status, result.message
+
+
+def _boot_console(pc, args, steps, serial):
+    """`hvmm boot` without --headless: the interactive console
+    (hvmm.frontends.console), or COM1 on the terminal with --serial stdio;
+    (status, message)."""
+    from hvmm.frontends.console import Console
+
+    for _, keys in steps:                   # only --type steps are left
+        pc.type(keys)
+    result = Console(pc, serial=serial, timeout=args.timeout,
+                     max_instructions=args.max_instructions).run()
+    return result.status, result.message
+
+
+def _boot_finish(pc, args, status, message, sound) -> int:
+    from hvmm.headless import format_screen
+
+    if message:
+        _err(message)
     if args.print_screen:
         print(format_screen(pc), flush=True)
-    status = write_screenshot(args.screenshot, pc.machine, result.status)
+    status = write_screenshot(args.screenshot, pc.machine, status)
     if args.audio:
         write_audio(args.audio, pc.machine.cpu, sound)
     if args.stats:
@@ -593,6 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
     _add_audio_option(p)
+    _add_serial_option(p)
     _add_screenshot_option(p)
     p.add_argument(
         "--device",
@@ -637,7 +738,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="boot another ROM image (64 or 128 KiB, mapped to end at 1 MiB "
                    "and at 4 GiB) instead of the hvmm BIOS; IMAGE is then optional")
     p.add_argument("--headless", action="store_true",
-                   help="no console (the only mode for now)")
+                   help="no console: run under the --wait/--type script "
+                   "(without it: the interactive console, Ctrl-] leaves)")
+    _add_serial_option(p)
+    p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=None,
+                   help="virtual time follows the host clock (the console's default); "
+                   "--no-realtime: the deterministic clock (the --headless default)")
     p.add_argument(
         "--wait", metavar="TEXT", dest="script", action=_ScriptAction, const="wait",
         help="run until TEXT is new on the text screen (or on COM1) since keys "

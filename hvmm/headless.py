@@ -9,8 +9,8 @@
 
 Steps run in order.  ``("type", TEXT)`` queues TEXT as key presses (see
 :meth:`hvmm.pc.PC.type`).  ``("sleep", SECONDS)`` runs the machine for
-SECONDS of virtual time (e.g. to let a game draw its title screen).  ``("wait", TEXT)`` runs the machine in short
-slices until TEXT is *new* output: on the text screen somewhere it was not
+SECONDS of virtual time (e.g. to let a game draw its title screen).
+``("wait", TEXT)`` runs the machine in short slices until TEXT is *new* output: on the text screen somewhere it was not
 when keys were last typed (or when the run began), allowing for the
 screen having scrolled since; or in what the guest sent to COM1 since then.
 So ``--wait 'A:\\>' --type 'ver\\r' --wait 'A:\\>'`` waits for the prompt
@@ -35,6 +35,8 @@ from hvmm.pc import COLUMNS, ROWS, TEXT_BASE, key_bytes
 POLL_SLICE = 20_000
 #: Instructions per slice otherwise (only the wall-clock timeout is checked).
 RUN_SLICE = 1_000_000
+#: Virtual time per slice in realtime mode.
+REALTIME_SLICE_NS = 10_000_000
 #: COM1 output kept for matching.
 SERIAL_KEEP = 1 << 16
 
@@ -101,6 +103,26 @@ def new_on_screen(text: str, old: list[str], new: list[str]) -> bool:
     return False
 
 
+def describe_stop(cpu, stop) -> tuple[int, str]:
+    """The exit status and the one-line message for a run the guest ended
+    (a :class:`hvmm.machine.Stop` other than ``'limit'``)."""
+    if stop.reason == "debug_exit":
+        msg = (f"guest wrote 0x{stop.value:02X} to the exit port 0xF4: "
+               f"exit status {stop.status}")
+    elif stop.reason == "hlt":
+        if cpu.eflags & 0x200:
+            msg = "guest halted with interrupts on and nothing to wake it"
+        else:
+            msg = "guest halted with interrupts off"
+    elif stop.reason == "reset":
+        msg = "guest asked for a reset, stopping"
+    elif stop.reason == "interrupted":
+        msg = "interrupted"
+    else:
+        msg = stop.error or f"stopped: {stop.reason}"
+    return stop.status, msg
+
+
 @dataclass
 class ScriptResult:
     status: int
@@ -116,15 +138,24 @@ def _quote(text: str) -> str:
 
 
 def run_script(pc, steps, *, timeout: float | None = None,
-               max_instructions: int | None = None) -> ScriptResult:
+               max_instructions: int | None = None, progress=None,
+               serial_io=None) -> ScriptResult:
     """Run ``pc`` through ``steps`` (``("wait", text)`` / ``("type", keys)``,
     keys already decoded) and then stop; with no steps, run until the guest
-    stops.  See the module docstring."""
+    stops.  See the module docstring.
+
+    Called after every slice: ``progress(n)`` with the instructions retired
+    so far; ``serial_io(data)`` with what the guest sent to COM1 in it
+    (b"" if nothing), which ends the run (status 0, reason ``"quit"``) by
+    returning True."""
     cpu = pc.cpu
     start_insns = cpu.instructions
     t0 = time.monotonic()
     deadline = None if timeout is None else t0 + timeout
     limit = None if max_instructions is None else start_insns + max_instructions
+    # In realtime mode an idle guest retires almost nothing while virtual
+    # time keeps to the host's: slices are bounded in virtual time too.
+    slice_ns = REALTIME_SLICE_NS if getattr(getattr(pc, "machine", None), "realtime", False) else None
     baseline = [" " * COLUMNS] * ROWS  # the screen when keys were last typed
     serial = ""  # COM1 output since then
 
@@ -132,8 +163,9 @@ def run_script(pc, steps, *, timeout: float | None = None,
         return ScriptResult(status, reason, message, cpu.instructions - start_insns,
                             time.monotonic() - t0, stop)
 
-    def step(slice_):
-        """Run one slice: None to go on, or a ScriptResult that ends the run."""
+    def step(slice_, ns=None):
+        """Run one slice (``slice_`` instructions, at most ``ns`` of virtual
+        time): None to go on, or a ScriptResult that ends the run."""
         nonlocal serial
         if deadline is not None and time.monotonic() >= deadline:
             return "timeout"
@@ -142,10 +174,15 @@ def run_script(pc, steps, *, timeout: float | None = None,
             budget = min(budget, limit - cpu.instructions)
             if budget <= 0:
                 return "limit"
-        stop = pc.run(budget)
+        ns = min(x for x in (ns, slice_ns) if x) if ns or slice_ns else None
+        stop = pc.run(budget, max_ns=ns) if ns else pc.run(budget)
         out = cpu.serial_drain()
         if out:
             serial = (serial + out.decode("latin-1"))[-SERIAL_KEEP:]
+        if progress is not None:
+            progress(cpu.instructions - start_insns)
+        if serial_io is not None and serial_io(out) and stop.reason == "limit":
+            return "quit"
         if stop.reason == "limit":
             return None
         return stop
@@ -164,22 +201,10 @@ def run_script(pc, steps, *, timeout: float | None = None,
                               f"{max_instructions} instructions")
             return result(EXIT_LIMIT, "limit",
                           f"instruction limit reached: {max_instructions} instructions")
+        if what == "quit":
+            return result(0, "quit", "left with Ctrl-]")
         stop = what
-        if stop.reason == "debug_exit":
-            msg = (f"guest wrote 0x{stop.value:02X} to the exit port 0xF4: "
-                   f"exit status {stop.status}")
-        elif stop.reason == "hlt":
-            if cpu.eflags & 0x200:
-                msg = "guest halted with interrupts on and nothing to wake it"
-            else:
-                msg = "guest halted with interrupts off"
-        elif stop.reason == "reset":
-            msg = "guest asked for a reset, stopping"
-        elif stop.reason == "interrupted":
-            msg = "interrupted"
-        else:
-            msg = stop.error or f"stopped: {stop.reason}"
-        status = stop.status
+        status, msg = describe_stop(cpu, stop)
         if waiting is not None:
             msg += f" before {_quote(waiting)} appeared"
             if status == 0:
@@ -196,11 +221,9 @@ def run_script(pc, steps, *, timeout: float | None = None,
             # Virtual time, so the run stays deterministic (a wall-clock
             # sleep would retire a different count on every host).
             until = cpu.time_ns + int(float(text) * 1e9)
-            alarm = pc.machine.clock.call_at(until, pc.machine.request_stop)
             while cpu.time_ns < until:
-                what = step(POLL_SLICE)
-                if what is not None and getattr(what, "reason", None) != "requested":
-                    alarm.cancel()
+                what = step(POLL_SLICE, until - cpu.time_ns)
+                if what is not None:
                     return ended(what)
             continue
         if kind != "wait":

@@ -107,10 +107,9 @@ class Stop:
     ``reason``: ``'hlt'``, ``'debug_exit'`` (the guest wrote ``value`` to
     port 0xF4), ``'limit'`` (``max_instructions`` reached), ``'reset'``,
     ``'breakpoint'``, ``'invalid_opcode'``, ``'unimplemented'``,
-    ``'triple_fault'``, ``'interrupted'`` (Ctrl-C) or ``'requested'``
-    (:meth:`Machine.request_stop`).
-    ``status``: the process exit status ``hvmm exec`` gives it: 0 halt,
-    reset or requested, ``(value << 1) | 1`` (8 bits) for a debug exit, 1 a guest error
+    ``'triple_fault'`` or ``'interrupted'`` (Ctrl-C).
+    ``status``: the process exit status ``hvmm exec`` gives it: 0 halt or
+    reset, ``(value << 1) | 1`` (8 bits) for a debug exit, 1 a guest error
     or breakpoint, 3 the limit, 130 interrupted.
     ``error``: a one-line description for the error reasons.
     """
@@ -286,7 +285,6 @@ class Machine:
         self._instructions = 0
         self._wall_ns = 0
         self._running = False
-        self._stop_requested = False
         self.mmio_routed = hasattr(cpu, "map_mmio")
         self._mmio_upcall = _MmioUpcall(self)
         for device in devices:
@@ -450,16 +448,14 @@ class Machine:
 
     # ---- running ----------------------------------------------------------
 
-    def request_stop(self) -> None:
-        """Make :meth:`run` return (reason ``'requested'``) at its next
-        timer or budget exit: for clock callbacks, e.g. to stop at a
-        virtual time (``machine.clock.call_at(t, machine.request_stop)``)."""
-        self._stop_requested = True
-
-    def run(self, max_instructions: int | None = None, progress=None) -> Stop:
+    def run(self, max_instructions: int | None = None, progress=None,
+            max_ns: int | None = None) -> Stop:
         """Run the guest until it stops; return a :class:`Stop`.
 
         ``max_instructions``: stop (reason ``'limit'``) after that many.
+        ``max_ns``: stop (reason ``'limit'``) once that much virtual time has
+        passed, however few instructions retired (an idle guest retires
+        almost none: the console's slices need this bound).
         ``progress(n)``: called about every :data:`CHUNK` instructions with
         the number retired so far in this call.
 
@@ -479,6 +475,10 @@ class Machine:
         budget = CHUNK
         drain_countdown = DEBUG_DRAIN_EXITS
         stop = None
+        time_up = []
+        time_limit = None
+        if max_ns is not None:
+            time_limit = self.clock.call_after(max(0, int(max_ns)), time_up.append, True)
         self._running = True
         t0 = perf_counter_ns()
         try:
@@ -547,21 +547,23 @@ class Machine:
                         self._drain_debug()
                     continue
                 self._exits[reason] += 1
-                if reason == "budget" or reason == "timer":
-                    if reason == "timer":
-                        self._fire_timers()
-                    else:
-                        self._drain_debug()
-                        if progress is not None:
-                            progress(cpu.instructions - start)
-                    if self._stop_requested:
-                        self._stop_requested = False
-                        stop = Stop("requested", 0, ex)
+                if reason == "budget":
+                    self._drain_debug()
+                    if progress is not None:
+                        progress(cpu.instructions - start)
+                    continue
+                if reason == "timer":
+                    self._fire_timers()
+                    if time_up:
+                        stop = Stop("limit", 3)
                         break
                     continue
                 if reason == "hlt":
-                    if self._wake_from_hlt():
+                    if self._wake_from_hlt() and not time_up:
                         continue
+                    if time_up:
+                        stop = Stop("limit", 3)
+                        break
                     stop = Stop("hlt", 0, ex)
                 elif reason == "debug_exit":
                     value = ex.value
@@ -574,6 +576,8 @@ class Machine:
         except KeyboardInterrupt:
             stop = Stop("interrupted", 130)
         finally:
+            if time_limit is not None:
+                time_limit.cancel()
             self._running = False
             elapsed = perf_counter_ns() - t0
             self._wall_ns += elapsed

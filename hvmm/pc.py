@@ -85,11 +85,12 @@ class PC:
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
     for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
     128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``,
-    ``debug_stream``: as for Machine.
+    ``debug_stream``, ``realtime``: as for Machine.
     """
 
     def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None,
-                 write=False, bios: bytes | None = None, ips=None, debug_stream=_DEFAULT):
+                 write=False, bios: bytes | None = None, ips=None, debug_stream=_DEFAULT,
+                 realtime=False):
         rom = bios_image() if bios is None else bytes(bios)
         if len(rom) not in (0x10000, 0x20000):
             raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 or 128 KiB")
@@ -100,7 +101,8 @@ class PC:
                                     (0x81, hdb, HardDiskImage)):
             if image is not None:
                 drives[number] = image if hasattr(image, "geometry") else kind(image, write=write)
-        self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream)
+        self.machine = Machine(cpu=cpu, memory_mb=memory_mb, ips=ips, debug_stream=debug_stream,
+                               realtime=realtime)
         self.cpu = self.machine.cpu
         # The ROM ends at the top of the first megabyte and, on the 386, is
         # also decoded at the top of the 4 GiB space (the 8086 has no such
@@ -120,9 +122,10 @@ class PC:
 
     # ---- running --------------------------------------------------------------
 
-    def run(self, max_instructions: int | None = None) -> Stop:
-        """Run until the guest stops (or ``max_instructions``): a Stop."""
-        self.stop = self.machine.run(max_instructions)
+    def run(self, max_instructions: int | None = None, max_ns: int | None = None) -> Stop:
+        """Run until the guest stops (or ``max_instructions``, or ``max_ns``
+        of virtual time): a Stop."""
+        self.stop = self.machine.run(max_instructions, max_ns=max_ns)
         return self.stop
 
     def run_until(self, predicate, max_instructions: int = 2_000_000_000,
@@ -134,7 +137,9 @@ class PC:
         while not predicate():
             if done >= max_instructions:
                 return False
-            stop = self.run(min(chunk, max_instructions - done))
+            # (realtime: an idle guest retires almost nothing, bound the time too)
+            stop = self.run(min(chunk, max_instructions - done),
+                            max_ns=10_000_000 if self.machine.realtime else None)
             done += stop.instructions
             if stop.reason != "limit":
                 return bool(predicate())
@@ -162,8 +167,12 @@ class PC:
         """Type ``text`` on the keyboard (US layout; ``\\r`` is Enter).  The
         keys go in one every KEY_INTERVAL_NS of virtual time while the
         machine runs."""
-        keys = [key_bytes(ch) for ch in text]  # all or nothing
-        self._keys.extend(keys)
+        self.press(*[key_bytes(ch) for ch in text])  # all or nothing
+
+    def press(self, *keys: bytes) -> None:
+        """Queue keys given as set 2 scancodes (each one key's make and
+        break codes, modifiers included), delivered like typed ones."""
+        self._keys.extend(bytes(k) for k in keys)
         if self._key_timer is None or not self._key_timer.active:
             self._key_timer = self.machine.clock.call_every(KEY_INTERVAL_NS, self._next_key)
 

@@ -112,11 +112,12 @@ def test_boot_debug_exit_and_script_order(tmp_path):
     assert proc.returncode == (ord("x") << 1 | 1) & 0xFF, proc.stderr
     assert "port 0xF4" in proc.stderr and "'never shown'" in proc.stderr
     assert "Press a key: x" in proc.stdout.splitlines()
-    # Without --headless: a note, then the same headless run.
-    proc = hvmm_cmd("boot", "--floppy", img, "--type", "y", "--wait", "never shown",
+    # Without --headless and without a terminal: no console, one line.
+    proc = hvmm_cmd("boot", "--floppy", img, "--type", "y",
                     "--max-instructions", "5000000", cwd=tmp_path)
-    assert proc.returncode == (ord("y") << 1 | 1) & 0xFF, proc.stderr
-    assert "interactive console is not built yet" in proc.stderr
+    no_traceback(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "use --headless" in proc.stderr
 
 
 def test_boot_halt_limit_and_unmatched_wait(tmp_path):
