@@ -23,7 +23,7 @@ def test_boot_freedos_to_prompt(benchmark, model):
     def boot():
         pc = PC(FloppyImage(IMAGE), cpu=model)
         assert pc.wait_for_text("A:\\>", 400_000_000), pc.screen_text()
-        counts.append(pc.machine.cpu.instructions)
+        counts.append(pc.cpu.instructions)
 
     benchmark.pedantic(boot, rounds=3, iterations=1)
     assert len(set(counts)) == 1            # deterministic: the same count every boot

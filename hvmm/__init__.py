@@ -1,8 +1,19 @@
 """hvmm: a hybrid virtual machine monitor for x86 PCs.
 
 Guest code runs in a compiled interpreter, ``hvmm._core`` (Cython); devices,
-firmware glue and front ends are Python.  For now the package is the CPU core:
-``Cpu`` (8086 and 386 real-mode models) and its exit record ``Exit``.
+firmware glue and front ends are Python.
+
+    import hvmm
+    pc = hvmm.PC(floppy="dos.img")      # a PC: our BIOS, disks, devices
+    pc.wait_for_text("A:\\>")
+    pc.type("dir\\r")
+    pc.screenshot("dir.png")
+
+``PC`` is a ``Machine`` (hvmm.machine: the core plus Python devices, the
+virtual clock, run/stats, and the scripting methods ``wait_for_text``,
+``type``, ``screen_text``, ``screenshot``) with our BIOS and disk drives;
+``Cpu`` is the compiled core (8086 and 386 models) and ``Exit`` its exit
+record.
 """
 
 __version__ = "0.1.0"
@@ -16,7 +27,10 @@ except ImportError as exc:  # pragma: no cover - depends on the build
         "or build it in place with `python setup.py build_ext --inplace`."
     ) from exc
 
-__all__ = ["Cpu", "Exit", "__version__", "guest_image"]
+from hvmm.machine import Machine  # noqa: E402  (needs the core above)
+from hvmm.pc import PC  # noqa: E402
+
+__all__ = ["Cpu", "Exit", "Machine", "PC", "__version__", "guest_image"]
 
 
 def guest_image(name: str) -> bytes:

@@ -424,7 +424,7 @@ def cmd_boot(args) -> int:
             image.close()
         raise
     if args.stats:
-        pc.machine.cpu.io_timing = True     # time each in-kernel access for the table
+        pc.cpu.io_timing = True     # time each in-kernel access for the table
     sound = []
     try:
         run = _boot_console if console else _boot_headless
@@ -432,8 +432,8 @@ def cmd_boot(args) -> int:
     except DeviceError as exc:
         _err(str(exc))
         if args.stats:
-            print(pc.machine.format_stats(), file=sys.stderr)
-        return write_screenshot(args.screenshot, pc.machine, EXIT_GUEST_ERROR)
+            print(pc.format_stats(), file=sys.stderr)
+        return write_screenshot(args.screenshot, pc, EXIT_GUEST_ERROR)
     finally:
         if debug_kept is not None and debug_kept.getvalue():
             write_bytes(sys.stdout, debug_kept.getvalue())
@@ -485,11 +485,11 @@ def _boot_finish(pc, args, status, message, sound) -> int:
         _err(message)
     if args.print_screen:
         print(format_screen(pc), flush=True)
-    status = write_screenshot(args.screenshot, pc.machine, status)
+    status = write_screenshot(args.screenshot, pc, status)
     if args.audio:
-        write_audio(args.audio, pc.machine.cpu, sound)
+        write_audio(args.audio, pc.cpu, sound)
     if args.stats:
-        print(pc.machine.format_stats(), file=sys.stderr)
+        print(pc.format_stats(), file=sys.stderr)
     sys.stderr.flush()
     return status
 
@@ -585,15 +585,15 @@ def cmd_run(args) -> int:
     from hvmm.pc import PC
 
     pc = PC(demo_floppy(), cpu=args.cpu)
-    pc.machine.cpu.io_timing = True         # the stats table times in-kernel accesses
+    pc.cpu.io_timing = True         # the stats table times in-kernel accesses
     limit = args.max_instructions or DEMO_MAX_INSTRUCTIONS
     try:
         result = run_script(pc, [], max_instructions=limit)
     except DeviceError as exc:
         sys.stdout.flush()
         _err(str(exc))
-        print(pc.machine.format_stats(), file=sys.stderr)
-        return write_screenshot(args.screenshot, pc.machine, EXIT_GUEST_ERROR)
+        print(pc.format_stats(), file=sys.stderr)
+        return write_screenshot(args.screenshot, pc, EXIT_GUEST_ERROR)
     sys.stdout.flush()
     stop = result.stop
     print(format_screen(pc), flush=True)
@@ -604,8 +604,8 @@ def cmd_run(args) -> int:
     else:
         status = result.status if result.status != EXIT_OK else EXIT_GUEST_ERROR
         _err(f"the demo did not finish: {result.message or result.reason}")
-    status = write_screenshot(args.screenshot, pc.machine, status)
-    print(pc.machine.format_stats(), file=sys.stderr)
+    status = write_screenshot(args.screenshot, pc, status)
+    print(pc.format_stats(), file=sys.stderr)
     sys.stderr.flush()
     return status
 

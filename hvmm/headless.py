@@ -29,7 +29,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from hvmm.pc import COLUMNS, ROWS, TEXT_BASE, key_bytes
+from hvmm.display import read_screen
+from hvmm.keyboard import key_bytes
 
 #: Instructions per slice while a --wait polls the screen.
 POLL_SLICE = 20_000
@@ -67,19 +68,14 @@ def decode_keys(text: str) -> str:
     return keys
 
 
-def _screen_rows(cpu) -> list[str]:
-    raw = bytes(cpu.memory[TEXT_BASE : TEXT_BASE + COLUMNS * ROWS * 2 : 2])
-    text = raw.replace(b"\0", b" ").decode("cp437")
-    return [text[i : i + COLUMNS] for i in range(0, len(text), COLUMNS)]
-
-
 def _scroll(old: list[str], new: list[str]) -> int:
     """How many rows the screen most likely scrolled up from ``old`` to
     ``new``: the shift that lines up the most non-blank rows (the smallest
     on a tie)."""
     best, best_k = 0, 0
-    for k in range(ROWS):
-        score = sum(1 for r in range(ROWS - k) if new[r] == old[r + k] and new[r].strip())
+    rows = min(len(old), len(new))
+    for k in range(rows):
+        score = sum(1 for r in range(rows - k) if new[r] == old[r + k] and new[r].strip())
         if score > best:
             best, best_k = score, k
     return best_k
@@ -96,7 +92,7 @@ def new_on_screen(text: str, old: list[str], new: list[str]) -> bool:
     for r, row in enumerate(new):
         start = row.find(text)
         while start >= 0:
-            was = old[r + k][start : start + n] if r + k < ROWS else ""
+            was = old[r + k][start : start + n] if r + k < len(old) else ""
             if was != text:
                 return True
             start = row.find(text, start + 1)
@@ -155,8 +151,8 @@ def run_script(pc, steps, *, timeout: float | None = None,
     limit = None if max_instructions is None else start_insns + max_instructions
     # In realtime mode an idle guest retires almost nothing while virtual
     # time keeps to the host's: slices are bounded in virtual time too.
-    slice_ns = REALTIME_SLICE_NS if getattr(getattr(pc, "machine", None), "realtime", False) else None
-    baseline = [" " * COLUMNS] * ROWS  # the screen when keys were last typed
+    slice_ns = REALTIME_SLICE_NS if pc.realtime else None
+    baseline: list[str] = []  # the screen's rows when keys were last typed
     serial = ""  # COM1 output since then
 
     def result(status, reason, message, stop=None):
@@ -213,7 +209,7 @@ def run_script(pc, steps, *, timeout: float | None = None,
 
     for kind, text in steps:
         if kind == "type":
-            baseline = _screen_rows(cpu)
+            baseline = read_screen(cpu).lines()
             serial = ""
             pc.type(text)
             continue
@@ -231,10 +227,10 @@ def run_script(pc, steps, *, timeout: float | None = None,
         last_raw = None
         new = False
         while True:
-            raw = bytes(cpu.memory[TEXT_BASE : TEXT_BASE + COLUMNS * ROWS * 2])
-            if raw != last_raw:
-                last_raw = raw
-                was_new, new = new, new_on_screen(text, baseline, _screen_rows(cpu))
+            screen = read_screen(cpu)
+            if screen.cells != last_raw:
+                last_raw = screen.cells
+                was_new, new = new, new_on_screen(text, baseline, screen.lines())
                 # Taken in the middle of a scroll, a screen can show an old
                 # line where the alignment with the baseline calls it new:
                 # the text must still be new one slice later.

@@ -32,7 +32,9 @@ from hvmm.devices.base import (
     VirtualClock,
     normalize_ports,
 )
+from hvmm.display import read_screen
 from hvmm.errors import ConfigError, DeviceError
+from hvmm.keyboard import KEY_INTERVAL_NS, key_bytes
 
 #: Instructions per ``cpu.run()`` call when nothing else stops the guest:
 #: small enough for a responsive Ctrl-C and progress display, large enough
@@ -285,6 +287,9 @@ class Machine:
         self._instructions = 0
         self._wall_ns = 0
         self._running = False
+        self.stop: Stop | None = None       # why the last run() returned
+        self._keys: list[bytes] = []        # typed keys not yet delivered
+        self._key_timer = None
         self.mmio_routed = hasattr(cpu, "map_mmio")
         self._mmio_upcall = _MmioUpcall(self)
         for device in devices:
@@ -446,6 +451,61 @@ class Machine:
         for device in self.devices:
             device.close()
 
+    # ---- scripting: running until, screen and keyboard ------------------------
+
+    def run_until(self, predicate, max_instructions: int = 2_000_000_000,
+                  chunk: int = 20_000) -> bool:
+        """Run until ``predicate()`` is true (checked every ``chunk``
+        instructions): True; False if the guest stopped first (``self.stop``
+        says why) or ``max_instructions`` ran out."""
+        done = 0
+        while not predicate():
+            if done >= max_instructions:
+                return False
+            # (realtime: an idle guest retires almost nothing, bound the time too)
+            stop = self.run(min(chunk, max_instructions - done),
+                            max_ns=10_000_000 if self.realtime else None)
+            done += stop.instructions
+            if stop.reason != "limit":
+                return bool(predicate())
+        return True
+
+    def wait_for_text(self, text: str, max_instructions: int = 2_000_000_000) -> bool:
+        """Run until ``text`` is on the text screen."""
+        return self.run_until(lambda: text in self.screen_text(), max_instructions)
+
+    # ---- screen and keyboard -------------------------------------------------
+
+    def screen_text(self) -> str:
+        """The text screen as the adapter shows it (characters only, code
+        page 437; see :mod:`hvmm.display`), one line per row, trailing
+        blanks removed; empty in a graphics mode."""
+        return "\n".join(line.rstrip() for line in read_screen(self.cpu).lines())
+
+    def type(self, text: str) -> None:
+        """Type ``text`` on the keyboard (US layout; ``\\r`` is Enter).  The
+        keys go in one every KEY_INTERVAL_NS of virtual time while the
+        machine runs."""
+        self.press(*[key_bytes(ch) for ch in text])  # all or nothing
+
+    def press(self, *keys: bytes) -> None:
+        """Queue keys given as set 2 scancodes (each one key's make and
+        break codes, modifiers included), delivered like typed ones."""
+        self._keys.extend(bytes(k) for k in keys)
+        if self._key_timer is None or not self._key_timer.active:
+            self._key_timer = self.clock.call_every(KEY_INTERVAL_NS, self._next_key)
+
+    def _next_key(self) -> None:
+        if self._keys:
+            self.cpu.keyboard_input(self._keys.pop(0))
+        if not self._keys and self._key_timer is not None:
+            self._key_timer.cancel()
+
+    @property
+    def typing(self) -> bool:
+        """Keys typed but not yet delivered to the keyboard."""
+        return bool(self._keys)
+
     # ---- running ----------------------------------------------------------
 
     def run(self, max_instructions: int | None = None, progress=None,
@@ -586,6 +646,7 @@ class Machine:
             self._drain_debug()
         stop.instructions = done
         stop.seconds = elapsed / 1e9
+        self.stop = stop
         return stop
 
     def _realtime_step(self, budget: int) -> int:

@@ -10,7 +10,8 @@ import pytest
 
 from hvmm.disks import FloppyImage
 from hvmm.errors import ConfigError
-from hvmm.pc import PC, key_bytes
+from hvmm.keyboard import key_bytes
+from hvmm.pc import PC
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOPPY_144 = 1_474_560

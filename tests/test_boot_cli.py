@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from hvmm.headless import decode_keys, new_on_screen, run_script
-from hvmm.pc import KEY_INTERVAL_NS, PC
+from hvmm.keyboard import KEY_INTERVAL_NS
+from hvmm.pc import PC
 from test_cli import PACKAGE_PARENT, hvmm_cmd, no_traceback
 
 FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"

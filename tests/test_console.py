@@ -24,12 +24,12 @@ from hvmm.frontends.console import (
     KeyDecoder,
     ScreenRenderer,
     TextScreen,
-    graphics_notice,
     named_key,
     read_screen,
     with_modifiers,
 )
-from hvmm.pc import key_bytes
+from hvmm.display import ScreenMode, graphics_notice
+from hvmm.keyboard import key_bytes
 from test_boot_cli import FREEDOS, PROMPT, needs_freedos, write_floppy
 from test_cli import PACKAGE_PARENT, hvmm_cmd, no_traceback
 
@@ -113,12 +113,12 @@ def test_nearby_changes_are_one_run_and_a_resize_redraws_all():
 
 def test_graphics_mode_notice():
     r = ScreenRenderer()
-    note = graphics_notice(0x0A, 4)
-    assert note.startswith("graphics mode 4 (320x200): use --screenshot")
+    note = graphics_notice(ScreenMode("cga320", 320, 200), 4)
+    assert note.startswith("graphics mode 4h (320x200): use --screenshot")
     out = r.render(TextScreen(80, 25, b"", notice=note))
-    assert "graphics mode 4 (320x200)" in out and f"{ESC}[2J" in out
+    assert "graphics mode 4h (320x200)" in out and f"{ESC}[2J" in out
     assert r.render(TextScreen(80, 25, b"", notice=note)) == ""
-    assert "640x200" in graphics_notice(0x1E, 6)
+    assert "640x200" in graphics_notice(ScreenMode("cga640", 640, 200), 6)
 
 
 class FakeVideoCpu:
@@ -541,7 +541,7 @@ def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
     pc = PC(idle)
     assert pc.run(50_000).reason == "limit"           # POST, then idle in HLT
     t0, n0 = pc.cpu.time_ns, pc.cpu.instructions
-    timers = pc.machine.clock.pending()
+    timers = pc.clock.pending()
     stop = pc.run(100_000, max_ns=50_000_000)
     assert stop.reason == "limit" and stop.status == 3
     assert 50_000_000 <= pc.cpu.time_ns - t0 < 60_000_000     # one PIT tick past at most
@@ -551,7 +551,7 @@ def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
     assert pc.run(100_000).reason == "limit"
     assert pc.cpu.time_ns - t0 > 10_000_000_000
     # and the deadline's timer is gone afterwards
-    assert pc.machine.clock.pending() == timers
+    assert pc.clock.pending() == timers
 
 
 def test_console_keeps_port_e9_output_until_it_has_left(tmp_path):

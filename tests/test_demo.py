@@ -48,7 +48,7 @@ def test_demo_boots_and_ends_itself(cpu):
     assert SUMMARY[cpu].strip() in screen
     assert e9 == SUMMARY[cpu]
     # ... which took about 2 s of virtual time and few instructions.
-    assert 1.9e9 < pc.machine.stats(False)["virtual_ns"] < 2.2e9
+    assert 1.9e9 < pc.stats(False)["virtual_ns"] < 2.2e9
     assert pc.cpu.instructions < 1_000_000
 
 

@@ -10,8 +10,8 @@ text screen in the terminal with ANSI escapes and turns what is typed into
 PS/2 set 2 scancodes.  The pieces that need no terminal are separate, so
 tests drive them directly:
 
-* :func:`read_screen` takes a :class:`TextScreen` snapshot from the CPU
-  (frame buffer, CRTC start address and cursor, mode control);
+* :func:`hvmm.display.read_screen` takes a :class:`TextScreen` snapshot
+  from the CPU (frame buffer, CRTC start address and cursor, mode control);
 * :class:`ScreenRenderer` turns snapshots into ANSI output, redrawing only
   the cells that changed since the previous frame;
 * :class:`KeyDecoder` turns terminal input bytes (escape sequences
@@ -26,11 +26,11 @@ from __future__ import annotations
 import os
 import select
 import signal
-import sys
 import time
 from dataclasses import dataclass
 
-from hvmm.pc import key_bytes
+from hvmm.display import COLOURS, CP437, TextScreen, read_screen
+from hvmm.keyboard import key_bytes
 
 #: The byte Ctrl-] sends: leave the console (telnet's and QEMU's choice).
 QUIT_BYTE = 0x1D
@@ -43,33 +43,6 @@ SLICE_SECONDS = 0.01
 #: Unchanged cells between two changed ones that are rewritten rather than skipped.
 MERGE_GAP = 4
 
-CGA_BASE = 0xB8000
-MDA_BASE = 0xB0000
-CGA_SIZE = 0x4000      # the CGA's 16 KiB, where the CRTC addresses wrap
-MDA_SIZE = 0x1000
-BDA_VIDEO_MODE = 0x449
-
-MODE_HIRES = 0x01      # CGA mode control: 80 columns
-MODE_GRAPHICS = 0x02
-MODE_640 = 0x10
-MODE_BLINK = 0x20      # attribute bit 7 blinks (else: bright background)
-
-# The CGA's 16 colours, RGB (brown is the monitor's dark yellow with half green).
-CGA_PALETTE = (
-    (0x00, 0x00, 0x00), (0x00, 0x00, 0xAA), (0x00, 0xAA, 0x00), (0x00, 0xAA, 0xAA),
-    (0xAA, 0x00, 0x00), (0xAA, 0x00, 0xAA), (0xAA, 0x55, 0x00), (0xAA, 0xAA, 0xAA),
-    (0x55, 0x55, 0x55), (0x55, 0x55, 0xFF), (0x55, 0xFF, 0x55), (0x55, 0xFF, 0xFF),
-    (0xFF, 0x55, 0x55), (0xFF, 0x55, 0xFF), (0xFF, 0xFF, 0x55), (0xFF, 0xFF, 0xFF),
-)
-
-# Code page 437 as the PC's character ROM draws it: bytes.decode("cp437")
-# gives control characters for 0x00-0x1F and 0x7F, the ROM has glyphs.
-_CP437_LOW = " ☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼"
-CP437 = tuple(_CP437_LOW) + tuple(bytes(range(0x20, 0x7F)).decode("ascii")) + ("⌂",) \
-    + tuple(bytes(range(0x80, 0x100)).decode("cp437"))
-CP437 = CP437[:0xFF] + ("\u00a0",)  # 0xFF: a non-breaking space, drawn blank
-assert len(CP437) == 256
-
 ESC = "\x1b"
 ENTER_SCREEN = ESC + "[?1049h" + ESC + "[?25l"      # alternate screen, cursor off
 LEAVE_SCREEN = ESC + "[0m" + ESC + "[?25h" + ESC + "[?1049l"
@@ -78,54 +51,6 @@ HIDE_CURSOR = ESC + "[?25l"
 
 
 # ---- the screen ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TextScreen:
-    """One frame: ``cells`` is the character/attribute bytes of
-    ``columns`` x ``rows`` cells in display order; ``cursor`` the (row,
-    column) of a visible cursor or None.  ``notice``: a one-line message
-    shown instead of the cells (graphics modes)."""
-
-    columns: int
-    rows: int
-    cells: bytes
-    cursor: tuple[int, int] | None = None
-    blink: bool = True          # attribute bit 7 blinks (else bright background)
-    mono: bool = False          # MDA attributes
-    notice: str | None = None
-
-
-def graphics_notice(mode_control: int, bios_mode: int) -> str:
-    size = "640x200" if mode_control & MODE_640 else "320x200"
-    return f"graphics mode {bios_mode} ({size}): use --screenshot  (Ctrl-] leaves)"
-
-
-def read_screen(cpu) -> TextScreen:
-    """A snapshot of what the display adapter shows: the CGA's (or the
-    MDA's) text from its frame buffer, starting at the CRTC start address,
-    with the hardware cursor."""
-    vs = cpu.video_state()
-    mode = vs["mode_control"]
-    base = vs["frame_buffer"]
-    mono = base == MDA_BASE
-    if not mono and mode & MODE_GRAPHICS:
-        return TextScreen(80, 25, b"", None,
-                          notice=graphics_notice(mode, cpu.memory[BDA_VIDEO_MODE]))
-    columns = 80 if mono or mode & MODE_HIRES else 40
-    rows = 25
-    size = MDA_SIZE if mono else CGA_SIZE
-    buf = bytes(cpu.memory[base : base + size])
-    start = (vs["start_address"] * 2) % size
-    n = columns * rows * 2
-    cells = (buf + buf)[start : start + n]      # the CRTC wraps within the adapter's RAM
-    crtc = vs["crtc"]
-    cursor = None
-    hidden = (crtc[10] & 0x60) == 0x20 or vs["cursor_start"] > vs["cursor_end"]
-    at = (vs["cursor_offset"] - vs["start_address"]) % (size // 2)
-    if not hidden and at < columns * rows:
-        cursor = divmod(at, columns)
-    return TextScreen(columns, rows, cells, cursor, blink=bool(mode & MODE_BLINK), mono=mono)
 
 
 def _sgr(attr: int, blink_enabled: bool, mono: bool) -> str:
@@ -147,14 +72,14 @@ def _sgr(attr: int, blink_enabled: bool, mono: bool) -> str:
         if attr & 0x80 and blink_enabled:
             parts.append("5")
     else:
-        fg = CGA_PALETTE[attr & 0x0F]
+        fg = COLOURS[attr & 0x0F]
         back = (attr >> 4) & 0x0F
         parts = ["0"]
         if blink_enabled:
             if back & 0x08:
                 parts.append("5")
             back &= 0x07
-        bg = CGA_PALETTE[back]
+        bg = COLOURS[back]
     parts.append("38;2;%d;%d;%d" % fg)
     parts.append("48;2;%d;%d;%d" % bg)
     return ESC + "[" + ";".join(parts) + "m"

@@ -13,17 +13,9 @@ graphics is doubled vertically, 40-column text is doubled horizontally, and
 text cells are 8x16 (the VGA's cell, font hvmm/firmware/fonts/cp437-8x16.bin)
 whatever the CRTC's cell height.
 
-The mode is chosen as the hardware would show it, in this order:
-
-1. VGA attribute mode control (register 10h) with bit 0 (graphics) and
-   bit 6 (8-bit colour) set: mode 13h, 320x200 in 256 colours, linear at
-   A0000, each byte ANDed with the pel mask and looked up in the DAC.
-2. Frame buffer at B0000 (an MDA, or a VGA whose miscellaneous output bit
-   0 is clear): 80x25 monochrome text with MDA attributes.
-3. CGA mode control (3D8h) bit 1: 640x200 two-colour graphics (bit 4) or
-   320x200 four-colour graphics, interleaved at B8000 (even lines) and
-   BA000 (odd lines).
-4. Otherwise CGA text, 40 or 80 columns (3D8h bit 0).
+The mode is the one the hardware shows (:func:`hvmm.display.screen_mode`):
+mode 13h (VGA attribute register 10h), monochrome text at B0000, CGA
+graphics (3D8h bit 1) at B8000/BA000, or CGA text in 40 or 80 columns.
 
 CGA mode control bit 3 clear (video disabled) gives a black screen of the
 mode's size; so does a bare CPU just after reset. What is not drawn: the
@@ -36,101 +28,38 @@ are drawn in their visible phase), split (start > end) cursors.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
 from PIL import Image, ImageDraw
 
+from hvmm.display import (
+    COLOURS,
+    MDA_TEXT,
+    MODE_BLINK,
+    MODE_BW,
+    VGA_GRAPHICS,
+    ScreenMode,
+    cursor_position,
+    read_wrapped,
+    screen_mode,
+    text_memory,
+)
 from hvmm.errors import ConfigError
 
 #: The size of every screenshot of a 25-row text or a graphics mode.
 WIDTH, HEIGHT = 640, 400
 CELL_W, CELL_H = 8, 16
 
-CGA_TEXT = 0xB8000
-MDA_TEXT = 0xB0000
 CGA_GRAPHICS = 0xB8000
 CGA_ODD_BANK = 0x2000          # odd scan lines at BA000
-VGA_GRAPHICS = 0xA0000
-CGA_MEMORY = 0x4000            # the CGA's 16 KiB, which the CRTC's addresses wrap in
-MDA_MEMORY = 0x1000            # the MDA's 4 KiB
-VGA_MONO_MEMORY = 0x8000       # B0000-B7FFF on a VGA in mono mode
 
-# CGA mode control (3D8h) bits.
-MODE_HIRES = 0x01
-MODE_GRAPHICS = 0x02
-MODE_BW = 0x04
-MODE_VIDEO = 0x08
-MODE_640 = 0x10
-MODE_BLINK = 0x20
-
-# VGA attribute mode control (attribute register 10h) bits.
-ATTR_GRAPHICS = 0x01
-ATTR_8BIT = 0x40
-
-#: The 16 text / CGA colours (RGBI as a VGA's default palette shows them:
-#: colour 6 is brown, not dark yellow).
-COLOURS = [
-    (0x00, 0x00, 0x00), (0x00, 0x00, 0xAA), (0x00, 0xAA, 0x00), (0x00, 0xAA, 0xAA),
-    (0xAA, 0x00, 0x00), (0xAA, 0x00, 0xAA), (0xAA, 0x55, 0x00), (0xAA, 0xAA, 0xAA),
-    (0x55, 0x55, 0x55), (0x55, 0x55, 0xFF), (0x55, 0xFF, 0x55), (0x55, 0xFF, 0xFF),
-    (0xFF, 0x55, 0x55), (0xFF, 0x55, 0xFF), (0xFF, 0xFF, 0x55), (0xFF, 0xFF, 0xFF),
-]
 BLACK, GREY, WHITE = 0, 7, 15  # the monochrome screen's three levels, as colour numbers
 
 # CGA 320x200 colours 1-3 (low intensity; colour select bit 4 adds 8).
 PALETTE_0 = (2, 4, 6)          # green, red, brown
 PALETTE_1 = (3, 5, 7)          # cyan, magenta, white
 PALETTE_BW = (3, 4, 7)         # mode control bit 2 (mode 5): cyan, red, white
-
-
-@dataclass(frozen=True)
-class ScreenMode:
-    """What the screen shows: ``kind`` is "text", "mono", "cga320", "cga640"
-    or "vga256"; ``width`` x ``height`` is columns x rows for text, pixels
-    for graphics (the mode's own size, not the screenshot's)."""
-
-    kind: str
-    width: int
-    height: int
-    enabled: bool = True
-
-    @property
-    def name(self) -> str:
-        names = {
-            "text": f"{self.width}x{self.height} colour text",
-            "mono": f"{self.width}x{self.height} monochrome text",
-            "cga320": "320x200 4-colour CGA graphics",
-            "cga640": "640x200 2-colour CGA graphics",
-            "vga256": "320x200 256-colour VGA graphics (mode 13h)",
-        }
-        return names[self.kind] + ("" if self.enabled else ", video off")
-
-
-def screen_mode(state: dict) -> ScreenMode:
-    """The mode a ``cpu.video_state()`` dict shows (see the module doc)."""
-    vga = state.get("vga")
-    mode = state["mode_control"]
-    if vga is not None and vga["attr"][0x10] & (ATTR_GRAPHICS | ATTR_8BIT) == ATTR_GRAPHICS | ATTR_8BIT:
-        return ScreenMode("vga256", 320, 200)
-    if state["frame_buffer"] == MDA_TEXT:
-        # A VGA in mono mode leaves the CGA's mode control as it was: only
-        # an MDA's own 3B8h turns its video off.
-        return ScreenMode("mono", 80, _text_rows(state), vga is not None or bool(mode & MODE_VIDEO))
-    enabled = bool(mode & MODE_VIDEO)
-    if mode & MODE_GRAPHICS:
-        if mode & MODE_640:
-            return ScreenMode("cga640", 640, 200, enabled)
-        return ScreenMode("cga320", 320, 200, enabled)
-    return ScreenMode("text", 80 if mode & MODE_HIRES else 40, _text_rows(state), enabled)
-
-
-def _text_rows(state: dict) -> int:
-    # R6 (rows displayed) when the guest has programmed a plausible value;
-    # zero after reset.
-    rows = state["crtc"][6]
-    return rows if 1 <= rows <= 60 else 25
 
 
 def describe(cpu) -> str:
@@ -186,23 +115,6 @@ def check_path(path) -> None:
         raise ConfigError(f"cannot write screenshot {path}: is a directory")
 
 
-# ---------------------------------------------------------------- memory
-
-def _read(memory, address: int, size: int) -> bytes:
-    """``size`` bytes of guest RAM at ``address``; zeros past its end."""
-    data = bytes(memory[address : address + size])
-    return data.ljust(size, b"\0")
-
-
-def _read_wrapped(memory, base: int, region: int, offset: int, size: int) -> bytes:
-    """``size`` bytes from ``offset`` in the ``region`` bytes at ``base``,
-    wrapping at its end as the CRTC's address counter does."""
-    data = _read(memory, base, region)
-    offset %= region
-    reps = (offset + size) // region + 1
-    return (data * reps)[offset : offset + size]
-
-
 # ---------------------------------------------------------------- graphics
 
 def _rgb_palette(colours) -> list[int]:
@@ -219,7 +131,7 @@ def _finish(image: Image.Image) -> Image.Image:
 
 
 def _render_vga256(memory, vga: dict) -> Image.Image:
-    pixels = _read(memory, VGA_GRAPHICS, 320 * 200)
+    pixels = read_wrapped(memory, VGA_GRAPHICS, 320 * 200, 0, 320 * 200)
     mask = vga["pel_mask"]
     if mask != 0xFF:
         pixels = pixels.translate(bytes(i & mask for i in range(256)))
@@ -233,7 +145,7 @@ def _cga_lines(memory, state: dict) -> bytes:
     even lines from B8000, odd lines from BA000, each bank 8 KiB from the
     CRTC start address (counted in words, as in text modes)."""
     start = (2 * state["start_address"]) % CGA_ODD_BANK
-    banks = [_read_wrapped(memory, CGA_GRAPHICS + b * CGA_ODD_BANK, CGA_ODD_BANK, start, 100 * 80)
+    banks = [read_wrapped(memory, CGA_GRAPHICS + b * CGA_ODD_BANK, CGA_ODD_BANK, start, 100 * 80)
              for b in (0, 1)]
     return b"".join(banks[y & 1][(y >> 1) * 80 : (y >> 1) * 80 + 80] for y in range(200))
 
@@ -290,14 +202,10 @@ def _mda_colours(attr: int, blink: bool) -> tuple[int, int, bool]:
 def _render_text(memory, state: dict, mode: ScreenMode) -> Image.Image:
     columns, rows = mode.width, mode.height
     mono = mode.kind == "mono"
-    if mono:
-        base = MDA_TEXT
-        region = MDA_MEMORY if state.get("vga") is None else VGA_MONO_MEMORY
-        colours_of = _mda_colours
-    else:
-        base, region, colours_of = CGA_TEXT, CGA_MEMORY, _cga_colours
+    colours_of = _mda_colours if mono else _cga_colours
+    base, region = text_memory(state, mode)
     blink = bool(state["mode_control"] & MODE_BLINK)
-    cells = _read_wrapped(memory, base, region, 2 * state["start_address"], 2 * columns * rows)
+    cells = read_wrapped(memory, base, region, 2 * state["start_address"], 2 * columns * rows)
     chars, attrs = cells[0::2], cells[1::2]
 
     # Background and foreground planes at one pixel per cell, then a mask of
@@ -338,16 +246,14 @@ def _draw_cursor(draw, state, attrs, columns, rows, wrap, colours) -> None:
     CRTC's cell (R9 + 1 lines), scaled to the 16-line cell, in the
     foreground colour of the character under it."""
     crtc = state["crtc"]
-    if (crtc[10] >> 5) & 3 == 1:
-        return                  # R10 bits 5-6 = 01: cursor off
-    position = (state["cursor_offset"] - state["start_address"]) % wrap
-    if position >= columns * rows:
+    position = cursor_position(state, columns, rows, wrap)
+    if position is None:
         return
     first, last = state["cursor_start"], state["cursor_end"]
     cell_lines = (crtc[9] & 0x1F) + 1
     if crtc[9] == 0 and crtc[0] == 0:
         cell_lines = 14 if state["frame_buffer"] == MDA_TEXT else 8  # not programmed: BIOS cell
-    if first > last or first >= cell_lines:
+    if first >= cell_lines:
         return
     last = min(last, cell_lines - 1)
     top = first * CELL_H // cell_lines
