@@ -23,6 +23,7 @@ The mode is chosen as the hardware would show it, in this order:
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 CGA_TEXT = 0xB8000
@@ -61,6 +62,9 @@ CP437 = (tuple(" ☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§�
          + tuple(bytes(range(0x20, 0x7F)).decode("ascii")) + ("⌂",)
          + tuple(bytes(range(0x80, 0xFF)).decode("cp437")) + ("\u00a0",))
 assert len(CP437) == 256
+# The table for codecs.charmap_decode (C speed: lines() runs on every
+# --wait poll).
+_CP437_MAP = "".join(CP437)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class TextScreen:
     def lines(self) -> list[str]:
         """The characters, one string of ``columns`` per row (none in a
         graphics mode)."""
-        chars = "".join(CP437[c] for c in self.cells[0::2])
+        chars = codecs.charmap_decode(self.cells[0::2], "strict", _CP437_MAP)[0]
         return [chars[i : i + self.columns] for i in range(0, len(chars), self.columns)]
 
 
