@@ -706,12 +706,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "boot",
-        help="boot a PC (our BIOS) from floppy or hard-disk images, headless under a script",
+        help="boot a PC (our BIOS) from floppy or hard-disk images, in the console or headless",
         description=(
-            "Boot a PC with the hvmm BIOS from raw disk images (a floppy A: "
-            "and hard disks 80h/81h; read-only, guest writes kept in memory, "
-            "unless --write): drive A: first, then hard disk 80h. "
-            "--wait and --type run in command-line order; the run ends when "
+            "Boot a PC with the hvmm BIOS (or --bios FILE) from raw disk images "
+            "(a floppy A: and hard disks 80h/81h; read-only, guest writes kept "
+            "in memory, unless --write): drive A: first, then hard disk 80h. "
+            "Without --headless the screen is drawn in the terminal (Ctrl-] "
+            "leaves). --wait, --type and --sleep run in command-line order; "
+            "a headless run ends when "
             "they are done (exit 0), when the guest halts with interrupts off "
             "(0) or writes v to port 0xF4 ((v<<1)|1), on --max-instructions "
             "(3) or --timeout (4); a --wait whose text never appears is exit "

@@ -1,8 +1,9 @@
-"""The PC: a Machine with the hvmm BIOS, the paravirtual disk port and a
-floppy drive, plus the screen and keyboard helpers tests and scripts use.
+"""The PC: a Machine with the hvmm BIOS (or another ROM), the paravirtual
+disk port and its floppy and hard-disk drives.  The scripting methods used
+below (wait_for_text, type, screen_text, screenshot) are the Machine's.
 
     from hvmm.pc import PC
-    pc = PC(floppy="dos.img")                 # or a hvmm.disks.FloppyImage
+    pc = PC(floppy="dos.img", hda="c.img")    # paths, or hvmm.disks images
     pc.wait_for_text("A:\\>")                 # run until it is on screen
     pc.type("ver\\r")
     pc.wait_for_text("FreeDOS")
