@@ -311,3 +311,31 @@ def test_cpu_model_286_needs_the_core(tmp_path):
         assert rc == 0 and err == ""
     else:
         assert (rc, text, err) == (2, "", "hvmm: CPU model 286 is not available in this build\n")
+
+
+def _hvmm(*args, cwd):
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH")) if p))
+    return subprocess.run([sys.executable, "-m", "hvmm", "conformance", *map(str, args)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@needs_sst
+def test_cli_by_file_json_and_errors(tmp_path):
+    proc = _hvmm(SST8086, "--cpu", "8086", "--filter", "40,D4", "--by-file",
+                 "--json", tmp_path / "r.json", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
+    assert re.search(r"^40 +normal +250 +0 +0 +0$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^D4 +normal +250 +0 +0 +0$", proc.stdout, re.M), proc.stdout
+    assert proc.stdout.rstrip().splitlines()[-1] == "500 passed, 0 failed, 0 skipped"
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [f["file"] for f in data["files"]] == ["40", "D4"]
+    assert data["statuses"]["normal"]["passed"] == 500
+
+    proc = _hvmm(SST8086, "--json", tmp_path / "no" / "r.json", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("hvmm: ") and proc.stderr.count("\n") == 1
