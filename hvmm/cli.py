@@ -11,7 +11,7 @@
                     [--screenshot FILE.png]
     hvmm run [--cpu 8086|386] [--screenshot FILE.png]
     hvmm devices
-    hvmm conformance DIR [--cpu 8086|386] [--filter OPCODE]
+    hvmm conformance DIR [--cpu 8086|286|386] [--filter OPCODE] [--by-file] [--json FILE]
 
 ``run`` boots the bundled demo guest (guests/demo.asm) headless and exits 0
 when the demo ends itself.  Exit statuses of ``exec``: 0 the guest halted;
@@ -636,6 +636,8 @@ def cmd_conformance(args) -> int:
             opcode_filter=args.filter,
             out=sys.stdout,
             progress=not args.no_progress,
+            by_file=args.by_file,
+            json_path=args.json,
         )
     )
 
@@ -806,12 +808,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(gzip'd JSON per opcode, e.g. SingleStepTests 8086).",
     )
     p.add_argument("dir", metavar="DIR", help="directory of <opcode>.json.gz files")
-    p.add_argument("--cpu", choices=CPU_MODELS, default="8086", help="CPU model (default 8086)")
+    p.add_argument(
+        "--cpu",
+        choices=("8086", "286", "386"),
+        default="8086",
+        help="CPU model (default 8086; 286 once the core has it)",
+    )
     p.add_argument(
         "--filter",
         metavar="OPCODE",
-        help="only this opcode file, e.g. 00, 80.3 or F6",
+        help="only these opcode files, e.g. 00, 80.3, F6 or 00,F6.7",
     )
+    p.add_argument("--by-file", action="store_true", help="print the counts of every opcode file")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_conformance)
     return parser

@@ -1,16 +1,22 @@
 """The SingleStepTests conformance runner.
 
-Runs single-instruction tests in the SingleStepTests JSON format (one gzip'd
+Runs single-instruction tests in the SingleStepTests JSON layout (one gzip'd
 JSON file per opcode, ``80.3.json.gz`` for opcode 0x80 with ModRM reg=3, and a
 ``metadata.json`` giving each opcode's ``status`` and optional ``flags-mask``)
 against the compiled core, ``hvmm._core.Cpu``.
 
 For every test, one reused ``Cpu`` is loaded with the initial registers and RAM
 bytes, ``step()`` executes exactly one instruction (prefixes included; a REP
-string instruction runs to completion), and every register plus each listed
-final RAM byte is compared.  Registers absent from ``final.regs`` did not
-change and are compared against their initial values.  FLAGS is compared as
-``(actual & mask) == (expected & mask)``.
+string instruction runs to completion; a faulting one ends with the interrupt
+taken through the real-mode IVT, #UD included), and every register plus each
+listed final RAM byte is compared.  Registers absent from ``final.regs`` did
+not change.  FLAGS is compared as ``(actual & mask) == (expected & mask)``,
+and so is the FLAGS image an exception pushed (at ``exception.flag_address``
+when the test gives it).
+
+Memory covers every address a test names: 1 MiB, wrapping, on the 8086;
+on later models 1 MiB + 64 KiB (FFFF:FFFF with A20 enabled) at first, grown
+when a test names an address above it.
 
 Statuses:
 
@@ -18,45 +24,51 @@ Statuses:
   exit status 1.
 - ``fpu`` (ESC opcodes; the core decodes them, with no x87 attached): run and
   reported, but a failing fpu test is counted as skipped, never as failed.
-- ``undefined``, ``prefix`` and anything unknown: not run, counted as skipped.
+- ``undefined``, ``prefix``, ``extension`` and anything unknown: not run,
+  counted as skipped.
 
-A few files (``8F``, ``C6``, ``C7``) hold every ModRM reg value of a group
-opcode while metadata.json gives statuses per reg field; there the status is
-looked up per test from the ModRM byte.
+Files holding every ModRM reg value of a group opcode (``8F``, ``C6``, ``C7``)
+while metadata.json gives statuses per reg field have the status looked up per
+test from the ModRM byte.
+
+Documented differences: a set captured on one CPU may carry notes for another
+model, keyed by its name (in sst286's metadata.json, ``"386": {"skip-tests":
+..., "flags-mask": ..., "why": ...}`` at the top level, per opcode and per reg
+field).  Running that model, a test that fails but falls under such a note
+(it matches the ``skip-tests`` description, or passes under the note's
+``flags-mask``) is counted as a documented difference, not as a failure.
 """
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import sys
-from collections import Counter
 from pathlib import Path
 
-__all__ = ["run_conformance", "MUST_PASS", "INFORMATIONAL"]
+from hvmm.conformance_report import FileResult, Tally, print_report, write_json
+
+__all__ = ["run_conformance", "MUST_PASS", "INFORMATIONAL", "CPU_MODELS"]
 
 #: statuses whose tests must all pass
 MUST_PASS = frozenset({"normal", "alias", "undocumented"})
 #: statuses that are run and reported but never count as failures
 INFORMATIONAL = frozenset({"fpu"})
+#: models the runner knows; the core may not have them all (286)
+CPU_MODELS = ("8086", "286", "386")
 
 REGS = ("ax", "bx", "cx", "dx", "sp", "bp", "si", "di",
         "cs", "ss", "ds", "es", "ip", "flags")
-_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF1, 0xF2, 0xF3})
-_FLAG_NAMES = ((0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"),
-               (8, "TF"), (9, "IF"), (10, "DF"), (11, "OF"))
+_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67,
+                       0xF0, 0xF1, 0xF2, 0xF3})
 _BAD_EXITS = frozenset({"invalid_opcode", "unimplemented", "triple_fault",
                         "breakpoint"})
-ADDRESS_MASK = 0xFFFFF  # the 8086 address space wraps at 1 MiB
+_ADDRESS_MASK = {"8086": 0xFFFFF}       # the 8086 address space wraps at 1 MiB
+_REAL_MODE_TOP = 0x110000               # FFFF:FFFF + 1 with A20 enabled
 
 
 # --------------------------------------------------------------------------
-# metadata and file selection
-
-def _load_metadata(directory: Path) -> dict:
-    with open(directory / "metadata.json", "r", encoding="utf-8") as f:
-        meta = json.load(f)
-    return meta.get("opcodes", meta)
-
+# metadata, notes for another model, file selection
 
 def _entry(info: dict | None) -> tuple[str, int]:
     if not info:
@@ -96,33 +108,119 @@ def _select(key: str, tokens: list[str] | None, grouped: bool):
     return regs or None
 
 
-def _modrm_reg(test_bytes) -> int:
+def _opcode_at(test_bytes) -> int:
+    """Index of the opcode byte, past any prefixes."""
     i = 0
     n = len(test_bytes)
     while i < n and test_bytes[i] in _PREFIXES:
         i += 1
-    return (test_bytes[i + 1] >> 3) & 7 if i + 1 < n else 0
+    return i
+
+
+def _modrm_reg(test_bytes) -> int:
+    i = _opcode_at(test_bytes)
+    if i < len(test_bytes) and test_bytes[i] == 0x0F:
+        i += 1
+    return (test_bytes[i + 1] >> 3) & 7 if i + 1 < len(test_bytes) else 0
+
+
+# Opcodes a LOCK prefix may precede on a 386 (with a memory operand), as
+# {opcode: ModRM reg values}; 0x0F-prefixed ones keyed 0x0Fxx.
+_ALL = frozenset(range(8))
+_LOCKABLE = {op: _ALL for op in (0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19,
+                                 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x86, 0x87)}
+_LOCKABLE.update({op: frozenset(range(7)) for op in (0x80, 0x81, 0x82, 0x83)})
+_LOCKABLE.update({0xF6: frozenset({2, 3}), 0xF7: frozenset({2, 3}),
+                  0xFE: frozenset({0, 1}), 0xFF: frozenset({0, 1})})
+_LOCKABLE.update({0x0F00 | op: _ALL for op in (0xAB, 0xB3, 0xBB, 0xB0, 0xB1, 0xC0, 0xC1)})
+_LOCKABLE.update({0x0FBA: frozenset({5, 6, 7}), 0x0FC7: frozenset({1})})
+
+
+def _locked_unlockable(test_bytes) -> bool:
+    """LOCK before an instruction that is not a lockable memory form."""
+    i = _opcode_at(test_bytes)
+    if 0xF0 not in test_bytes[:i]:
+        return False
+    if i >= len(test_bytes):
+        return True
+    op = test_bytes[i]
+    if op == 0x0F and i + 1 < len(test_bytes):
+        i += 1
+        op = 0x0F00 | test_bytes[i]
+    if i + 1 >= len(test_bytes):
+        return True
+    modrm = test_bytes[i + 1]
+    regs = _LOCKABLE.get(op)
+    return regs is None or modrm >> 6 == 3 or (modrm >> 3) & 7 not in regs
+
+
+# The "skip-tests" clauses a note may hold (";"-separated): the tests the
+# documented difference covers.
+_CLAUSES = (
+    (re.compile(r"modrm reg (\d)(?:\s*-\s*(\d))?$", re.I),
+     lambda m: (lambda lo, hi: lambda b: lo <= _modrm_reg(b) <= hi)(
+         int(m.group(1)), int(m.group(2) or m.group(1)))),
+    (re.compile(r"length > (\d+) bytes?$", re.I),
+     lambda m: (lambda n: lambda b: len(b) > n)(int(m.group(1)))),
+    (re.compile(r"F0 \(LOCK\) prefix unless the instruction is a lockable memory form$", re.I),
+     lambda m: _locked_unlockable),
+)
+
+
+class _Note:
+    """A documented difference for the model being run."""
+    __slots__ = ("why", "covers", "flags_mask")
+
+    def __init__(self, note: dict, where: str, warn):
+        self.why = str(note.get("why", "")) or where
+        self.flags_mask = int(note["flags-mask"]) if "flags-mask" in note else None
+        self.covers = []
+        for clause in str(note.get("skip-tests", "")).split(";"):
+            clause = clause.strip()
+            if not clause:
+                continue
+            for pattern, make in _CLAUSES:
+                m = pattern.match(clause)
+                if m:
+                    self.covers.append((clause, make(m)))
+                    break
+            else:
+                warn("metadata note for %s not understood, ignored: %r" % (where, clause))
+
+    def explains(self, test, d) -> str | None:
+        """Why the failure `d` of `test` is a documented difference, or None."""
+        b = test["bytes"]
+        for clause, covers in self.covers:
+            if covers(b):
+                return "%s: %s" % (clause, self.why)
+        if self.flags_mask is not None and _passes_under(d, d["mask"] & self.flags_mask):
+            return "flags-mask %04X: %s" % (self.flags_mask, self.why)
+        return None
+
+
+def _notes(info, model, where, warn) -> tuple:
+    if isinstance(info, dict) and isinstance(info.get(model), dict):
+        return (_Note(info[model], where, warn),)
+    return ()
+
+
+def _passes_under(d, mask) -> bool:
+    """Whether the mismatches `d` are all in flag bits outside `mask`."""
+    if d["regs"] or d["exit"] is not None:
+        return False
+    if d["flags"] is not None:
+        exp, got = d["flags"]
+        if (exp ^ got) & mask:
+            return False
+    fb = d["flag_bytes"]
+    for addr, exp, got in d["ram"]:
+        if addr not in fb or (exp ^ got) & (mask >> fb[addr]) & 0xFF:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------
-# running
-
-class _FileResult:
-    __slots__ = ("key", "status", "total", "passed", "failed", "skipped",
-                 "failed_counted", "first", "fields", "statuses")
-
-    def __init__(self, key: str, status: str):
-        self.key = key
-        self.status = status
-        self.total = 0          # tests run
-        self.passed = 0
-        self.failed = 0         # tests run that failed (any status)
-        self.failed_counted = 0 # ... of a must-pass status
-        self.skipped = 0
-        self.first = None       # details of the first failing test
-        self.fields = Counter() # which comparisons failed, over all tests
-        self.statuses = set()
-
+# running one test
 
 def _ivt_vectors(ram_init: dict) -> set:
     """(cs, ip) pairs of the interrupt vectors present in the initial RAM."""
@@ -134,18 +232,46 @@ def _ivt_vectors(ram_init: dict) -> set:
     return vecs
 
 
-def _run_test(cpu, mem, test, mask):
+def _pushed_flags(test, ir, expected, amask) -> dict:
+    """{physical address: bit shift} of the FLAGS image an exception pushed,
+    or {} when the test took none."""
+    exc = test.get("exception")
+    base = expected[9] << 4
+    if exc is not None and "flag_address" in exc:
+        lo = exc["flag_address"]
+        off = lo - base
+        hi = (base + ((off + 1) & 0xFFFF)) & amask if 0 <= off <= 0xFFFF else lo + 1
+        return {lo: 0, hi: 8}
+    # No exception key (sst8086): a divide error shows as CS:IP loaded from
+    # an IVT entry present in the initial RAM and SP dropped by 6.
+    esp = expected[4]
+    if esp == ((ir["sp"] - 6) & 0xFFFF) and \
+            (expected[8], expected[12]) in _ivt_vectors(dict(test["initial"]["ram"])):
+        return {(base + ((esp + 4) & 0xFFFF)) & amask: 0,
+                (base + ((esp + 5) & 0xFFFF)) & amask: 8}
+    return {}
+
+
+def _run_test(cpu, mem, test, mask, amask):
     """Run one test; return None on success, else a dict describing the
-    mismatches."""
+    mismatches.  Raises IndexError (RAM left clean) when the test names an
+    address outside `mem`."""
     init = test["initial"]
     ir = init["regs"]
     fin = test["final"]
+    init_ram = init["ram"]
+    size = len(mem)
+    for addr, _ in init_ram:
+        if addr >= size:
+            raise IndexError(addr)
+    for addr, _ in fin["ram"]:
+        if addr >= size:
+            raise IndexError(addr)
 
     cpu.ax = ir["ax"]; cpu.bx = ir["bx"]; cpu.cx = ir["cx"]; cpu.dx = ir["dx"]
     cpu.sp = ir["sp"]; cpu.bp = ir["bp"]; cpu.si = ir["si"]; cpu.di = ir["di"]
     cpu.cs = ir["cs"]; cpu.ss = ir["ss"]; cpu.ds = ir["ds"]; cpu.es = ir["es"]
     cpu.ip = ir["ip"]; cpu.flags = ir["flags"]
-    init_ram = init["ram"]
     for addr, val in init_ram:
         mem[addr] = val
 
@@ -166,30 +292,18 @@ def _run_test(cpu, mem, test, mask):
     if (actual[13] & mask) != (expected[13] & mask):
         bad_flags = (expected[13], actual[13])
 
-    # Memory.  Exception: when the instruction raised an interrupt (divide
-    # error from DIV/IDIV/AAM: the final CS:IP is a vector loaded from the IVT
-    # and SP dropped by 6), the FLAGS word pushed at final SS:SP+4 holds the
-    # same undefined flag bits as the FLAGS register, so those two stack
-    # bytes are compared under the same flags-mask.
-    byte_masks = None
-    if mask != 0xFFFF:
-        esp = expected[4]
-        if esp == ((ir["sp"] - 6) & 0xFFFF):
-            vecs = _ivt_vectors(dict(init_ram))
-            if (expected[8], expected[12]) in vecs:
-                base = expected[9] << 4
-                byte_masks = {
-                    (base + ((esp + 4) & 0xFFFF)) & ADDRESS_MASK: mask & 0xFF,
-                    (base + ((esp + 5) & 0xFFFF)) & ADDRESS_MASK: mask >> 8,
-                }
+    # A FLAGS image pushed by an exception holds the same undefined bits as
+    # the FLAGS register: those two stack bytes compare under the mask.
     bad_ram = None
+    flag_bytes = None
     for addr, val in fin["ram"]:
         got = mem[addr]
         if got != val:
-            if byte_masks is not None and addr in byte_masks:
-                m = byte_masks[addr]
-                if (got & m) == (val & m):
-                    continue
+            if flag_bytes is None:
+                flag_bytes = _pushed_flags(test, ir, expected, amask)
+            shift = flag_bytes.get(addr)
+            if shift is not None and not (got ^ val) & (mask >> shift) & 0xFF:
+                continue
             if bad_ram is None:
                 bad_ram = []
             bad_ram.append((addr, val, got))
@@ -210,53 +324,45 @@ def _run_test(cpu, mem, test, mask):
         "flags": bad_flags,
         "mask": mask,
         "ram": bad_ram or [],
+        "flag_bytes": flag_bytes or {},
         "exit": (reason, getattr(ex, "detail", "")) if bad_exit else None,
     }
 
 
-def _flag_names(bits: int) -> str:
-    names = [n for b, n in _FLAG_NAMES if bits >> b & 1]
-    return " ".join(names) if names else "-"
+# --------------------------------------------------------------------------
+# the CPU
+
+class ModelUnavailable(Exception):
+    pass
 
 
-def _format_failure(res: _FileResult) -> list[str]:
-    idx, test, d = res.first
-    lines = []
-    name = test.get("name", "?")
-    num = test.get("test_num", idx)
-    raw = " ".join("%02x" % b for b in test.get("bytes", ()))
-    lines.append('    first failure: test %s "%s"  bytes: %s' % (num, name, raw))
-    if d["exit"] is not None:
-        reason, detail = d["exit"]
-        lines.append("      core stopped: %s%s" % (reason, (" (%s)" % detail) if detail else ""))
-    for reg, exp, got in d["regs"]:
-        lines.append("      %-5s expected %04x  actual %04x" % (reg, exp, got))
-    if d["flags"] is not None:
-        exp, got = d["flags"]
-        m = d["mask"]
-        lines.append("      flags expected %04x  actual %04x  mask %04x  differing: %s"
-                     % (exp, got, m, _flag_names((exp ^ got) & m)))
-    for addr, exp, got in d["ram"]:
-        lines.append("      ram[%05x] expected %02x  actual %02x" % (addr, exp, got))
-    if res.failed > 1:
-        lines.append("      mismatches over %d failing tests: %s" % (
-            res.failed, ", ".join("%s x%d" % kv for kv in res.fields.most_common())))
-    return lines
+def _make_cpu(model: str, memory_size: int):
+    from hvmm._core import Cpu
+    try:
+        cpu = Cpu(memory_size=memory_size, model=model, devices=False)
+    except ValueError as e:
+        if "model" in str(e):
+            raise ModelUnavailable(model) from None
+        raise
+    _prepare(cpu, model)
+    return cpu
 
 
-def _tally_fields(res: _FileResult, d: dict) -> None:
-    for reg, _, _ in d["regs"]:
-        res.fields[reg] += 1
-    if d["flags"] is not None:
-        exp, got = d["flags"]
-        for b, n in _FLAG_NAMES:
-            if ((exp ^ got) & d["mask"]) >> b & 1:
-                res.fields[n] += 1
-    if d["ram"]:
-        res.fields["ram"] += 1
-    if d["exit"] is not None:
-        res.fields[d["exit"][0]] += 1
+def _prepare(cpu, model: str) -> None:
+    # Faults, #UD included, are taken through the IVT as on hardware: the
+    # tests show the CPU after the interrupt.
+    if hasattr(cpu, "invalid_opcode_exits"):
+        cpu.invalid_opcode_exits = False
+    if model != "8086" and hasattr(cpu, "a20"):
+        cpu.a20 = True          # 24/32 address lines: no wrap at 1 MiB
 
+
+def _memory_size_for(addr: int) -> int:
+    return max(_REAL_MODE_TOP, (addr + 0x10000) & ~0xFFFF)
+
+
+# --------------------------------------------------------------------------
+# the run
 
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
@@ -271,32 +377,47 @@ def _progress_bar(total: int, enabled: bool):
                 dynamic_ncols=True)
 
 
+def _fail(err, message: str) -> int:
+    print("hvmm: %s" % message, file=err)
+    return 2
+
+
 def run_conformance(directory, cpu_model: str = "8086", opcode_filter=None,
-                    out=sys.stdout, progress: bool = True, *, cpu=None) -> int:
+                    out=sys.stdout, progress: bool = True, *, cpu=None,
+                    by_file: bool = False, json_path=None, err=None) -> int:
     """Run the SingleStepTests files in `directory` and print a report.
 
     `opcode_filter`: None for all files, or "F6" (F6.json.gz and every
     F6.*.json.gz), "F6.7" (that file), or a comma list / iterable of those.
     `cpu`: an existing ``hvmm._core.Cpu`` (or compatible object) to use
-    instead of a fresh ``Cpu(memory_size=1 << 20, model=cpu_model)``.
+    instead of a fresh one of model `cpu_model` (its model wins; #UD is set
+    to be delivered to the guest and A20 enabled; its memory is not grown).  `by_file`: print every
+    file's counts.  `json_path`: also write the report as JSON there.
+    Errors go to `err` (default stderr) as one ``hvmm: ...`` line.
 
     Returns the process exit status: 0 when every test of status normal,
-    alias or undocumented passed, 1 otherwise, 2 (after a one-line error) for
-    a missing directory or metadata.json, or a filter that selects nothing.
-    The last line printed is ``N passed, M failed, K skipped``.
+    alias or undocumented passed (or failed as a documented difference), 1
+    otherwise, 2 (after the error line) for a missing directory or
+    metadata.json, a filter that selects nothing, a CPU model this build
+    lacks or an unwritable JSON report.  The last line printed is ``N
+    passed, M failed, K skipped``, followed on the same line by ``, D
+    documented X/Y differences`` when there are any.
     """
+    err = sys.stderr if err is None else err
+    warn = lambda msg: print("hvmm: warning: %s" % msg, file=err)  # noqa: E731
     directory = Path(directory)
     if not directory.is_dir():
-        print("error: conformance directory not found: %s" % directory, file=out)
-        return 2
+        return _fail(err, "conformance directory not found: %s" % directory)
     if not (directory / "metadata.json").is_file():
-        print("error: no metadata.json in %s" % directory, file=out)
-        return 2
+        return _fail(err, "no metadata.json in %s" % directory)
     try:
-        meta = _load_metadata(directory)
-    except (OSError, ValueError) as e:
-        print("error: cannot read %s: %s" % (directory / "metadata.json", e), file=out)
-        return 2
+        with open(directory / "metadata.json", "r", encoding="utf-8") as f:
+            root = json.load(f)
+        meta = root.get("opcodes", root)
+    except (OSError, ValueError, AttributeError) as e:
+        return _fail(err, "cannot read %s: %s" % (directory / "metadata.json", e))
+    if json_path is not None and not Path(json_path).resolve().parent.is_dir():
+        return _fail(err, "cannot write the JSON report %s: no such directory" % json_path)
 
     tokens = _parse_filter(opcode_filter)
     files = []
@@ -309,40 +430,54 @@ def run_conformance(directory, cpu_model: str = "8086", opcode_filter=None,
             files.append((key, path, sel))
     if not files:
         if tokens:
-            print("error: no test files match %r in %s" % (",".join(tokens), directory), file=out)
-        else:
-            print("error: no *.json.gz test files in %s" % directory, file=out)
-        return 2
+            return _fail(err, "no test files match %r in %s" % (",".join(tokens), directory))
+        return _fail(err, "no *.json.gz test files in %s" % directory)
 
-    if cpu is None:
-        from hvmm._core import Cpu
-        cpu = Cpu(memory_size=1 << 20, model=cpu_model, devices=False)
+    model = getattr(cpu, "model", cpu_model) if cpu is not None else cpu_model
+    set_cpu = str(root.get("cpu", "")) if "opcodes" in root else ""
+    # notes for this model, when the set was captured on another CPU
+    foreign = bool(set_cpu) and set_cpu != model
+    set_notes = _notes(root, model, "the set", warn) if foreign else ()
+    amask = _ADDRESS_MASK.get(model, 0xFFFFFFFF)
+    own_cpu = cpu is None
+    if own_cpu:
+        try:
+            cpu = _make_cpu(model, (1 << 20) if model == "8086" else _REAL_MODE_TOP)
+        except ModelUnavailable:
+            return _fail(err, "CPU model %s is not available in this build" % model)
+    else:
+        _prepare(cpu, model)
     mem = cpu.memory
 
-    passed = failed = skipped = 0
-    results: list[_FileResult] = []
+    tally = Tally(model, set_cpu)
     bar = _progress_bar(len(files), progress)
     try:
         for key, path, sel in files:
             opcode, _, reg = key.partition(".")
             info = meta.get(opcode)
+            op_notes = _notes(info, model, opcode, warn) if foreign else ()
             per_reg = None
             if reg:
-                status, mask = _entry((info or {}).get("reg", {}).get(reg))
-            elif info is not None and "reg" in info and "status" not in info:
+                reg_info = (info or {}).get("reg", {}).get(reg)
+                status, mask = _entry(reg_info)
+                if foreign:
+                    op_notes = _notes(reg_info, model, key, warn) + op_notes
+            elif isinstance(info, dict) and "reg" in info and "status" not in info:
                 # a whole group opcode in one file: status per ModRM reg
-                per_reg = {int(r): _entry(v) for r, v in info["reg"].items()}
+                per_reg = {int(r): (_entry(v) + ((_notes(v, model, "%s.%s" % (opcode, r), warn)
+                                                   if foreign else ()),))
+                           for r, v in info["reg"].items()}
                 status, mask = "mixed", 0xFFFF
             else:
                 status, mask = _entry(info)
-            res = _FileResult(key, status)
+            res = FileResult(key, status)
+            tally.files.append(res)
 
             if per_reg is None and status not in MUST_PASS and status not in INFORMATIONAL:
                 # not run at all: count the tests as skipped
                 with gzip.open(path, "rb") as f:
                     n = len(json.loads(f.read()))
-                res.skipped = n
-                skipped += n
+                tally.skip(res, status, n)
                 if bar is not None:
                     bar.update(1)
                 continue
@@ -350,63 +485,59 @@ def run_conformance(directory, cpu_model: str = "8086", opcode_filter=None,
             with gzip.open(path, "rb") as f:
                 tests = json.loads(f.read())
 
+            notes = op_notes + set_notes
             for idx, test in enumerate(tests):
-                t_status, t_mask = status, mask
+                t_status, t_mask, t_notes = status, mask, notes
                 if per_reg is not None:
                     r = _modrm_reg(test["bytes"])
                     if sel != "all" and r not in sel:
                         continue
-                    if per_reg is not None:
-                        t_status, t_mask = per_reg.get(r, ("unknown", 0xFFFF))
+                    t_status, t_mask, reg_notes = per_reg.get(r, ("unknown", 0xFFFF, ()))
+                    t_notes = reg_notes + notes
                 if t_status not in MUST_PASS and t_status not in INFORMATIONAL:
-                    res.skipped += 1
-                    skipped += 1
+                    tally.skip(res, t_status, 1)
                     continue
-                res.total += 1
                 try:
-                    d = _run_test(cpu, mem, test, t_mask)
+                    try:
+                        d = _run_test(cpu, mem, test, t_mask, amask)
+                    except IndexError as e:
+                        addr = e.args[0] if e.args and isinstance(e.args[0], int) else -1
+                        if not own_cpu or model == "8086" or not 0 <= addr < 1 << 32:
+                            raise
+                        cpu = _make_cpu(model, _memory_size_for(addr))
+                        mem = cpu.memory
+                        d = _run_test(cpu, mem, test, t_mask, amask)
                 except Exception as e:  # a core exception is a failure, not a crash
+                    if isinstance(e, IndexError) and e.args and isinstance(e.args[0], int):
+                        e = "address %#x outside the %s's memory" % (e.args[0], model)
+                    else:
+                        e = "%s: %s" % (type(e).__name__, e)
                     d = {"regs": [], "flags": None, "mask": t_mask, "ram": [],
-                         "exit": ("exception", "%s: %s" % (type(e).__name__, e))}
+                         "flag_bytes": {}, "exit": ("exception", e)}
                 if d is None:
-                    res.passed += 1
-                    passed += 1
+                    tally.passed(res, t_status)
                     continue
-                res.failed += 1
-                res.statuses.add(t_status)
-                _tally_fields(res, d)
-                if res.first is None:
-                    res.first = (idx, test, d)
-                if t_status in MUST_PASS:
-                    res.failed_counted += 1
-                    failed += 1
+                why = next(filter(None, (n.explains(test, d) for n in t_notes)), None)
+                if why is not None:
+                    tally.difference(res, t_status, idx, test, why)
                 else:
-                    skipped += 1   # fpu: informational only
-            results.append(res)
+                    tally.failed(res, t_status, idx, test, d,
+                                 counted=t_status in MUST_PASS)
             if bar is not None:
                 bar.update(1)
-                if failed:
-                    bar.set_postfix(failed=failed, refresh=False)
+                if tally.total_failed:
+                    bar.set_postfix(failed=tally.total_failed, refresh=False)
     finally:
         if bar is not None:
             bar.close()
 
-    failing = [r for r in results if r.failed]
-    if failing:
-        print("%-7s %-22s %s" % ("opcode", "status", "failed/total"), file=out)
-        print("%-7s %-22s %s" % ("-" * 7, "-" * 22, "-" * 12), file=out)
-        for r in failing:
-            status = r.status
-            if status == "mixed":
-                status = "/".join(sorted(r.statuses))
-            if r.failed_counted == 0:
-                status += " (not counted)"
-            print("%-7s %-22s %d/%d" % (r.key, status, r.failed, r.total), file=out)
-            for line in _format_failure(r):
-                print(line, file=out)
-        print(file=out)
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), file=out)
-    return 1 if failed else 0
+    print_report(tally, out, by_file=by_file)
+    if json_path is not None:
+        try:
+            write_json(tally, json_path, directory)
+        except OSError as e:
+            return _fail(err, "cannot write the JSON report %s: %s" % (json_path, e.strerror or e))
+    return 1 if tally.total_failed else 0
 
 
 def main(argv=None) -> int:  # python -m hvmm.conformance DIR [FILTER]
@@ -416,11 +547,14 @@ def main(argv=None) -> int:  # python -m hvmm.conformance DIR [FILTER]
     p.add_argument("directory")
     p.add_argument("opcodes", nargs="?", default=None,
                    help='e.g. "F6", "F6.7" or "F6,D3.4"')
-    p.add_argument("--cpu", default="8086", choices=("8086", "386"))
+    p.add_argument("--cpu", default="8086", choices=CPU_MODELS)
+    p.add_argument("--by-file", action="store_true")
+    p.add_argument("--json", metavar="FILE")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     return run_conformance(a.directory, cpu_model=a.cpu, opcode_filter=a.opcodes,
-                           progress=not a.no_progress)
+                           progress=not a.no_progress, by_file=a.by_file,
+                           json_path=a.json)
 
 
 if __name__ == "__main__":

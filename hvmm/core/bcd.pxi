@@ -61,10 +61,14 @@ cdef void op_aas(CpuState* c) noexcept nogil:
     set_flags_masked(c, F_ARITH, f | szp(al, 0x80))
     set_r16(c, R_EAX, (ah << 8) | al)
 
-# AAM: returns 1 for a divide error (base 0).
+# AAM: returns 1 for a divide error (base 0). The 8086's microcode sets
+# SF, ZF and PF as for a zero result before it takes the divide error
+# (SingleStepTests 8086 captures); later models leave the flags alone.
 cdef int op_aam(CpuState* c, uint32_t base) noexcept nogil:
     cdef uint32_t al = c.regs[R_EAX] & 0xFF
     if base == 0:
+        if c.model == MODEL_8086:
+            set_flags_masked(c, F_SF | F_ZF | F_PF, F_ZF | F_PF)
         return 1
     set_r16(c, R_EAX, ((al / base) << 8) | (al % base))
     al = al % base
