@@ -35,7 +35,7 @@ def retired(stderr):
 
 ACCEPTANCE = ["--headless", "--wait", PROMPT, "--type", r"ver\r", "--wait", PROMPT,
               "--print-screen", "--stats"]
-# One boot checks dir (as waits: each must appear, or the exit status is 4)
+# One boot checks dir (as waits: each must appear, or the run fails)
 # and mem, and ends with ver, so the final screen shows mem and ver.
 COMBINED = ["--headless", "--timeout", "120",
             "--wait", PROMPT,
@@ -47,7 +47,7 @@ COMBINED = ["--headless", "--timeout", "120",
 
 
 def test_freedos_boot_ver_dir_mem_deterministic(freedos, hvmm_popen, tmp_path):
-    # Three boots at once (about 3 s each): the acceptance command,
+    # Three boots at once (about 3 s each): the README's FreeDOS command,
     # and the combined script twice for determinism.
     procs = [hvmm_popen("boot", freedos, *ACCEPTANCE, cwd=tmp_path)]
     procs += [hvmm_popen("boot", freedos, *COMBINED, cwd=tmp_path) for _ in range(2)]
