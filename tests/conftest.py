@@ -198,3 +198,4 @@ def fake():
     return SimpleNamespace(Cpu=fakes.FakeCpu, Exit=fakes.FakeExit, PORT=fakes.PORT,
                            Recorder=fakes.Recorder, BlockRecorder=fakes.BlockRecorder,
                            IrqDevice=fakes.IrqDevice, python_row=fakes.python_row)
+
