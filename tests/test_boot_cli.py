@@ -4,10 +4,7 @@ The FreeDOS tests need ../shared/images/freedos.img (next to the
 repository) and are skipped without it; the rest use images built here."""
 
 import re
-import subprocess
-import sys
 from importlib.resources import files
-from pathlib import Path
 
 import pytest
 

@@ -334,3 +334,28 @@ def test_attach_failure_is_a_config_error(fake):
         Machine(cpu=fake.Cpu(), devices=[Fussy()])
 
 
+
+
+@pytest.mark.parametrize("base, size", [(0xFEB00800, 0x1000), (0xFEB00000, 0x800), (0x10, 0x1000)])
+def test_unaligned_mmio_range_is_refused(fake, base, size):
+    """The core maps whole 4 KiB pages: an unaligned range would take pages
+    it does not cover (from 0, the interrupt vector table, for a base of
+    0x10), so it is refused, and nothing is mapped."""
+
+    class Regs(MmioDevice):
+        name = "regs"
+        mmio_base = base
+        mmio_size = size
+
+    cpu = fake.Cpu()
+    with pytest.raises(ConfigError, match=r"^device 'regs': MMIO range .* is not page-aligned"):
+        Machine(cpu=cpu, devices=[Regs()])
+    assert cpu.mmio == []
+
+
+def test_an_object_that_is_not_a_core_is_refused_by_name():
+    class NotACore:
+        model = "386"
+
+    with pytest.raises(ConfigError, match=r"^NotACore is not an hvmm core: it has no .*complete_io"):
+        Machine(cpu=NotACore())

@@ -15,10 +15,9 @@ import subprocess
 import pytest
 
 from hvmm import Cpu
-from hvmm.devices import NO_DEADLINE, IrqLine, MmioDevice, PortDevice, VirtualClock, normalize_ports
+from hvmm.devices import NO_DEADLINE, MmioDevice, PortDevice
 from hvmm.errors import ConfigError, DeviceError
 from hvmm.machine import Machine
-from hvmm.status import ExitStatus
 
 PORT = 0x510
 

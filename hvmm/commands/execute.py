@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 
 from hvmm.commands.common import UsageError, finish, progress_bar
 from hvmm.errors import ConfigError
