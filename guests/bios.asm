@@ -24,6 +24,9 @@
 BDA_SEG         equ 0x0040
 VIDEO_SEG       equ 0xB800
 ROM_SEG         equ 0xF000
+; POST code (port 0x80) written before the BIOS halts for good: INT 18h,
+; nothing to boot (hvmm reports it as its own exit status, not the guest's).
+POST_NO_BOOT    equ 0x18
 
 ; ---- the paravirtual disk port device (hvmm/firmware/disk_port.py) --------
 DISK_CMD        equ 0x4A0           ; write: command; read: status

@@ -22,6 +22,8 @@
         bits    16
         org     0x7C00
 
+%include "bootsector.inc"
+
 SECTORS equ     (image_end - sector2 + 511) / 512      ; loaded after the boot sector
 TICKS   equ     36                                      ; ~1.98 s at 18.2065 Hz
 BAR     equ     36                                      ; progress bar cells
@@ -38,14 +40,7 @@ A_BAROFF equ    0x19            ; light blue on blue
 A_NOTE   equ    0x13            ; cyan on blue
 
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_PROLOGUE
         mov     [boot_drive], dl
 
         mov     di, 3                   ; tries (real floppy drives need retries)
@@ -79,8 +74,7 @@ start:
 msg_disk_error: db "demo: INT 13h could not read the rest of the demo", 13, 10, 0
 boot_drive:     db 0
 
-        times   510 - ($ - $$) db 0
-        dw      0xAA55
+        BOOT_SIGNATURE
 
 ; ---- the rest, loaded to 0000:7E00 ------------------------------------------
 sector2:

@@ -12,15 +12,10 @@
         bits    16
         org     0x7C00
 
+%include "bootsector.inc"
+
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_PROLOGUE
         mov     [boot_drive], dl
 
         mov     si, msg_hello
@@ -76,8 +71,7 @@ msg_crlf:       db 13, 10, 0
 msg_disk_error: db "INT 13h read failed", 13, 10, 0
 boot_drive:     db 0
 
-        times   510 - ($ - $$) db 0
-        dw      0xAA55
+        BOOT_SIGNATURE
 
 ; ---- sector 2: loaded by the code above to 0000:7E00 ---------------------
 sector2:

@@ -11,15 +11,10 @@
         bits    16
         org     0x7C00
 
+%include "bootsector.inc"
+
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_PROLOGUE
         mov     ax, 0x0003              ; 80x25 colour text, clears the screen
         int     0x10
         mov     ax, 0x1301              ; write string, move the cursor
@@ -98,5 +93,4 @@ title:  db      "key echo: type keys, Q quits"
 title_len equ $ - title
 crlf:   db      13, 10, 0
 
-        times   510 - ($ - $$) db 0
-        dw      0xAA55
+        BOOT_SIGNATURE

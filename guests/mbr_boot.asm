@@ -18,6 +18,8 @@
         bits    16
         org     0x0600
 
+%include "bootsector.inc"
+
 RELOCATED       equ 0x0600
 LOADED_AT       equ 0x7C00
 EXIT_OK         equ 0x2A
@@ -25,14 +27,7 @@ EXIT_FAILED     equ 0x2B
 STAGE2_MAGIC    equ 0x3253              ; "S2"
 
 mbr:
-        cli
-        xor     ax, ax
-        mov     ss, ax
-        mov     sp, LOADED_AT
-        mov     ds, ax
-        mov     es, ax
-        sti
-        cld
+        BOOT_PROLOGUE                   ; stack below LOADED_AT (0x7C00)
         ; Not yet at the address we are assembled for: only relative jumps
         ; and absolute data addresses below LOADED_AT until the far jump.
         mov     si, LOADED_AT

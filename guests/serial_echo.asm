@@ -9,15 +9,12 @@
         bits    16
         org     0x7C00
 
+%include "bootsector.inc"
+
 COM1    equ     0x3F8
 
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        cld
+        BOOT_PROLOGUE cli               ; polled: interrupts stay off
         mov     dx, COM1 + 3
         mov     al, 0x80                ; LCR: DLAB
         out     dx, al
@@ -89,5 +86,4 @@ puts:
 msg_prompt:     db      "serial echo> ", 0
 msg_bye:        db      13, 10, "bye", 13, 10, 0
 
-        times   510 - ($ - $$) db 0
-        dw      0xAA55
+        BOOT_SIGNATURE

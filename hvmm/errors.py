@@ -25,3 +25,19 @@ class DeviceError(HvmmError):
     def __init__(self, message: str, device: str | None = None):
         super().__init__(message)
         self.device = device
+
+
+def exc_line(exc: BaseException) -> str:
+    """``ValueError: message (file.py:42 in fn)``: an exception as one line,
+    with where it was raised (the innermost frame)."""
+    import os
+
+    text = " ".join(str(exc).split())
+    out = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    tb = exc.__traceback__
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        out += f" ({os.path.basename(code.co_filename)}:{tb.tb_lineno} in {code.co_name})"
+    return out

@@ -18,7 +18,13 @@ from __future__ import annotations
 from hvmm.disks import FloppyImage, HardDiskImage
 from hvmm.errors import ConfigError
 from hvmm.firmware import DiskPort, bios_image
-from hvmm.machine import Machine, _DEFAULT
+from hvmm.machine import Machine, Stop, _DEFAULT
+from hvmm.status import ExitStatus
+
+#: The POST code (port 0x80) our BIOS writes before it halts for good
+#: because nothing could be booted (guests/bios.asm, INT 18h).
+POST_NO_BOOT = 0x18
+ROM_SEGMENT = 0xF000
 
 def set_cmos_memory(cpu, size: int) -> None:
     """The memory size in the CMOS, where the BIOS (INT 12h, INT 15h AH=88h,
@@ -75,3 +81,11 @@ class PC(Machine):
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
             self.cpu.reset()
         set_cmos_memory(self.cpu, len(self.cpu.memory))
+
+    def halt_stop(self, ex) -> Stop:
+        """A halt in the BIOS ROM after INT 18h (POST code 18h) is the BIOS
+        giving up: nothing bootable.  Any other halt is the guest's."""
+        if self.cpu.post_code == POST_NO_BOOT and ex.cs == ROM_SEGMENT:
+            return Stop("no_boot", ExitStatus.NO_BOOT, ex,
+                        error="no bootable disk: the BIOS found nothing to boot (INT 18h)")
+        return super().halt_stop(ex)

@@ -12,6 +12,7 @@ from hvmm.disks import FloppyImage
 from hvmm.errors import ConfigError
 from hvmm.keyboard import key_bytes
 from hvmm.pc import PC
+from hvmm.status import ExitStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOPPY_144 = 1_474_560
@@ -175,14 +176,14 @@ def test_int13_write_is_copy_on_write(tmp_path):
 def test_no_boot_signature():
     pc = PC(floppy=floppy(b""), debug_stream=None)
     stop = pc.run(2_000_000)
-    assert stop.reason == "hlt"
+    assert (stop.reason, stop.status) == ("no_boot", ExitStatus.NO_BOOT)
     assert "no boot signature (55AA) on drive A:" in pc.screen_text()
 
 
 def test_no_floppy():
     pc = PC(debug_stream=None)
     stop = pc.run(2_000_000)
-    assert stop.reason == "hlt"
+    assert (stop.reason, stop.status) == ("no_boot", ExitStatus.NO_BOOT)
     assert "cannot read the boot sector of drive A:" in pc.screen_text()
 
 

@@ -4,35 +4,17 @@ The FreeDOS tests need ../shared/images/freedos.img (next to the
 repository) and are skipped without it; the rest use images built here."""
 
 import re
-import subprocess
-import sys
 from importlib.resources import files
-from pathlib import Path
 
 import pytest
 
 from hvmm.headless import decode_keys, new_on_screen, run_script
 from hvmm.keyboard import KEY_INTERVAL_NS
 from hvmm.pc import PC
-from test_cli import PACKAGE_PARENT, hvmm_cmd, no_traceback
+from hvmm.status import ExitStatus
 
-FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"
-needs_freedos = pytest.mark.skipif(
-    not FREEDOS.is_file(), reason=f"FreeDOS floppy image not found at {FREEDOS}"
-)
 FLOPPY_144 = 1_474_560
 PROMPT = "A:\\>"
-
-
-def hvmm_popen(*args, cwd):
-    import os
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
-    return subprocess.Popen(
-        [sys.executable, "-m", "hvmm", *map(str, args)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
 
 
 def finish(proc):
@@ -46,16 +28,11 @@ def retired(stderr):
     return int(m.group(1))
 
 
-def write_floppy(path, data):
-    path.write_bytes(bytes(data).ljust(FLOPPY_144, b"\0"))
-    return path
-
-
 # ---- FreeDOS ------------------------------------------------------------------
 
 ACCEPTANCE = ["--headless", "--wait", PROMPT, "--type", r"ver\r", "--wait", PROMPT,
               "--print-screen", "--stats"]
-# One boot checks dir (as waits: each must appear, or the exit status is 4)
+# One boot checks dir (as waits: each must appear, or the run fails)
 # and mem, and ends with ver, so the final screen shows mem and ver.
 COMBINED = ["--headless", "--timeout", "120",
             "--wait", PROMPT,
@@ -66,12 +43,11 @@ COMBINED = ["--headless", "--timeout", "120",
             "--print-screen", "--stats"]
 
 
-@needs_freedos
-def test_freedos_boot_ver_dir_mem_deterministic(tmp_path):
-    # Three boots at once (about 3 s each): the issue's acceptance command,
+def test_freedos_boot_ver_dir_mem_deterministic(freedos, hvmm_popen, tmp_path):
+    # Three boots at once (about 3 s each): the README's FreeDOS command,
     # and the combined script twice for determinism.
-    procs = [hvmm_popen("boot", FREEDOS, *ACCEPTANCE, cwd=tmp_path)]
-    procs += [hvmm_popen("boot", FREEDOS, *COMBINED, cwd=tmp_path) for _ in range(2)]
+    procs = [hvmm_popen("boot", freedos, *ACCEPTANCE, cwd=tmp_path)]
+    procs += [hvmm_popen("boot", freedos, *COMBINED, cwd=tmp_path) for _ in range(2)]
     (rc, out, err), *combined = [finish(p) for p in procs]
 
     assert "Traceback" not in out + err
@@ -103,7 +79,7 @@ def boot_sector(code: bytes) -> bytes:
     return code.ljust(510, b"\0") + b"\x55\xaa"
 
 
-def test_boot_debug_exit_and_script_order(tmp_path):
+def test_boot_debug_exit_and_script_order(write_floppy, no_traceback, hvmm_cmd, tmp_path):
     hello = files("hvmm").joinpath("guests/hello_boot.bin").read_bytes()
     img = write_floppy(tmp_path / "hello.img", hello)
     proc = hvmm_cmd("boot", img, "--headless", "--wait", "Press a key:", "--type", "x",
@@ -121,23 +97,25 @@ def test_boot_debug_exit_and_script_order(tmp_path):
     assert len(proc.stderr.splitlines()) == 1 and "use --headless" in proc.stderr
 
 
-def test_boot_halt_limit_and_unmatched_wait(tmp_path):
+def test_boot_halt_limit_and_unmatched_wait(write_floppy, hvmm_main, tmp_path):
     img = write_floppy(tmp_path / "halt.img", boot_sector(b"\xfa\xf4"))  # cli; hlt
-    proc = hvmm_cmd("boot", img, "--headless", cwd=tmp_path)
-    no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
-    assert "halted with interrupts off" in proc.stderr
+    status, out, err = hvmm_main("boot", img, "--headless")
+    assert status == ExitStatus.OK, err
+    assert "halted with interrupts off" in err
+    status, out, err = hvmm_main("boot", img, "--headless", "--wait", "READY")
+    assert status == ExitStatus.WAIT_FAILED, err
+    assert err.count("\n") == 1 and "before 'READY' appeared" in err
     img = write_floppy(tmp_path / "loop.img", boot_sector(b"\xeb\xfe"))  # jmp $
-    proc = hvmm_cmd("boot", img, "--headless", "--max-instructions", "100000", cwd=tmp_path)
-    assert proc.returncode == 3, proc.stderr
-    proc = hvmm_cmd("boot", img, "--headless", "--wait", "READY",
-                    "--max-instructions", "100000", cwd=tmp_path)
-    assert proc.returncode == 4, proc.stderr
-    assert len(proc.stderr.splitlines()) == 1 and "'READY'" in proc.stderr
-    proc = hvmm_cmd("boot", img, "--headless", "--wait", "READY", "--timeout", "0.2",
-                    cwd=tmp_path)
-    assert proc.returncode == 4, proc.stderr
-    assert "timed out" in proc.stderr and "'READY'" in proc.stderr
+    status, out, err = hvmm_main("boot", img, "--headless", "--max-instructions", "100000")
+    assert status == ExitStatus.LIMIT, err
+    status, out, err = hvmm_main("boot", img, "--headless", "--wait", "READY",
+                                 "--max-instructions", "100000")
+    assert status == ExitStatus.LIMIT, err
+    assert err.count("\n") == 1 and "'READY' did not appear within 100000" in err
+    status, out, err = hvmm_main("boot", img, "--headless", "--wait", "READY",
+                                 "--timeout", "0.2")
+    assert status == ExitStatus.TIMEOUT, err
+    assert "timed out" in err and "'READY'" in err
 
 
 @pytest.mark.parametrize("make, expect", [
@@ -145,7 +123,7 @@ def test_boot_halt_limit_and_unmatched_wait(tmp_path):
     (b"\0" * 1000, "1000 bytes is not a positive multiple of 512"),
     ("dir", "is a directory"),
 ])
-def test_boot_bad_image(tmp_path, make, expect):
+def test_boot_bad_image(no_traceback, hvmm_cmd, tmp_path, make, expect):
     path = tmp_path / "disk.img"
     if make == "dir":
         path.mkdir()
@@ -157,7 +135,7 @@ def test_boot_bad_image(tmp_path, make, expect):
     assert len(proc.stderr.splitlines()) == 1 and expect in proc.stderr, proc.stderr
 
 
-def test_boot_bad_arguments(tmp_path):
+def test_boot_bad_arguments(write_floppy, no_traceback, hvmm_cmd, tmp_path):
     img = write_floppy(tmp_path / "halt.img", boot_sector(b"\xfa\xf4"))
     for args in ([], [img, "--floppy", img], [img, "--type", "\u00e9"], [img, "--sleep", "0"],
                  [img, "--sleep", "soon"]):
@@ -195,7 +173,15 @@ def test_new_on_screen_allows_for_echo_and_scroll():
     assert not new_on_screen("nope", old, old)
 
 
-def test_sleep_runs_for_virtual_time(tmp_path):
+def test_new_on_screen_after_cls():
+    """`cls` leaves the new prompt alone on the top row: not the old prompt
+    (from the bottom row) scrolled up by 24 rows."""
+    boot = [f"boot message {i}" for i in range(23)] + ["A:\\>"]
+    assert new_on_screen("A:\\>", rows(*boot), rows("A:\\>"))
+    assert not new_on_screen("A:\\>", rows(*boot), rows(*boot[:-1], "A:\\>cls"))
+
+
+def test_sleep_runs_for_virtual_time(write_floppy, tmp_path):
     # The hello guest waits for a key in INT 16h (HLT): a sleep step runs the
     # machine for that much virtual time, the same on every run.
     hello = files("hvmm").joinpath("guests/hello_boot.bin").read_bytes()

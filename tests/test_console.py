@@ -30,9 +30,13 @@ from hvmm.frontends.console import (
 )
 from hvmm.display import ScreenMode, graphics_notice
 from hvmm.keyboard import key_bytes
-from test_boot_cli import FREEDOS, PROMPT, needs_freedos, write_floppy
-from test_cli import PACKAGE_PARENT, hvmm_cmd, no_traceback
+from hvmm.status import ExitStatus
 
+import hvmm
+
+# The subprocesses import this checkout's hvmm.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(hvmm.__file__)))
+PROMPT = "A:\\>"
 ESC = "\x1b"
 
 
@@ -227,7 +231,7 @@ def test_exec_serial_stdio_echoes_upper_case(tmp_path):
 
 
 @pytest.mark.parametrize("mode", [["--headless"], []])
-def test_boot_serial_stdio(tmp_path, mode):
+def test_boot_serial_stdio(write_floppy, tmp_path, mode):
     img = write_floppy(tmp_path / "echo.img", SERIAL_ECHO.read_bytes())
     proc = hvmm_pipe("boot", img, *mode, "--serial", "stdio", "--timeout", "30",
                      stdin=b"abc xyz\nq", cwd=tmp_path)
@@ -236,7 +240,7 @@ def test_boot_serial_stdio(tmp_path, mode):
     assert b"exit status 33" in proc.stderr
 
 
-def test_boot_headless_wait_matches_serial_output(tmp_path):
+def test_boot_headless_wait_matches_serial_output(write_floppy, tmp_path):
     img = write_floppy(tmp_path / "echo.img", SERIAL_ECHO.read_bytes())
     proc = hvmm_pipe("boot", img, "--headless", "--serial", "stdio", "--wait", "ECHO ME",
                      "--max-instructions", "50000000", stdin=b"echo me", cwd=tmp_path)
@@ -356,7 +360,7 @@ class PtyHvmm:
 
 
 @pytest.fixture
-def key_echo_img(tmp_path):
+def key_echo_img(write_floppy, tmp_path):
     return write_floppy(tmp_path / "keys.img", KEY_ECHO.read_bytes())
 
 
@@ -399,7 +403,7 @@ def test_console_restores_the_terminal_on_sigterm(tmp_path, key_echo_img):
     try:
         assert p.read_until(b"Q quits")
         os.kill(p.pid, signal.SIGTERM)
-        assert p.wait() == 128 + signal.SIGTERM
+        assert p.wait() == ExitStatus.INTERRUPTED
         p.read_until(b"never", timeout=0.2)
         assert LEAVE_SCREEN.encode() in p.out and b"Traceback" not in p.out
     finally:
@@ -407,7 +411,7 @@ def test_console_restores_the_terminal_on_sigterm(tmp_path, key_echo_img):
 
 
 @pytest.mark.parametrize("mode", [["--headless"], []])
-def test_serial_stdio_on_a_terminal_is_raw_and_ctrl_bracket_leaves(tmp_path, mode):
+def test_serial_stdio_on_a_terminal_is_raw_and_ctrl_bracket_leaves(write_floppy, tmp_path, mode):
     img = write_floppy(tmp_path / "echo.img", SERIAL_ECHO.read_bytes())
     p = PtyHvmm("boot", img, *mode, "--serial", "stdio", cwd=tmp_path)
     try:
@@ -422,7 +426,7 @@ def test_serial_stdio_on_a_terminal_is_raw_and_ctrl_bracket_leaves(tmp_path, mod
         p.close()
 
 
-def test_serial_stdio_restores_the_terminal_on_sigterm(tmp_path):
+def test_serial_stdio_restores_the_terminal_on_sigterm(write_floppy, tmp_path):
     import pty
     import termios
 
@@ -451,11 +455,11 @@ def test_serial_stdio_restores_the_terminal_on_sigterm(tmp_path):
         os.close(slave)
 
 
-def test_console_timeout_and_usage_errors(tmp_path, key_echo_img):
+def test_console_timeout_and_usage_errors(hvmm_cmd, tmp_path, key_echo_img):
     p = PtyHvmm("boot", key_echo_img, "--timeout", "1", "--type", "ok", "--print-screen",
                 cwd=tmp_path)
     try:
-        assert p.wait() == 4
+        assert p.wait() == ExitStatus.TIMEOUT
         p.read_until(b"never", timeout=0.2)
         leave = p.out.index(LEAVE_SCREEN.encode())
         assert b"timed out after 1 s" in p.out[leave:]
@@ -467,9 +471,8 @@ def test_console_timeout_and_usage_errors(tmp_path, key_echo_img):
     assert len(proc.stderr.splitlines()) == 1
 
 
-@needs_freedos
-def test_console_freedos_ver(tmp_path):
-    p = PtyHvmm("boot", FREEDOS, cwd=tmp_path)
+def test_console_freedos_ver(freedos, tmp_path):
+    p = PtyHvmm("boot", freedos, cwd=tmp_path)
     try:
         assert p.read_until_screen(PROMPT, timeout=60), screen_of(p.out)
         mark = len(p.out)
@@ -484,7 +487,7 @@ def test_console_freedos_ver(tmp_path):
 # ---- the progress bar and the clock -----------------------------------------------------
 
 
-def test_progress_bar_on_a_terminal_changes_nothing(tmp_path, key_echo_img):
+def test_progress_bar_on_a_terminal_changes_nothing(no_traceback, hvmm_cmd, tmp_path, key_echo_img):
     args = ("boot", key_echo_img, "--headless", "--type", "abcQ",
             "--max-instructions", "50000000", "--stats")
     plain = hvmm_cmd(*args, cwd=tmp_path)
@@ -505,7 +508,7 @@ def test_progress_bar_on_a_terminal_changes_nothing(tmp_path, key_echo_img):
     bench = files("hvmm").joinpath("guests/bench.bin")
     p = PtyHvmm("exec", bench, "--max-instructions", "2000000", cwd=tmp_path)
     try:
-        assert p.wait(30) == 3
+        assert p.wait(30) == ExitStatus.LIMIT
         p.read_until(b"never", timeout=0.2)
     finally:
         p.close()
@@ -518,7 +521,7 @@ def virtual_seconds(stderr):
     return float(m.group(1)) * {"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[m.group(2)]
 
 
-def test_realtime_flag(tmp_path):
+def test_realtime_flag(write_floppy, hvmm_cmd, tmp_path):
     # A guest idling in HLT (sti; hlt; jmp back) for 1 s of wall time: the
     # deterministic clock skips each idle stretch at once, so virtual time
     # races ahead; with --realtime it keeps to the host's clock.
@@ -526,14 +529,14 @@ def test_realtime_flag(tmp_path):
                        bytes.fromhex("FBF4EBFD").ljust(510, b"\0") + b"\x55\xaa")
     args = ("boot", img, "--headless", "--timeout", "1", "--stats")
     proc = hvmm_cmd(*args, cwd=tmp_path)
-    assert proc.returncode == 4, proc.stderr
+    assert proc.returncode == ExitStatus.TIMEOUT, proc.stderr
     assert virtual_seconds(proc.stderr) > 10
     proc = hvmm_cmd(*args, "--realtime", cwd=tmp_path)
-    assert proc.returncode == 4, proc.stderr
+    assert proc.returncode == ExitStatus.TIMEOUT, proc.stderr
     assert 0.5 < virtual_seconds(proc.stderr) < 2
 
 
-def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
+def test_machine_run_max_ns_bounds_an_idle_guest_in_time(write_floppy, tmp_path):
     from hvmm.pc import PC
 
     idle = write_floppy(tmp_path / "idle.img",
@@ -543,7 +546,7 @@ def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
     t0, n0 = pc.cpu.time_ns, pc.cpu.instructions
     timers = pc.clock.pending()
     stop = pc.run(100_000, max_ns=50_000_000)
-    assert stop.reason == "limit" and stop.status == 3
+    assert stop.reason == "limit" and stop.status == ExitStatus.LIMIT
     assert 50_000_000 <= pc.cpu.time_ns - t0 < 60_000_000     # one PIT tick past at most
     assert pc.cpu.instructions - n0 < 100_000
     # without it the same budget is counted in instructions only: many seconds
@@ -554,7 +557,7 @@ def test_machine_run_max_ns_bounds_an_idle_guest_in_time(tmp_path):
     assert pc.clock.pending() == timers
 
 
-def test_console_keeps_port_e9_output_until_it_has_left(tmp_path):
+def test_console_keeps_port_e9_output_until_it_has_left(write_floppy, tmp_path):
     """The demo shows its summary line, writes it to port 0xE9 and ends
     itself after about 2 s (realtime) by writing 0 to port 0xF4 (status 1):
     the port 0xE9 line comes after the screen was left."""

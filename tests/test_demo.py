@@ -88,7 +88,8 @@ def test_demo_image():
 @pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm not installed")
 def test_committed_image_is_up_to_date(tmp_path):
     out = tmp_path / "demo.bin"
-    subprocess.run(["nasm", "-f", "bin", "-o", str(out), str(ROOT / "guests" / "demo.asm")],
+    subprocess.run(["nasm", "-f", "bin", "-i", str(ROOT / "guests") + "/", "-o", str(out),
+                    str(ROOT / "guests" / "demo.asm")],
                    check=True)
     assert out.read_bytes() == files("hvmm").joinpath("guests/demo.bin").read_bytes(), \
         "hvmm/guests/demo.bin is stale: run guests/build.sh"

@@ -6,10 +6,9 @@ import pytest
 from hvmm import guest_image
 from hvmm.errors import ConfigError
 from hvmm.pc import PC
-from test_cli import hvmm_cmd, no_traceback
 
 
-def test_test_rom_runs_from_cli(tmp_path):
+def test_test_rom_runs_from_cli(no_traceback, hvmm_cmd, tmp_path):
     rom = tmp_path / "rom.bin"
     rom.write_bytes(guest_image("testrom"))
     proc = hvmm_cmd("boot", "--bios", rom, "--headless", cwd=tmp_path)
@@ -57,7 +56,7 @@ def test_bad_rom_size():
     (None, "cannot read BIOS image"),
     (b"\xea" * 1000, "a BIOS image is 64 or 128 KiB, this one is 1000 bytes"),
 ])
-def test_bad_bios_file_is_one_line(tmp_path, content, message):
+def test_bad_bios_file_is_one_line(no_traceback, hvmm_cmd, tmp_path, content, message):
     path = tmp_path / "rom.bin"
     if content is not None:
         path.write_bytes(content)

@@ -19,8 +19,8 @@ from hvmm.disks import (
 )
 from hvmm.errors import ConfigError
 from hvmm.pc import PC
-from test_boot_cli import FREEDOS, PROMPT, needs_freedos, write_floppy
-from test_cli import hvmm_cmd, no_traceback
+
+PROMPT = "A:\\>"
 
 SECTOR = 512
 FLOPPY_144 = 1_474_560
@@ -334,7 +334,7 @@ def test_boot_order_floppy_then_hard_disk():
     assert "no boot signature (55AA) on drive A:" in pc.screen_text()
     # A hard disk without 55AA: both reported, then INT 18h.
     pc = PC(hda=HardDiskImage.from_bytes(bytes(2048 * SECTOR)), debug_stream=None)
-    assert pc.run(5_000_000).reason == "hlt"
+    assert pc.run(5_000_000).reason == "no_boot"
     screen = pc.screen_text()
     assert "no boot signature (55AA) on hard disk 80h" in screen
     assert "drive A:" not in screen                        # no floppy drive: not tried
@@ -347,7 +347,7 @@ def test_pc_hdb_needs_hda():
 
 
 @pytest.mark.parametrize("cpu", ["386", "8086"])
-def test_mbr_guest_boots_from_hda(tmp_path, cpu):
+def test_mbr_guest_boots_from_hda(no_traceback, hvmm_cmd, tmp_path, cpu):
     proc = hvmm_cmd("boot", "--hda", MBR_GUEST, "--headless", "--cpu", cpu, cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == MBR_EXIT, proc.stderr
@@ -355,7 +355,7 @@ def test_mbr_guest_boots_from_hda(tmp_path, cpu):
     assert "exit status 85" in proc.stderr
 
 
-def test_bare_image_boots_as_hard_disk(tmp_path):
+def test_bare_image_boots_as_hard_disk(hvmm_cmd, tmp_path):
     # 1536 bytes is no floppy size: IMAGE is hard disk 80h.
     proc = hvmm_cmd("boot", MBR_GUEST, "--headless", "--print-screen", cwd=tmp_path)
     assert proc.returncode == MBR_EXIT, proc.stderr
@@ -370,7 +370,7 @@ def test_bare_image_boots_as_hard_disk(tmp_path):
     (["--floppy", "{mbr}"], "1536 bytes is not a floppy size"),
     (["{mbr}", "--hda", "{mbr}"], "is a first hard disk image, and --hda gives one too"),
 ])
-def test_boot_disk_arguments(tmp_path, args, expect):
+def test_boot_disk_arguments(no_traceback, hvmm_cmd, tmp_path, args, expect):
     (tmp_path / "odd.img").write_bytes(bytes(1000))
     args = [a.format(tmp=tmp_path, mbr=MBR_GUEST) for a in args]
     proc = hvmm_cmd("boot", *args, "--headless", cwd=tmp_path)
@@ -416,13 +416,12 @@ def make_fat_disk(path, mib=32):
 
 
 @needs_mtools
-@needs_freedos
-def test_freedos_reads_a_fat_hard_disk(tmp_path):
+def test_freedos_reads_a_fat_hard_disk(freedos, no_traceback, hvmm_cmd, tmp_path):
     disk = tmp_path / "c.img"
     count = make_fat_disk(disk)
     assert HardDiskImage(disk).geometry.heads == 16          # from the partition table
     before = disk.read_bytes()
-    proc = hvmm_cmd("boot", "--floppy", FREEDOS, "--hda", disk, "--headless",
+    proc = hvmm_cmd("boot", "--floppy", freedos, "--hda", disk, "--headless",
                     "--timeout", "120",
                     # the kernel's partition list: C: is the partition we wrote
                     "--wait", f"C: HD1, Pri[ 1], CHS=    0-1-1, start=     0 MB, "
@@ -444,15 +443,14 @@ def test_freedos_reads_a_fat_hard_disk(tmp_path):
 
 
 @needs_mtools
-@needs_freedos
 @pytest.mark.parametrize("write", [False, True])
-def test_freedos_writes_a_fat_hard_disk(tmp_path, write):
+def test_freedos_writes_a_fat_hard_disk(freedos, no_traceback, hvmm_cmd, tmp_path, write):
     # FreeDOS copies a file on C:; with --write, mtools finds the copy in
     # the image file afterwards, without it the file is unchanged.
     disk = tmp_path / "c.img"
     make_fat_disk(disk)
     before = disk.read_bytes()
-    proc = hvmm_cmd("boot", "--floppy", FREEDOS, "--hda", disk, "--headless",
+    proc = hvmm_cmd("boot", "--floppy", freedos, "--hda", disk, "--headless",
                     *(["--write"] if write else []),
                     "--wait", PROMPT,
                     "--type", r"copy c:\hello.txt c:\games\copy.txt\r",

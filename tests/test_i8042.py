@@ -3,8 +3,6 @@
 an OS driver do, with interrupts seen through the in-kernel PIC."""
 import pytest
 
-import pcsetup
-
 from hvmm import Cpu
 
 # Status register (port 0x64) bits.
@@ -12,18 +10,10 @@ OBF, IBF, SYS, CMD, UNLOCKED, AUX = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 
 
 @pytest.fixture
-def cpu():
+def cpu(pic):
     c = Cpu(memory_size=2 << 20, model="386")
-    init_pic(c)
+    pic.init(c, (1, 8, 12))
     return c
-
-
-def init_pic(cpu):
-    """Only IRQ 1, 2 (cascade), 8 and 12 unmasked."""
-    pcsetup.init_pic(cpu, (1, 8, 12))
-
-
-take_interrupt = pcsetup.take_interrupt
 
 
 def wait_input_empty(cpu):
@@ -148,19 +138,19 @@ def test_set2_to_set1_translation(cpu):
     assert drain(cpu) == [0x1C, 0xF0, 0x1C]
 
 
-def test_irq1_on_key(cpu):
-    assert take_interrupt(cpu) is None
+def test_irq1_on_key(pic, cpu):
+    assert pic.take_interrupt(cpu) is None
     cpu.keyboard_input(b"\x1c\xf0\x1c")
-    assert take_interrupt(cpu) == 0x09
-    assert take_interrupt(cpu) is None           # one byte, one interrupt
+    assert pic.take_interrupt(cpu) == 0x09
+    assert pic.take_interrupt(cpu) is None           # one byte, one interrupt
     assert cpu.io_read(0x60, 1) == 0x1E
-    assert take_interrupt(cpu) == 0x09           # the next byte: a new edge
+    assert pic.take_interrupt(cpu) == 0x09           # the next byte: a new edge
     assert cpu.io_read(0x60, 1) == 0x9E
-    assert take_interrupt(cpu) is None
+    assert pic.take_interrupt(cpu) is None
     set_command_byte(cpu, 0x60)                  # IRQ1 disabled
     cpu.keyboard_input(b"\x1c")
     assert cpu.io_read(0x64, 1) & OBF
-    assert take_interrupt(cpu) is None
+    assert pic.take_interrupt(cpu) is None
 
 
 def test_a20_through_output_port(cpu):
@@ -196,13 +186,13 @@ def test_reset_request(cpu):
     assert (cpu.cs, cpu.ip) == (0xF000, 0xFFF0)
 
 
-def test_mouse_enable_and_packet_on_irq12(cpu):
+def test_mouse_enable_and_packet_on_irq12(pic, cpu):
     command(cpu, 0xA8)                           # enable the mouse interface
     set_command_byte(cpu, 0x47)                  # IRQ1 + IRQ12
     command(cpu, 0xD4)
     write_data(cpu, 0xFF)
     assert drain(cpu) == [0xFA, 0xAA, 0x00]      # ACK, BAT, ID
-    while take_interrupt(cpu):
+    while pic.take_interrupt(cpu):
         pass
     command(cpu, 0xD4)
     write_data(cpu, 0xF2)
@@ -210,13 +200,13 @@ def test_mouse_enable_and_packet_on_irq12(cpu):
     command(cpu, 0xD4)
     write_data(cpu, 0xF4)                        # enable data reporting
     assert cpu.io_read(0x64, 1) & (OBF | AUX) == OBF | AUX
-    assert take_interrupt(cpu) == 0x74           # IRQ 12
+    assert pic.take_interrupt(cpu) == 0x74           # IRQ 12
     assert cpu.io_read(0x60, 1) == 0xFA
     cpu.mouse_input(5, -3, 1)                    # right 5, down 3, left button
     packet = []
     while cpu.io_read(0x64, 1) & OBF:
         assert cpu.io_read(0x64, 1) & AUX
-        assert take_interrupt(cpu) == 0x74
+        assert pic.take_interrupt(cpu) == 0x74
         packet.append(cpu.io_read(0x60, 1))
     assert packet == [0x08 | 0x01 | 0x20, 0x05, 0xFD]
     cpu.mouse_input(-300, 400, 0)                # overflow both ways

@@ -9,8 +9,6 @@ decrement it), so at tick T+1+k a one-shot counter reads N-k.
 
 import pytest
 
-import pcsetup
-
 from hvmm._core import Cpu
 
 PIT_HZ = 1193182
@@ -76,10 +74,6 @@ def out2(cpu):
     return (inb(cpu, PORT_B) >> 5) & 1
 
 
-def init_pic(cpu):
-    pcsetup.init_pic(cpu, (0,))     # only IRQ0 unmasked
-
-
 def take_irq0(cpu):
     """Acknowledge and EOI every pending IRQ0; returns how many."""
     n = 0
@@ -91,9 +85,9 @@ def take_irq0(cpu):
 
 
 @pytest.fixture
-def cpu():
+def cpu(pic):
     c = Cpu(memory_size=1 << 20, model="386")
-    init_pic(c)
+    pic.init(c, (0,))
     c.advance_time(1000)        # start off the tick grid
     return c
 

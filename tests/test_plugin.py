@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 import hvmm
-from hvmm import Cpu
 from hvmm.devices import PortDevice
 from hvmm.errors import ConfigError
 from hvmm.plugins import create_device, parse_device_spec, parse_value
+from hvmm.status import ExitStatus
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hvmm-example-device"
@@ -33,10 +33,6 @@ DEMO_OUTPUT = [
     "interrupts: 02 status: 02",
 ]
 DEMO_STATUS = 5  # the guest writes 2 (interrupts handled) to port 0xF4
-
-needs_core_bus = pytest.mark.skipif(
-    not hasattr(Cpu, "complete_io"), reason="the core has no Python I/O exits yet (issue 3)"
-)
 
 
 # ---- spec parsing -------------------------------------------------------------
@@ -195,14 +191,12 @@ def check_demo_run(proc):
     assert "instructions retired" in proc.stderr and "MIPS" in proc.stderr
 
 
-@needs_core_bus
 def test_example_through_its_entry_point(example_site, tmp_path):
     proc = run_hvmm("exec", DEMO_GUEST, "--device", "example-counter", "--stats",
                     cwd=tmp_path, extra_path=[example_site])
     check_demo_run(proc)
 
 
-@needs_core_bus
 def test_example_through_its_module_path(example_site, tmp_path):
     proc = run_hvmm("exec", DEMO_GUEST, "--device", "hvmm_example_device:CounterDevice",
                     "--stats", cwd=tmp_path, extra_path=[example_site])
@@ -218,7 +212,6 @@ def test_devices_command_lists_the_example(example_site, tmp_path):
     ), proc.stdout
 
 
-@needs_core_bus
 def test_example_options(example_site, tmp_path):
     # On another port the demo guest finds an empty bus (reads are all
     # ones) and waits in HLT for an interrupt nothing will raise: the run
@@ -253,7 +246,6 @@ def test_device_errors_are_one_line(example_site, tmp_path, args, message):
     assert proc.stderr.splitlines() == [message]
 
 
-@needs_core_bus
 def test_failing_device_is_one_line(tmp_path):
     plugin = tmp_path / "faulty_dev.py"
     plugin.write_text(
@@ -266,7 +258,7 @@ def test_failing_device_is_one_line(tmp_path):
     )
     proc = run_hvmm("exec", DEMO_GUEST, "--device", "faulty_dev:Faulty",
                     cwd=tmp_path, extra_path=[tmp_path])
-    assert proc.returncode == 1
+    assert proc.returncode == ExitStatus.DEVICE_ERROR
     err = proc.stderr.splitlines()
     assert err == [
         "hvmm: device 'faulty' failed on IN port 0x0511 (size 1): KeyError: 1297 "

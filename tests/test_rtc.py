@@ -7,8 +7,6 @@ of reset (the first update then comes exactly 500 ms later), so they do
 not depend on the machine's start time."""
 import pytest
 
-import pcsetup
-
 from hvmm import Cpu
 
 NS = 1_000_000_000
@@ -17,18 +15,10 @@ US = 1_000
 
 
 @pytest.fixture
-def cpu():
+def cpu(pic):
     c = Cpu(memory_size=1 << 20, model="386")
-    init_pic(c)
+    pic.init(c, (8,))
     return c
-
-
-def init_pic(cpu):
-    """Only IRQ 2 (cascade) and 8 unmasked."""
-    pcsetup.init_pic(cpu, (8,))
-
-
-take_interrupt = pcsetup.take_interrupt
 
 
 def rd(cpu, index):
@@ -132,7 +122,7 @@ def test_uip_near_a_second_boundary(cpu):
 
 
 @pytest.mark.parametrize("rate,hz", [(6, 1024), (3, 8192), (1, 256), (15, 2)])
-def test_periodic_interrupt_rate(cpu, rate, hz):
+def test_periodic_interrupt_rate(pic, cpu, rate, hz):
     set_clock(cpu, LEAP_EVE_BCD)
     wr(cpu, 0x0A, 0x20 | rate)
     rd(cpu, 0x0C)
@@ -141,7 +131,7 @@ def test_periodic_interrupt_rate(cpu, rate, hz):
     step = 50 * US                               # < the shortest period (122 us)
     for _ in range(NS // 2 // step):             # half a second
         cpu.advance_time(step)
-        vec = take_interrupt(cpu)
+        vec = pic.take_interrupt(cpu)
         if vec is not None:
             assert vec == 0x70                   # IRQ 8
             assert rd(cpu, 0x0C) & 0xC0 == 0xC0  # IRQF + PF; the read re-arms
@@ -149,22 +139,22 @@ def test_periodic_interrupt_rate(cpu, rate, hz):
     assert count == hz // 2
 
 
-def test_register_c_clears_on_read(cpu):
+def test_register_c_clears_on_read(pic, cpu):
     upd = set_clock(cpu, LEAP_EVE_BCD)
     wr(cpu, 0x05, 0x12)                          # alarm at noon, not at midnight
     cpu.advance_time(upd - cpu.time_ns)
     # Flags are set whatever the enables: periodic and update-ended.
     assert rd(cpu, 0x0C) == 0x50
     assert rd(cpu, 0x0C) == 0x00
-    assert take_interrupt(cpu) is None           # nothing enabled
+    assert pic.take_interrupt(cpu) is None           # nothing enabled
     cpu.advance_time(NS)
     wr(cpu, 0x0B, 0x12)                          # UIE with UF already set
-    assert take_interrupt(cpu) == 0x70
+    assert pic.take_interrupt(cpu) == 0x70
     assert rd(cpu, 0x0C) == 0xD0
     assert rd(cpu, 0x0C) == 0x00
 
 
-def test_alarm_interrupt(cpu):
+def test_alarm_interrupt(pic, cpu):
     upd = set_clock(cpu, LEAP_EVE_BCD)
     wr(cpu, 0x01, 0x05)                          # alarm 00:00:05
     wr(cpu, 0x03, 0x00)
@@ -173,15 +163,15 @@ def test_alarm_interrupt(cpu):
     wr(cpu, 0x0B, 0x22)                          # AIE
     due = upd + 6 * NS                           # 23:59:59 at upd, 00:00:05 six later
     cpu.advance_time(due - 1 - cpu.time_ns)
-    assert take_interrupt(cpu) is None
+    assert pic.take_interrupt(cpu) is None
     assert rd(cpu, 0x0C) & 0x20 == 0
     cpu.advance_time(1)
-    assert take_interrupt(cpu) == 0x70
+    assert pic.take_interrupt(cpu) == 0x70
     assert rd(cpu, 0x0C) & 0xA0 == 0xA0
     assert rd(cpu, 0x00) == 0x05
 
 
-def test_alarm_dont_care(cpu):
+def test_alarm_dont_care(pic, cpu):
     upd = set_clock(cpu, LEAP_EVE_BCD)
     wr(cpu, 0x01, 0xC0)                          # every second
     wr(cpu, 0x03, 0xC0)
@@ -191,23 +181,23 @@ def test_alarm_dont_care(cpu):
     n = 0
     cpu.advance_time(upd - cpu.time_ns)
     for _ in range(3):
-        assert take_interrupt(cpu) == 0x70
+        assert pic.take_interrupt(cpu) == 0x70
         assert rd(cpu, 0x0C) & 0x20
         n += 1
         cpu.advance_time(NS)
     assert n == 3
 
 
-def test_update_ended_interrupt(cpu):
+def test_update_ended_interrupt(pic, cpu):
     upd = set_clock(cpu, LEAP_EVE_BCD)
     wr(cpu, 0x0B, 0x12)                          # UIE
     cpu.advance_time(upd - 1 - cpu.time_ns)
-    assert take_interrupt(cpu) is None
+    assert pic.take_interrupt(cpu) is None
     for k in range(4):
         cpu.advance_time(1 if k == 0 else NS)
-        assert take_interrupt(cpu) == 0x70
+        assert pic.take_interrupt(cpu) == 0x70
         assert rd(cpu, 0x0C) & 0x90 == 0x90
-        assert take_interrupt(cpu) is None
+        assert pic.take_interrupt(cpu) is None
     wr(cpu, 0x0B, 0x92)                          # SET clears UIE
     assert rd(cpu, 0x0B) == 0x82
 

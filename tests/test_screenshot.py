@@ -13,8 +13,7 @@ from hvmm._core import Cpu
 from hvmm.errors import ConfigError
 from hvmm.frontends import screenshot
 from hvmm.machine import Machine
-from test_boot_cli import FREEDOS, needs_freedos, write_floppy
-from test_cli import hvmm_cmd, no_traceback
+from hvmm.status import ExitStatus
 
 FONT = files("hvmm").joinpath("firmware/fonts/cp437-8x16.bin").read_bytes()
 
@@ -283,9 +282,8 @@ def colours_of(path):
         return image.size, image.convert("RGB")
 
 
-@needs_freedos
-def test_boot_screenshot_shows_the_freedos_prompt(tmp_path):
-    proc = hvmm_cmd("boot", FREEDOS, "--headless", "--wait", "A:\\>",
+def test_boot_screenshot_shows_the_freedos_prompt(freedos, no_traceback, hvmm_cmd, tmp_path):
+    proc = hvmm_cmd("boot", freedos, "--headless", "--wait", "A:\\>",
                     "--screenshot", "out.png", cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
@@ -299,11 +297,10 @@ def test_boot_screenshot_shows_the_freedos_prompt(tmp_path):
     assert rows, "no A:\\> prompt drawn on the screenshot"
 
 
-@needs_freedos
-def test_alley_cat_title_screen(tmp_path):
+def test_alley_cat_title_screen(freedos, no_traceback, hvmm_cmd, tmp_path):
     # IBM's Alley Cat (on the FreeDOS floppy) in CGA mode 4, palette 1: its
     # title screen after 3 s of virtual time, through the command line.
-    proc = hvmm_cmd("boot", FREEDOS, "--headless", "--wait", "A:\\>",
+    proc = hvmm_cmd("boot", freedos, "--headless", "--wait", "A:\\>",
                     "--type", "alleycat\\r", "--sleep", "3",
                     "--screenshot", "cat.png", cwd=tmp_path)
     no_traceback(proc)
@@ -320,7 +317,7 @@ def test_alley_cat_title_screen(tmp_path):
     assert counts[(0, 0xAA, 0xAA)] > 640 * 400 // 10
 
 
-def test_boot_screenshot_when_the_instruction_limit_ends_the_run(tmp_path):
+def test_boot_screenshot_when_the_instruction_limit_ends_the_run(write_floppy, no_traceback, hvmm_cmd, tmp_path):
     # A boot sector: mov dx,3D4h; mov ax,200Ah; out dx,ax (cursor off);
     # mov ax,0B800h; mov ds,ax; mov word [0],1E41h; jmp $
     code = bytes.fromhex("bad403b80a20ef" "b800b88ed8c7060000411eebfe")
@@ -330,12 +327,12 @@ def test_boot_screenshot_when_the_instruction_limit_ends_the_run(tmp_path):
     proc = hvmm_cmd("boot", "loop.img", "--headless", "--max-instructions", "3000000",
                     "--screenshot", "out.png", cwd=tmp_path)
     no_traceback(proc)
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == ExitStatus.LIMIT, proc.stderr
     _, image = colours_of(tmp_path / "out.png")
     assert pixels(image, 0, 0, 8, 16) == glyph_cell("A", YELLOW, BLUE)
 
 
-def test_run_screenshot_shows_the_demo_colours(tmp_path):
+def test_run_screenshot_shows_the_demo_colours(no_traceback, hvmm_cmd, tmp_path):
     proc = hvmm_cmd("run", "--screenshot", "demo.png", cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
@@ -347,14 +344,14 @@ def test_run_screenshot_shows_the_demo_colours(tmp_path):
     assert image.getpixel((164, 40)) == RED  # a blank cell inside the title box
 
 
-def test_screenshot_path_is_checked_before_the_run(tmp_path):
+def test_screenshot_path_is_checked_before_the_run(no_traceback, hvmm_cmd, tmp_path):
     proc = hvmm_cmd("run", "--screenshot", "demo.jpg", cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == 2
     assert "must end in .png" in proc.stderr and "hvmm: the demo" not in proc.stderr
 
 
-def test_exec_screenshot(tmp_path):
+def test_exec_screenshot(no_traceback, hvmm_cmd, tmp_path):
     # mov dx,3D8h; mov al,09h; out dx,al; mov ax,0B800h; mov ds,ax;
     # mov word [0],1E41h; hlt
     code = bytes.fromhex("bad803b009eeb800b88ed8c7060000411ef4")

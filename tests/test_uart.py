@@ -6,8 +6,6 @@ cpu.serial_feed(bytes) -> number of bytes taken (queued for the guest).
 """
 import pytest
 
-import pcsetup
-
 from hvmm._core import Cpu
 
 COM1 = 0x3F8
@@ -33,11 +31,6 @@ def outb(cpu, port, value):
     cpu.io_write(port, 1, value)
 
 
-def pic_init(cpu):
-    """The BIOS's 8259A setup with only IRQ 4 unmasked."""
-    pcsetup.init_pic(cpu, (4,))
-
-
 def eoi(cpu):
     outb(cpu, 0x20, 0x20)
 
@@ -55,9 +48,9 @@ def uart_init(cpu, fifo=True, ier=0x00, mcr=0x0B):
 
 
 @pytest.fixture
-def cpu():
+def cpu(pic):
     c = Cpu(memory_size=1 << 20, model="386")
-    pic_init(c)
+    pic.init(c, (4,))
     return c
 
 

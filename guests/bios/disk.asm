@@ -451,6 +451,8 @@ diskette_params:
 int18_handler:
         mov     si, msg_int18
         call    print_rom_string
+        mov     al, POST_NO_BOOT        ; tells the host why the CPU halts
+        out     0x80, al
         jmp     halt_forever
 
 ; The floppy comes first when there is one, or when there is no hard disk

@@ -8,8 +8,11 @@ run's sound can be listened to (`--audio out.wav`).
 
 from __future__ import annotations
 
+import os
 import wave
 from array import array
+
+from hvmm.errors import ConfigError
 
 RATE = 22050          # samples per second
 AMPLITUDE = 8000      # of 32767: a square wave is loud
@@ -47,9 +50,33 @@ def write_wav(path, events: list[tuple[int, float]], end_ns: int, rate: int = RA
     """Write the speaker's sound up to `end_ns` to a WAV file; returns the
     number of samples."""
     samples = render(events, end_ns, rate)
-    with wave.open(str(path), "wb") as w:
+    # The file is opened here, not by wave.open: a Wave_write whose open
+    # failed complains again from its __del__.
+    with open(path, "wb") as f, wave.open(f, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(samples.tobytes())
     return len(samples)
+
+
+def check_path(path) -> None:
+    """Raise ConfigError (one line) unless a WAV file can be written at
+    ``path``: checked before the run, so that it is not wasted."""
+    path = os.fspath(path)
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise ConfigError(f"cannot write {path}: no directory {parent}")
+    if os.path.isdir(path):
+        raise ConfigError(f"cannot write {path}: is a directory")
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write {path}: permission denied")
+
+
+def save(cpu, path) -> int:
+    """Write what the speaker played since the machine started to ``path``
+    (ConfigError, one line, if it cannot be)."""
+    try:
+        return write_wav(path, collect(cpu), cpu.time_ns)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None

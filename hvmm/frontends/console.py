@@ -27,15 +27,19 @@ import os
 import select
 import signal
 import time
-from dataclasses import dataclass
 
 from hvmm.display import COLOURS, CP437, TextScreen, read_screen
-from hvmm.keyboard import key_bytes
+from hvmm.frontends.terminal_keys import (  # noqa: F401  (re-exported)
+    ESC_TIMEOUT,
+    QUIT,
+    QUIT_BYTE,
+    KeyDecoder,
+    named_key,
+    with_modifiers,
+)
+from hvmm.runner import RunResult, Runner
+from hvmm.status import ExitStatus
 
-#: The byte Ctrl-] sends: leave the console (telnet's and QEMU's choice).
-QUIT_BYTE = 0x1D
-#: A lone ESC is the Esc key once nothing has followed it for this long.
-ESC_TIMEOUT = 0.05
 #: At most this many frames per second.
 FRAME_RATE = 30
 #: Virtual time per machine slice (the console reads the terminal between slices).
@@ -167,174 +171,6 @@ class ScreenRenderer:
         return s
 
 
-# ---- the keyboard ---------------------------------------------------------------------
-
-LCTRL, LALT, LSHIFT = 0x14, 0x11, 0x12
-
-# Keys with E0-prefixed set 2 codes, and the function keys.
-EXTENDED = {
-    "up": 0x75, "down": 0x72, "right": 0x74, "left": 0x6B,
-    "home": 0x6C, "end": 0x69, "insert": 0x70, "delete": 0x71,
-    "pageup": 0x7D, "pagedown": 0x7A,
-}
-FUNCTION = {
-    "f1": 0x05, "f2": 0x06, "f3": 0x04, "f4": 0x0C, "f5": 0x03, "f6": 0x0B,
-    "f7": 0x83, "f8": 0x0A, "f9": 0x01, "f10": 0x09, "f11": 0x78, "f12": 0x07,
-}
-# CSI/SS3 final bytes (ESC [ A, ESC O A) and CSI "n ~" numbers (xterm, VT220, Linux console).
-_CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end",
-              "P": "f1", "Q": "f2", "R": "f3", "S": "f4"}
-_CSI_TILDE = {1: "home", 2: "insert", 3: "delete", 4: "end", 5: "pageup", 6: "pagedown",
-              7: "home", 8: "end", 11: "f1", 12: "f2", 13: "f3", 14: "f4", 15: "f5",
-              17: "f6", 18: "f7", 19: "f8", 20: "f9", 21: "f10", 23: "f11", 24: "f12"}
-# Linux console: ESC [ [ A .. E are F1-F5.
-_LINUX_F = {"A": "f1", "B": "f2", "C": "f3", "D": "f4", "E": "f5"}
-# Ctrl with a key that is not a letter: the byte the terminal sends -> the key.
-_CTRL_OTHER = {0x00: "2", 0x1C: "\\", 0x1E: "6", 0x1F: "-"}
-
-
-def named_key(name: str) -> bytes:
-    """Set 2 make and break codes of a named key ('up', 'f1', ...)."""
-    if name in EXTENDED:
-        code = EXTENDED[name]
-        return bytes([0xE0, code, 0xE0, 0xF0, code])
-    code = FUNCTION[name]
-    return bytes([code, 0xF0, code])
-
-
-def with_modifiers(key: bytes, shift=False, alt=False, ctrl=False) -> bytes:
-    """``key`` pressed while holding modifiers: their makes before it, their
-    breaks after."""
-    mods = [m for m, on in ((LCTRL, ctrl), (LALT, alt), (LSHIFT, shift)) if on]
-    return bytes(mods) + key + b"".join(bytes([0xF0, m]) for m in reversed(mods))
-
-
-class Quit:
-    """What :meth:`KeyDecoder.feed` returns for Ctrl-]."""
-
-    def __repr__(self):
-        return "QUIT"
-
-
-QUIT = Quit()
-
-
-class KeyDecoder:
-    """Terminal input bytes -> key events: bytes of set 2 make/break codes
-    (one key each, modifiers included), or :data:`QUIT` for Ctrl-].
-
-    Escape sequences may arrive split across reads, so an incomplete one is
-    kept; a lone ESC becomes the Esc key when :meth:`flush` is called
-    ``ESC_TIMEOUT`` after it arrived with nothing following.  Bytes with no
-    key (non-ASCII text, unknown sequences) are dropped."""
-
-    def __init__(self, esc_timeout: float = ESC_TIMEOUT):
-        self.esc_timeout = esc_timeout
-        self._pending = b""
-        self._since = 0.0
-
-    def feed(self, data: bytes, now: float | None = None) -> list:
-        now = time.monotonic() if now is None else now
-        if not self._pending:
-            self._since = now
-        buf = self._pending + bytes(data)
-        self._pending = b""
-        events = []
-        i = 0
-        while i < len(buf):
-            b = buf[i]
-            if b == 0x1B:
-                used, event = self._escape(buf, i)
-                if used == 0:               # incomplete: wait for more
-                    self._pending = buf[i:]
-                    break
-                if event is not None:
-                    events.append(event)
-                i += used
-                continue
-            event = self._byte(b)
-            if event is not None:
-                events.append(event)
-            i += 1
-        return events
-
-    def flush(self, now: float | None = None) -> list:
-        """Key events for an incomplete escape that has waited long enough:
-        a lone ESC is the Esc key; the bytes after it are typed as they are."""
-        now = time.monotonic() if now is None else now
-        if not self._pending or now - self._since < self.esc_timeout:
-            return []
-        rest, self._pending = self._pending[1:], b""
-        return [key_bytes("\x1b")] + self.feed(rest, now)
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._pending)
-
-    def _byte(self, b: int):
-        if b == QUIT_BYTE:
-            return QUIT
-        if b in (0x0D, 0x0A):
-            return key_bytes("\r")
-        if b == 0x09:
-            return key_bytes("\t")
-        if b in (0x08, 0x7F):
-            return key_bytes("\b")
-        if 0x01 <= b <= 0x1A:               # Ctrl+letter
-            return with_modifiers(key_bytes(chr(b + 0x60)), ctrl=True)
-        if b in _CTRL_OTHER:
-            return with_modifiers(key_bytes(_CTRL_OTHER[b]), ctrl=True)
-        if 0x20 <= b < 0x7F:
-            return key_bytes(chr(b))
-        return None                         # non-ASCII: no key on a US keyboard
-
-    def _escape(self, buf: bytes, i: int):
-        """(bytes used, event) for the escape at buf[i]; (0, None) if incomplete."""
-        n = len(buf) - i
-        if n < 2:
-            return 0, None
-        kind = buf[i + 1]
-        if kind == 0x5B:                    # CSI: ESC [ params final
-            if n >= 3 and buf[i + 2] == 0x5B:   # Linux console F1-F5: ESC [ [ A
-                if n < 4:
-                    return 0, None
-                name = _LINUX_F.get(chr(buf[i + 3]))
-                return 4, named_key(name) if name else None
-            j = i + 2
-            while j < len(buf) and 0x20 <= buf[j] <= 0x3F:
-                j += 1
-            if j == len(buf):
-                return (0, None) if j - i < 16 else (j - i, None)
-            final = chr(buf[j])
-            params = buf[i + 2 : j].decode("ascii", "replace").split(";")
-            used = j + 1 - i
-            try:
-                nums = [int(p) if p else 1 for p in params]
-            except ValueError:
-                return used, None
-            if final == "~":
-                name = _CSI_TILDE.get(nums[0])
-            else:
-                name = _CSI_FINAL.get(final)
-            if name is None:
-                return used, None
-            mod = nums[1] - 1 if len(nums) > 1 else 0   # xterm: 1 + shift|alt<<1|ctrl<<2
-            return used, with_modifiers(named_key(name), shift=bool(mod & 1),
-                                        alt=bool(mod & 2), ctrl=bool(mod & 4))
-        if kind == 0x4F:                    # SS3: ESC O P
-            if n < 3:
-                return 0, None
-            name = _CSI_FINAL.get(chr(buf[i + 2]))
-            return 3, named_key(name) if name else None
-        if kind == 0x1B:                    # ESC ESC: the first is the Esc key
-            return 1, key_bytes("\x1b")
-        # ESC then a key: that key with Alt (the terminal's meta-sends-escape).
-        event = self._byte(kind)
-        if event is None or event is QUIT:
-            return 1, key_bytes("\x1b")
-        return 2, with_modifiers(event, alt=True)
-
-
 # ---- the terminal ---------------------------------------------------------------------
 
 
@@ -420,18 +256,11 @@ class Terminal:
 # ---- the console ------------------------------------------------------------------------
 
 
-@dataclass
-class ConsoleResult:
-    status: int
-    reason: str      # "quit", "timeout", "limit", "signal", or a Stop reason
-    message: str | None
-
-
 class Console:
     """Runs ``pc`` (a :class:`hvmm.pc.PC`, best made with ``realtime=True``)
     with the terminal as its screen and keyboard, or with ``serial=True`` as
-    COM1's line.  :meth:`run` returns a :class:`ConsoleResult`; the terminal
-    is restored whatever happens."""
+    COM1's line.  :meth:`run` returns a :class:`hvmm.runner.RunResult`;
+    the terminal is restored whatever happens."""
 
     def __init__(self, pc, *, in_fd: int = 0, out_fd: int = 1, serial: bool = False,
                  timeout: float | None = None, max_instructions: int | None = None,
@@ -454,8 +283,9 @@ class Console:
     def _on_winch(self, signum, frame):
         self.renderer.invalidate()
 
-    def run(self) -> ConsoleResult:
+    def run(self) -> RunResult:
         handlers = {}
+        self._start = self.pc.cpu.instructions
         try:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 handlers[sig] = signal.signal(sig, self._on_signal)
@@ -470,61 +300,55 @@ class Console:
                     return self._loop(term)
                 except (_Signalled, KeyboardInterrupt):
                     signum = self._signal or signal.SIGINT
-                    return ConsoleResult(128 + signum, "signal",
-                                         f"stopped by {signal.Signals(signum).name}")
+                    return RunResult(ExitStatus.INTERRUPTED, "signal",
+                                     f"stopped by {signal.Signals(signum).name}",
+                                     self.pc.cpu.instructions - self._start, 0.0)
         finally:
             for sig, old in handlers.items():
                 signal.signal(sig, old)
 
-    def _loop(self, term: Terminal) -> ConsoleResult:
-        from hvmm.headless import describe_stop
+    def _loop(self, term: Terminal) -> RunResult:
+        """The machine runs under a :class:`hvmm.runner.Runner`; between its
+        slices the console reads the terminal and draws the screen."""
+        cpu = self.pc.cpu
+        self._term = term
+        self._stdin_open = True
+        self._next_frame = 0.0
+        result = Runner(self.pc, timeout=self.timeout, max_instructions=self.max_instructions,
+                        on_slice=self._between_slices,
+                        slice_instructions=max(1000, int(cpu.ips * SLICE_SECONDS)),
+                        # bounded in virtual time too: an idle guest retires almost nothing
+                        slice_ns=int(SLICE_SECONDS * 1e9)).run()
+        if result.reason == "interrupted":
+            raise _Signalled()
+        if result.reason == "quit":
+            if self.serial and term.raw:
+                term.write(b"\r\n")       # what follows on a line of its own
+            result.message = None
+        elif not self.serial:
+            self._draw(term)                # the screen as the run ended
+        return result
 
-        pc, cpu = self.pc, self.pc.cpu
-        slice_insns = max(1000, int(cpu.ips * SLICE_SECONDS))
-        slice_ns = int(SLICE_SECONDS * 1e9)
-        start_insns = cpu.instructions
-        t0 = time.monotonic()
-        next_frame = 0.0
-        stdin_open = True
-        while True:
-            now = time.monotonic()
-            if self.timeout is not None and now - t0 >= self.timeout:
-                return ConsoleResult(4, "timeout", f"timed out after {self.timeout:g} s")
-            budget = slice_insns
-            if self.max_instructions is not None:
-                budget = min(budget, start_insns + self.max_instructions - cpu.instructions)
-                if budget <= 0:
-                    return ConsoleResult(3, "limit", "instruction limit reached: "
-                                         f"{self.max_instructions} instructions")
-            # Bounded in virtual time too: an idle guest retires almost nothing.
-            stop = pc.run(budget, max_ns=slice_ns)
-            self._serial_out(term)
-            if stop.reason == "interrupted":
-                raise _Signalled()
-            if stop.reason != "limit":
-                if not self.serial:
-                    self._draw(term)
-                status, message = describe_stop(cpu, stop)
-                return ConsoleResult(status, stop.reason, message)
-            if stdin_open:
-                data = term.read(0)
-                if data is None:
-                    stdin_open = False
-                elif self._input(data) or self._input_events(self.keys.flush()):
-                    if self.serial and term.raw:
-                        term.write(b"\r\n")   # what follows on a line of its own
-                    return ConsoleResult(0, "quit", None)
-            if self._serial_in:
-                self._serial_in = self._serial_in[cpu.serial_feed(self._serial_in):]
-            now = time.monotonic()
-            if not self.serial and now >= next_frame:
-                self._draw(term)
-                next_frame = now + self.frame_interval
-
-    def _serial_out(self, term: Terminal) -> None:
-        out = self.pc.cpu.serial_drain()
-        if out and self.serial:
-            term.write(out)
+    def _between_slices(self, serial_out: bytes) -> bool:
+        """The runner's ``on_slice``: COM1 output to the terminal (serial
+        mode), terminal input to the guest, a frame now and then; True
+        for Ctrl-]."""
+        term = self._term
+        if serial_out and self.serial:
+            term.write(serial_out)
+        if self._stdin_open:
+            data = term.read(0)
+            if data is None:
+                self._stdin_open = False
+            elif self._input(data) or self._input_events(self.keys.flush()):
+                return True
+        if self._serial_in:
+            self._serial_in = self._serial_in[self.pc.cpu.serial_feed(self._serial_in):]
+        now = time.monotonic()
+        if not self.serial and now >= self._next_frame:
+            self._draw(term)
+            self._next_frame = now + self.frame_interval
+        return False
 
     def _draw(self, term: Terminal) -> None:
         frame = self.renderer.render(read_screen(self.pc.cpu))
@@ -552,7 +376,7 @@ class Console:
         return False
 
 
-def run_console(pc, **kwargs) -> ConsoleResult:
+def run_console(pc, **kwargs) -> RunResult:
     """Run ``pc`` under a :class:`Console` (keyword arguments as for it)."""
     return Console(pc, **kwargs).run()
 

@@ -1,6 +1,7 @@
-"""A scripted stand-in for ``hvmm._core.Cpu``, for testing the Python side
-of the machine (exit dispatch, timers, IRQ lines, statistics) without
-depending on what the compiled core does.
+"""Fakes for the Python side's tests, handed out by conftest.py's ``fake``
+fixture: a scripted stand-in for ``hvmm._core.Cpu``, for testing the Python
+side of the machine (exit dispatch, timers, IRQ lines, statistics) without
+depending on what the compiled core does, and small recording devices.
 
 ``FakeCpu(script)``: each ``run(budget)`` pops the next step of the script,
 an ``Exit``-like :class:`FakeExit` (or a callable returning one), advances
@@ -11,6 +12,8 @@ machine does to the CPU is recorded in ``calls``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from hvmm.devices import PortDevice
 
 NO_DEADLINE = (1 << 64) - 1
 
@@ -56,6 +59,10 @@ class FakeCpu:
         self.cs = self.ds = self.es = self.ss = 0
         self.ip = self.sp = 0
         self.pending_in = False
+        self.io_timing = False
+        self.mmio = []
+        self.keys = []
+        self.serial_out = bytearray()
 
     # the machine's view
     def claim_ports(self, first, last):
@@ -97,6 +104,19 @@ class FakeCpu:
     def io_counts(self):
         return dict(self.empty_bus)
 
+    def map_mmio(self, base, size, handler):
+        self.mmio.append((base, size, handler))
+
+    def keyboard_input(self, data):
+        self.keys.append(bytes(data))
+
+    def serial_drain(self):
+        out, self.serial_out = bytes(self.serial_out), bytearray()
+        return out
+
+    def serial_feed(self, data):
+        return len(data)
+
     def read_linear(self, address, length):
         return bytes(self.memory[address : address + length])
 
@@ -119,3 +139,68 @@ class FakeCpu:
             self.pending_in = True
         self.calls.append(("run", budget, step.reason))
         return step
+
+
+# ---- devices ------------------------------------------------------------------
+
+PORT = 0x510
+
+
+class Recorder(PortDevice):
+    """Answers reads from a script of values and records every call."""
+
+    name = "recorder"
+
+    def __init__(self, ports=(PORT,), reads=()):
+        self.ports = list(ports)
+        self.reads = list(reads)
+        self.log = []
+
+    def io_read(self, port, size):
+        self.log.append(("in", port, size))
+        return self.reads.pop(0) if self.reads else 0
+
+    def io_write(self, port, size, value):
+        self.log.append(("out", port, size, value))
+
+
+class BlockRecorder(Recorder):
+    """With block methods: a REP INS/OUTS must arrive as one call."""
+
+    def io_read_block(self, port, size, count):
+        self.log.append(("ins", port, size, count))
+        return bytes(range(1, size * count + 1))
+
+    def io_write_block(self, port, size, data):
+        self.log.append(("outs", port, size, bytes(data)))
+
+
+class IrqDevice(PortDevice):
+    """OUT 1: pulse IRQ 5 now; OUT 2: pulse it `delay_ns` later."""
+
+    name = "irqdev"
+    ports = [PORT]
+
+    def __init__(self, delay_ns=50_000):
+        self.delay_ns = delay_ns
+        self.fired_at = []
+
+    def attach(self, machine):
+        super().attach(machine)
+        self.irq = self.irq_line(5)
+
+    def io_write(self, port, size, value):
+        if value == 1:
+            self.irq.pulse()
+        elif value == 2:
+            self.call_after(self.delay_ns, self._fire)
+
+    def _fire(self):
+        self.fired_at.append(self.now_ns)
+        self.irq.pulse()
+
+
+def python_row(stats, name, path="python"):
+    rows = [r for r in stats["rows"] if r["device"] == name and r["path"] == path]
+    assert len(rows) == 1, stats["rows"]
+    return rows[0]
