@@ -146,3 +146,15 @@ cdef int div32(CpuState* c, uint32_t src, int signed_) noexcept nogil:
         c.regs[R_EAX] = <uint32_t>q
         c.regs[R_EDX] = <uint32_t>(n % src)
     return 0
+
+# Group 3 on a word/dword operand. divv returns 1 for a divide error.
+cdef inline void mulv(CpuState* c, uint32_t src, int signed_, int negate, int o32) noexcept nogil:
+    if o32:
+        mul32(c, src, signed_)
+    else:
+        mul16(c, src, signed_, negate)
+
+cdef inline int divv(CpuState* c, uint32_t src, int signed_, int negate, int o32) noexcept nogil:
+    if o32:
+        return div32(c, src, signed_)
+    return div16(c, src, signed_, negate)
