@@ -36,8 +36,8 @@ include "core/system.pxi"
 # the opcode switch, generated from hvmm/isa/table.py by setup.py
 include "core/execute_gen.pxi"
 include "core/loop.pxi"
-# the register and segment properties of Cpu (its base class)
-include "core/cpu_registers.pxi"
+# the Python-facing pieces of Cpu: its Exit record, its registers (base class)
+include "core/cpu_api.pxi"
 
 EXIT_REASONS = {
     EXIT_BUDGET: "budget",
@@ -65,30 +65,6 @@ _DEVICE_NAMES = {
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}
 _MODELS = {"8086": MODEL_8086, "386": MODEL_386}
-
-
-cdef class Exit:
-    """Why a run stopped, and where. For 'io' exits: port, size, direction
-    ('in'/'out'), value (written), count (REP INS/OUTS elements) and data
-    (REP OUTS bytes); for 'debug_exit': value."""
-    cdef readonly str reason
-    cdef readonly int cs
-    cdef readonly unsigned int eip
-    cdef readonly unsigned int linear
-    cdef readonly str detail
-    cdef public object port, size, direction, value, count, data
-
-    def __init__(self, reason, cs, eip, linear, detail=""):
-        self.reason = reason
-        self.cs = cs
-        self.eip = eip
-        self.linear = linear
-        self.detail = detail
-        self.port = self.size = self.direction = self.value = self.count = self.data = None
-
-    def __repr__(self):
-        s = f"Exit({self.reason!r} at {self.cs:04X}:{self.eip:04X}"
-        return s + (f", {self.detail!r})" if self.detail else ")")
 
 
 def _check_port(unsigned int port, unsigned int size):

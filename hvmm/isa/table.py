@@ -159,10 +159,13 @@ row(0xF0, "LOCK", prefix="PX_LOCK")
 row(0xF1, "LOCK", prefix="PX_LOCK", models=I8086, note="undocumented alias of F0")
 row(0xF2, "REPNE", prefix="PX_REPNE")
 row(0xF3, "REP", prefix="PX_REP")
-row(0x27, "DAA", "", "op_daa_das(c, 0)", flags=ARITH, undefined="O")
-row(0x2F, "DAS", "", "op_daa_das(c, 1)", flags=ARITH, undefined="O")
-row(0x37, "AAA", "", "op_aaa(c)", flags=ARITH, undefined="OSZP")
-row(0x3F, "AAS", "", "op_aas(c)", flags=ARITH, undefined="OSZP")
+for models, i8086 in ((I386, 0), (I8086, 1)):    # the 8086's BCD quirks: see bcd.pxi
+    row(0x27, "DAA", "", f"op_daa_das(c, 0, {i8086})", models=models, flags=ARITH, undefined="O")
+    row(0x2F, "DAS", "", f"op_daa_das(c, 1, {i8086})", models=models, flags=ARITH, undefined="O")
+    row(0x37, "AAA", "", f"op_aaa(c, {i8086})", models=models, flags=ARITH, undefined="OSZP",
+        note="AL and AH adjusted separately" if i8086 else "")
+    row(0x3F, "AAS", "", f"op_aas(c, {i8086})", models=models, flags=ARITH, undefined="OSZP",
+        note="AL and AH adjusted separately" if i8086 else "")
 
 # ---- one-byte register forms ---------------------------------------------------
 REGV = ("eAX", "eCX", "eDX", "eBX", "eSP", "eBP", "eSI", "eDI")
@@ -414,7 +417,10 @@ for r, mn in GRP3:
     # only the signed forms differ: the 8086 negates their result under REP
     for models, neg in (((I386, "0"), (I8086, "d.rep != 0")) if signed == "1" else ((ALL, "0"),)):
         negate = neg if signed == "1" else "0"
-        note = "a REP prefix negates the result (8086)" if signed == "1" and neg != "0" else ""
+        i8086 = 1 if signed == "1" and neg != "0" else 0
+        note = "a REP prefix negates the result (8086)" if i8086 else ""
+        if i8086 and mn == "IDIV":
+            note += "; quotient range excludes the most negative value"
         if r == 1:
             note = "alias of /0"
         b8 = {"TEST": "alu(c, 4, rm8_read(c, d), fetch8(d), 0x80)",
@@ -422,15 +428,15 @@ for r, mn in GRP3:
               "NEG": "rm8_write(c, d, alu_neg(c, rm8_read(c, d), 0x80))",
               "MUL": f"mul8(c, rm8_read(c, d), {signed}, {negate})",
               "IMUL": f"mul8(c, rm8_read(c, d), {signed}, {negate})",
-              "DIV": f"if div8(c, rm8_read(c, d), {signed}, {negate}): raise_fault(c, d, eip, left, VEC_DE)",
-              "IDIV": f"if div8(c, rm8_read(c, d), {signed}, {negate}): raise_fault(c, d, eip, left, VEC_DE)"}[mn]
+              "DIV": f"if div8(c, rm8_read(c, d), 0, 0, 0): raise_fault(c, d, eip, left, VEC_DE)",
+              "IDIV": f"if div8(c, rm8_read(c, d), 1, {negate}, {i8086}): raise_fault(c, d, eip, left, VEC_DE)"}[mn]
         bv = {"TEST": "alu(c, 4, rmv_read(c, d, o32), fetchv(d, o32), vmsb(o32))",
               "NOT": "rmv_write(c, d, ~rmv_read(c, d, o32), o32)",
               "NEG": "rmv_write(c, d, alu_neg(c, rmv_read(c, d, o32), vmsb(o32)), o32)",
               "MUL": f"mulv(c, rmv_read(c, d, o32), {signed}, {negate}, o32)",
               "IMUL": f"mulv(c, rmv_read(c, d, o32), {signed}, {negate}, o32)",
-              "DIV": f"if divv(c, rmv_read(c, d, o32), {signed}, {negate}, o32): raise_fault(c, d, eip, left, VEC_DE)",
-              "IDIV": f"if divv(c, rmv_read(c, d, o32), {signed}, {negate}, o32): raise_fault(c, d, eip, left, VEC_DE)"}[mn]
+              "DIV": "if divv(c, rmv_read(c, d, o32), 0, 0, 0, o32): raise_fault(c, d, eip, left, VEC_DE)",
+              "IDIV": f"if divv(c, rmv_read(c, d, o32), 1, {negate}, {i8086}, o32): raise_fault(c, d, eip, left, VEC_DE)"}[mn]
         fl = {"TEST": dict(flags=ARITH, undefined="A"), "NOT": {}, "NEG": dict(flags=ARITH),
               "MUL": dict(flags=ARITH, undefined="SZAP"), "IMUL": dict(flags=ARITH, undefined="SZAP"),
               "DIV": dict(flags=ARITH, undefined=ARITH), "IDIV": dict(flags=ARITH, undefined=ARITH)}[mn]

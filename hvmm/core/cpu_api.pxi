@@ -1,6 +1,31 @@
-# The Python view of a CPU's registers: the base class of Cpu (_core.pyx),
-# which owns the CpuState and everything else. Reads and writes go straight
-# to the state; a segment register written here is loaded as in real mode.
+# Python-facing pieces of the Cpu class (_core.pyx): the Exit record a run
+# returns, and the register view, a base class of Cpu holding its CpuState.
+# Register reads and writes go straight to the state; a segment register
+# written here is loaded as in real mode.
+
+cdef class Exit:
+    """Why a run stopped, and where. For 'io' exits: port, size, direction
+    ('in'/'out'), value (written), count (REP INS/OUTS elements) and data
+    (REP OUTS bytes); for 'debug_exit': value."""
+    cdef readonly str reason
+    cdef readonly int cs
+    cdef readonly unsigned int eip
+    cdef readonly unsigned int linear
+    cdef readonly str detail
+    cdef public object port, size, direction, value, count, data
+
+    def __init__(self, reason, cs, eip, linear, detail=""):
+        self.reason = reason
+        self.cs = cs
+        self.eip = eip
+        self.linear = linear
+        self.detail = detail
+        self.port = self.size = self.direction = self.value = self.count = self.data = None
+
+    def __repr__(self):
+        s = f"Exit({self.reason!r} at {self.cs:04X}:{self.eip:04X}"
+        return s + (f", {self.detail!r})" if self.detail else ")")
+
 
 cdef class CpuRegisters:
     """Registers of a Cpu: eax..edi, ax..di, al..bh, es..gs (selectors,
