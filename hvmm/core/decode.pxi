@@ -96,11 +96,8 @@ cdef inline void set_rv(CpuState* c, uint32_t r, uint32_t v, int o32) noexcept n
     else:
         c.regs[r] = (c.regs[r] & 0xFFFF0000u) | (v & 0xFFFF)
 
-# Index register update by address size (SI/DI/CX in 16-bit addressing
-# keep their upper halves).
-cdef inline uint32_t get_ra(CpuState* c, uint32_t r, Insn* d) noexcept nogil:
-    return c.regs[r] & d.amask
-
+# Index register update by address size (CX in 16-bit addressing keeps
+# its upper half).
 cdef inline void set_ra(CpuState* c, uint32_t r, uint32_t v, Insn* d) noexcept nogil:
     c.regs[r] = (c.regs[r] & ~d.amask) | (v & d.amask)
 
