@@ -1,15 +1,38 @@
 """Builds hvmm._core, the compiled kernel component (CPU, memory, I/O bus).
 
+The opcode switch is generated first, from the instruction table
+(hvmm/isa/table.py -> hvmm/core/execute_gen.pxi, not committed).
+
 The CPU interpreter depends on gcc inlining its small helpers into the run
 loop (see ../shared/design/fast-cython-core.md): Cython declares them
 `static CYTHON_INLINE`, and gcc declines to inline the larger ones unless
 told to, so CYTHON_INLINE is redefined to force it.
 """
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 from setuptools import Extension, setup
 from Cython.Build import cythonize
+
+HERE = Path(__file__).resolve().parent
+
+
+def generate_opcode_switch():
+    # hvmm/isa is loaded from the source tree by path, as a package of its
+    # own: importing hvmm would need the core this build makes.
+    spec = importlib.util.spec_from_file_location(
+        "_hvmm_isa", HERE / "hvmm" / "isa" / "__init__.py",
+        submodule_search_locations=[str(HERE / "hvmm" / "isa")])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = package
+    spec.loader.exec_module(package)
+    from _hvmm_isa import generate
+    generate.write(HERE / "hvmm" / "core" / "execute_gen.pxi")
+
+
+generate_opcode_switch()
 
 extra_compile_args = []
 if sys.platform != "win32":

@@ -34,7 +34,13 @@ include "kernel/textvideo.pxi"
 include "core/bus.pxi"
 include "core/string.pxi"
 include "core/bits.pxi"
-include "core/execute.pxi"
+include "core/move.pxi"
+include "core/system.pxi"
+# the opcode switch, generated from hvmm/isa/table.py by setup.py
+include "core/execute_gen.pxi"
+include "core/loop.pxi"
+# the Python-facing pieces of Cpu: its Exit record, its registers (base class)
+include "core/cpu_api.pxi"
 
 EXIT_REASONS = {
     EXIT_BUDGET: "budget",
@@ -64,36 +70,12 @@ _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S
 _MODELS = {"8086": MODEL_8086, "386": MODEL_386}
 
 
-cdef class Exit:
-    """Why a run stopped, and where. For 'io' exits: port, size, direction
-    ('in'/'out'), value (written), count (REP INS/OUTS elements) and data
-    (REP OUTS bytes); for 'debug_exit': value."""
-    cdef readonly str reason
-    cdef readonly int cs
-    cdef readonly unsigned int eip
-    cdef readonly unsigned int linear
-    cdef readonly str detail
-    cdef public object port, size, direction, value, count, data
-
-    def __init__(self, reason, cs, eip, linear, detail=""):
-        self.reason = reason
-        self.cs = cs
-        self.eip = eip
-        self.linear = linear
-        self.detail = detail
-        self.port = self.size = self.direction = self.value = self.count = self.data = None
-
-    def __repr__(self):
-        s = f"Exit({self.reason!r} at {self.cs:04X}:{self.eip:04X}"
-        return s + (f", {self.detail!r})" if self.detail else ")")
-
-
 def _check_port(unsigned int port, unsigned int size):
     if port > 0xFFFF or size not in (1, 2, 4):
         raise ValueError(f"bad port access: port {port:#x}, size {size}")
 
 
-cdef class Cpu:
+cdef class Cpu(CpuRegisters):
     """An x86 CPU with its guest physical memory.
 
     model: "8086" (the original's quirks, 1 MiB wrap) or "386" (a 386/486
@@ -101,7 +83,6 @@ cdef class Cpu:
     ips: instructions per second of virtual time; epoch: the RTC's start
     (seconds since 1970); devices=False leaves every port on the empty bus.
     """
-    cdef CpuState s
     cdef Devices* dv
     cdef bytearray _ram
     cdef object _mmio_handler
@@ -209,7 +190,6 @@ cdef class Cpu:
         """Execute at most `budget` instructions; return an Exit."""
         cdef uint64_t b = budget
         cdef int r
-        self.s.bp_skip = 1
         r = cpu_run(&self.s, b)
         return self._exit(r)
 
@@ -593,155 +573,3 @@ cdef class Cpu:
     def io_counts(self):
         """IN and OUT accesses that reached the empty bus (no device)."""
         return {"in": self.s.io_in, "out": self.s.io_out}
-
-    # ---- registers --------------------------------------------------------
-
-    def segment(self, name):
-        """(selector, base, limit, attributes) of a segment register."""
-        cdef int i = _SEGMENTS[name]
-        return (self.s.seg[i].sel, self.s.seg[i].base, self.s.seg[i].limit, self.s.seg[i].attr)
-
-    def set_segment(self, name, selector, base=None, limit=None, attributes=None):
-        cdef int i = _SEGMENTS[name]
-        self.s.seg[i].sel = selector & 0xFFFF
-        self.s.seg[i].base = ((selector & 0xFFFF) << 4) if base is None else base
-        if limit is not None:
-            self.s.seg[i].limit = limit
-        if attributes is not None:
-            self.s.seg[i].attr = attributes
-        self.s.win_len = 0
-
-    cdef inline _getseg(self, int i):
-        return self.s.seg[i].sel
-
-    cdef inline _setseg(self, int i, v):
-        load_seg_real(&self.s, i, v)
-
-    property es:
-        def __get__(self): return self._getseg(S_ES)
-        def __set__(self, v): self._setseg(S_ES, v)
-    property cs:
-        def __get__(self): return self._getseg(S_CS)
-        def __set__(self, v): self._setseg(S_CS, v)
-    property ss:
-        def __get__(self): return self._getseg(S_SS)
-        def __set__(self, v): self._setseg(S_SS, v)
-    property ds:
-        def __get__(self): return self._getseg(S_DS)
-        def __set__(self, v): self._setseg(S_DS, v)
-    property fs:
-        def __get__(self): return self._getseg(S_FS)
-        def __set__(self, v): self._setseg(S_FS, v)
-    property gs:
-        def __get__(self): return self._getseg(S_GS)
-        def __set__(self, v): self._setseg(S_GS, v)
-
-    property eflags:
-        def __get__(self):
-            return get_eflags(&self.s) | self.s.flags_fixed
-        def __set__(self, v):
-            set_arith_flags(&self.s, v & F_ARITH)
-            self.s.flags = (v & 0x3F7FD5 & ~F_ARITH) | self.s.flags_fixed
-
-    property flags:
-        def __get__(self):
-            return (get_eflags(&self.s) | self.s.flags_fixed) & 0xFFFF
-        def __set__(self, v):
-            set_arith_flags(&self.s, v & F_ARITH)
-            self.s.flags = (self.s.flags & 0xFFFF0000) | (v & 0x7FD5 & ~F_ARITH) | self.s.flags_fixed
-
-    property eip:
-        def __get__(self): return self.s.eip
-        def __set__(self, v):
-            self.s.eip = v
-            self.s.halted = 0
-    property ip:
-        def __get__(self): return self.s.eip & 0xFFFF
-        def __set__(self, v):
-            self.s.eip = v & 0xFFFF
-            self.s.halted = 0
-
-    property cr0:
-        def __get__(self): return self.s.cr[0]
-        def __set__(self, v): self.s.cr[0] = v
-
-    def get_reg32(self, int i):
-        return self.s.regs[i]
-
-    def set_reg32(self, int i, uint32_t v):
-        self.s.regs[i] = v
-
-    property eax:
-        def __get__(self): return self.s.regs[0]
-        def __set__(self, v): self.s.regs[0] = v
-    property ecx:
-        def __get__(self): return self.s.regs[1]
-        def __set__(self, v): self.s.regs[1] = v
-    property edx:
-        def __get__(self): return self.s.regs[2]
-        def __set__(self, v): self.s.regs[2] = v
-    property ebx:
-        def __get__(self): return self.s.regs[3]
-        def __set__(self, v): self.s.regs[3] = v
-    property esp:
-        def __get__(self): return self.s.regs[4]
-        def __set__(self, v): self.s.regs[4] = v
-    property ebp:
-        def __get__(self): return self.s.regs[5]
-        def __set__(self, v): self.s.regs[5] = v
-    property esi:
-        def __get__(self): return self.s.regs[6]
-        def __set__(self, v): self.s.regs[6] = v
-    property edi:
-        def __get__(self): return self.s.regs[7]
-        def __set__(self, v): self.s.regs[7] = v
-
-    property ax:
-        def __get__(self): return self.s.regs[0] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 0, v)
-    property cx:
-        def __get__(self): return self.s.regs[1] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 1, v)
-    property dx:
-        def __get__(self): return self.s.regs[2] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 2, v)
-    property bx:
-        def __get__(self): return self.s.regs[3] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 3, v)
-    property sp:
-        def __get__(self): return self.s.regs[4] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 4, v)
-    property bp:
-        def __get__(self): return self.s.regs[5] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 5, v)
-    property si:
-        def __get__(self): return self.s.regs[6] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 6, v)
-    property di:
-        def __get__(self): return self.s.regs[7] & 0xFFFF
-        def __set__(self, v): set_r16(&self.s, 7, v)
-
-    property al:
-        def __get__(self): return get_r8(&self.s, 0)
-        def __set__(self, v): set_r8(&self.s, 0, v)
-    property cl:
-        def __get__(self): return get_r8(&self.s, 1)
-        def __set__(self, v): set_r8(&self.s, 1, v)
-    property dl:
-        def __get__(self): return get_r8(&self.s, 2)
-        def __set__(self, v): set_r8(&self.s, 2, v)
-    property bl:
-        def __get__(self): return get_r8(&self.s, 3)
-        def __set__(self, v): set_r8(&self.s, 3, v)
-    property ah:
-        def __get__(self): return get_r8(&self.s, 4)
-        def __set__(self, v): set_r8(&self.s, 4, v)
-    property ch:
-        def __get__(self): return get_r8(&self.s, 5)
-        def __set__(self, v): set_r8(&self.s, 5, v)
-    property dh:
-        def __get__(self): return get_r8(&self.s, 6)
-        def __set__(self, v): set_r8(&self.s, 6, v)
-    property bh:
-        def __get__(self): return get_r8(&self.s, 7)
-        def __set__(self, v): set_r8(&self.s, 7, v)

@@ -8,6 +8,7 @@ cdef enum:
     VEC_OF = 4
     VEC_BR = 5      # BOUND range exceeded
     VEC_UD = 6
+    VEC_NM = 7      # device not available (ESC with CR0.EM)
 
 # Real mode: the selector alone gives the base; limit and attributes stay
 # as they are (what "unreal mode" relies on).
@@ -62,3 +63,114 @@ cdef void op_iret(CpuState* c, int o32) noexcept nogil:
         fl = pop16(c)
         write_flags(c, fl, c.flags_writable16)
     far_jump(c, cs, ip)
+
+# ---- the instruction forms ----------------------------------------------
+# Bodies get the instruction's EIP by pointer; a transfer sets it and marks
+# the instruction fully consumed, so the loop's epilogue (EIP += length)
+# adds nothing.
+cdef inline void jump_to(Insn* d, uint32_t* eip, uint32_t target) noexcept nogil:
+    eip[0] = target
+    d.start = d.p
+
+# A relative jump: `rel` is fetched (as the argument) before the length is taken.
+cdef inline void jump_rel(Insn* d, uint32_t* eip, uint32_t rel) noexcept nogil:
+    jump_to(d, eip, eip[0] + insn_len(d) + rel)
+
+cdef inline void jcc_short(CpuState* c, Insn* d, uint32_t* eip, uint32_t cc) noexcept nogil:
+    cdef uint32_t rel = sx8(fetch8(d))
+    if cond(c, cc):
+        jump_rel(d, eip, rel)
+
+cdef inline void jcc_near(CpuState* c, Insn* d, uint32_t* eip, uint32_t cc, int o32) noexcept nogil:
+    cdef uint32_t rel = fetch32(d) if o32 else sx16(fetch16(d))
+    if cond(c, cc):
+        jump_rel(d, eip, rel)
+
+cdef enum:
+    LOOP_WHILE_NZ = 0       # LOOPNE (E0)
+    LOOP_WHILE_Z = 1        # LOOPE (E1)
+    LOOP_ALWAYS = 2         # LOOP (E2)
+
+cdef inline void loop_short(CpuState* c, Insn* d, uint32_t* eip, int kind) noexcept nogil:
+    cdef uint32_t rel = sx8(fetch8(d))
+    cdef uint32_t count = (c.regs[R_ECX] - 1) & d.amask
+    set_ra(c, R_ECX, count, d)
+    if count != 0 and (kind == LOOP_ALWAYS or (kind == LOOP_WHILE_Z) == (get_zf(c) != 0)):
+        jump_rel(d, eip, rel)
+
+cdef inline void jcxz(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
+    cdef uint32_t rel = sx8(fetch8(d))
+    if (c.regs[R_ECX] & d.amask) == 0:
+        jump_rel(d, eip, rel)
+
+cdef inline void call_rel(CpuState* c, Insn* d, uint32_t* eip, uint32_t rel, int o32) noexcept nogil:
+    cdef uint32_t ret = eip[0] + insn_len(d)
+    pushv(c, ret, o32)
+    jump_to(d, eip, ret + rel)
+
+cdef inline void call_abs(CpuState* c, Insn* d, uint32_t* eip, uint32_t target, int o32) noexcept nogil:
+    pushv(c, eip[0] + insn_len(d), o32)
+    jump_to(d, eip, target)
+
+cdef inline void ret_near(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
+                          int o32) noexcept nogil:
+    cdef uint32_t target = popv(c, o32)
+    set_sp(c, c.regs[R_ESP] + release, sp_mask(c))
+    jump_to(d, eip, target)
+
+cdef inline void ret_far(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
+                         int o32) noexcept nogil:
+    cdef uint32_t target = popv(c, o32)
+    cdef uint32_t sel = popv(c, o32) & 0xFFFF
+    set_sp(c, c.regs[R_ESP] + release, sp_mask(c))
+    load_seg_real(c, S_CS, sel)
+    jump_to(d, eip, target)
+
+# CALL/JMP ptr16:16/32 (9A, EA).
+cdef inline void call_far_ptr(CpuState* c, Insn* d, uint32_t* eip, int o32) noexcept nogil:
+    cdef uint32_t target = fetchv(d, o32)
+    cdef uint32_t sel = fetch16(d)
+    pushv(c, c.seg[S_CS].sel, o32)
+    pushv(c, eip[0] + insn_len(d), o32)
+    load_seg_real(c, S_CS, sel)
+    jump_to(d, eip, target)
+
+cdef inline void jmp_far_ptr(CpuState* c, Insn* d, uint32_t* eip, int o32) noexcept nogil:
+    cdef uint32_t target = fetchv(d, o32)
+    cdef uint32_t sel = fetch16(d)
+    load_seg_real(c, S_CS, sel)
+    jump_to(d, eip, target)
+
+# CALL/JMP m16:16/32 (FF /3, /5).
+cdef inline void far_mem(CpuState* c, Insn* d, uint32_t* eip, int call, int o32) noexcept nogil:
+    cdef uint32_t target = mem_rdv_at(c, d, 0, o32)
+    cdef uint32_t sel = mem_rd16_at(c, d, vsize(o32))
+    if call:
+        pushv(c, c.seg[S_CS].sel, o32)
+        pushv(c, eip[0] + insn_len(d), o32)
+    load_seg_real(c, S_CS, sel)
+    jump_to(d, eip, target)
+
+# POP CS (the 8086's 0F).
+cdef inline void pop_cs(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
+    load_seg_real(c, S_CS, pop16(c))
+    jump_to(d, eip, eip[0] + insn_len(d))
+
+# INT n, INT3, INTO, INT1: the return address is the next instruction.
+cdef inline void soft_int(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
+                          uint32_t vec) noexcept nogil:
+    c.eip = eip[0]
+    if do_interrupt(c, vec, eip[0] + insn_len(d)):
+        stop_run(c, d, left, EXIT_TRIPLE_FAULT, 0)
+    else:
+        jump_to(d, eip, c.eip)
+
+cdef inline void bound(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, int o32) noexcept nogil:
+    cdef uint32_t index = get_rv(c, d.reg, o32)
+    cdef uint32_t lower = mem_rdv_at(c, d, 0, o32)
+    cdef uint32_t upper = mem_rdv_at(c, d, vsize(o32), o32)
+    if o32:
+        if <int32_t>index < <int32_t>lower or <int32_t>index > <int32_t>upper:
+            raise_fault(c, d, eip, left, VEC_BR)
+    elif <int16_t>index < <int16_t>lower or <int16_t>index > <int16_t>upper:
+        raise_fault(c, d, eip, left, VEC_BR)

@@ -37,11 +37,34 @@ cdef inline uint32_t fetchv(Insn* d, int o32) noexcept nogil:
         return fetch32(d)
     return fetch16(d)
 
+# Address-size offset of the moffs forms (A0-A3).
+cdef inline uint32_t fetch_moffs(Insn* d) noexcept nogil:
+    if d.a32:
+        return fetch32(d)
+    return fetch16(d)
+
 cdef inline uint32_t sx8(uint32_t v) noexcept nogil:
     return <uint32_t><int32_t><int8_t><uint8_t>v
 
 cdef inline uint32_t sx16(uint32_t v) noexcept nogil:
     return <uint32_t><int32_t><int16_t><uint16_t>v
+
+# Operand size: sign bit, mask, bits and bytes of a 16/32-bit operand.
+cdef inline uint32_t vmsb(int o32) noexcept nogil:
+    return 0x80000000u if o32 else 0x8000
+
+cdef inline uint32_t vmask(int o32) noexcept nogil:
+    return 0xFFFFFFFFu if o32 else 0xFFFF
+
+cdef inline uint32_t vbits(int o32) noexcept nogil:
+    return 32 if o32 else 16
+
+cdef inline uint32_t vsize(int o32) noexcept nogil:
+    return 4 if o32 else 2
+
+cdef inline int seg_of(Insn* d) noexcept nogil:
+    # The segment of an operand without ModRM (moffs, XLAT): DS unless overridden.
+    return d.ovr if d.ovr >= 0 else S_DS
 
 # --- registers -----------------------------------------------------------
 
@@ -73,11 +96,8 @@ cdef inline void set_rv(CpuState* c, uint32_t r, uint32_t v, int o32) noexcept n
     else:
         c.regs[r] = (c.regs[r] & 0xFFFF0000u) | (v & 0xFFFF)
 
-# Index register update by address size (SI/DI/CX in 16-bit addressing
-# keep their upper halves).
-cdef inline uint32_t get_ra(CpuState* c, uint32_t r, Insn* d) noexcept nogil:
-    return c.regs[r] & d.amask
-
+# Index register update by address size (CX in 16-bit addressing keeps
+# its upper half).
 cdef inline void set_ra(CpuState* c, uint32_t r, uint32_t v, Insn* d) noexcept nogil:
     c.regs[r] = (c.regs[r] & ~d.amask) | (v & d.amask)
 

@@ -68,7 +68,7 @@ cdef uint32_t imul_trunc(CpuState* c, uint32_t a, uint32_t b, int o32) noexcept 
     return r
 
 # Division: return 1 for a divide error (#DE), registers untouched.
-cdef int div8(CpuState* c, uint32_t src, int signed_, int negate) noexcept nogil:
+cdef int div8(CpuState* c, uint32_t src, int signed_, int negate, int i8086) noexcept nogil:
     cdef uint32_t ax = c.regs[R_EAX] & 0xFFFF
     cdef uint32_t q, r
     cdef int32_t sq, sr, sa, sd, lo
@@ -79,7 +79,7 @@ cdef int div8(CpuState* c, uint32_t src, int signed_, int negate) noexcept nogil
         sd = <int8_t>src
         sq = sa / sd
         sr = sa % sd
-        lo = -127 if c.model == MODEL_8086 else -128
+        lo = -127 if i8086 else -128
         if sq > 127 or sq < lo:
             return 1
         if negate:
@@ -94,7 +94,7 @@ cdef int div8(CpuState* c, uint32_t src, int signed_, int negate) noexcept nogil
     set_r16(c, R_EAX, q | (r << 8))
     return 0
 
-cdef int div16(CpuState* c, uint32_t src, int signed_, int negate) noexcept nogil:
+cdef int div16(CpuState* c, uint32_t src, int signed_, int negate, int i8086) noexcept nogil:
     cdef uint32_t n = ((c.regs[R_EDX] & 0xFFFF) << 16) | (c.regs[R_EAX] & 0xFFFF)
     cdef uint32_t q, r
     cdef int32_t sq, sr, sa, sd, lo
@@ -107,7 +107,7 @@ cdef int div16(CpuState* c, uint32_t src, int signed_, int negate) noexcept nogi
             return 1
         sq = sa / sd
         sr = sa % sd
-        lo = -32767 if c.model == MODEL_8086 else -32768
+        lo = -32767 if i8086 else -32768
         if sq > 32767 or sq < lo:
             return 1
         if negate:
@@ -146,3 +146,16 @@ cdef int div32(CpuState* c, uint32_t src, int signed_) noexcept nogil:
         c.regs[R_EAX] = <uint32_t>q
         c.regs[R_EDX] = <uint32_t>(n % src)
     return 0
+
+# Group 3 on a word/dword operand. divv returns 1 for a divide error.
+cdef inline void mulv(CpuState* c, uint32_t src, int signed_, int negate, int o32) noexcept nogil:
+    if o32:
+        mul32(c, src, signed_)
+    else:
+        mul16(c, src, signed_, negate)
+
+cdef inline int divv(CpuState* c, uint32_t src, int signed_, int negate, int i8086,
+                     int o32) noexcept nogil:
+    if o32:
+        return div32(c, src, signed_)
+    return div16(c, src, signed_, negate, i8086)

@@ -5,11 +5,12 @@
 # SHL, SHR, SAR set all six arithmetic flags (AF is undefined: cleared);
 # they and ROL/ROR are common, so they are inlined; RCL/RCR and the
 # 8086's SETMO are out of line.
+# `i8086`: the 8086's behaviour (a constant from the instruction table).
 cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
-                              uint32_t bits) noexcept nogil:
+                              uint32_t bits, int i8086) noexcept nogil:
     cdef uint32_t msb, mask, r, cf, of
     cdef int32_t sv
-    if c.model != MODEL_8086:
+    if not i8086:
         n &= 0x1F
     if n == 0:
         return v
@@ -30,7 +31,7 @@ cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
             of = cf ^ ((r & (msb >> 1)) != 0)
         c.lf_aux = (c.lf_aux & ~(<uint32_t>(LF_CF | LF_PO))) | (cf << 31) | ((cf ^ of) << 30)
         return r
-    if op < 4 or (op == 6 and c.model == MODEL_8086):
+    if op < 4 or (op == 6 and i8086):
         return rotate_op(c, op, v, n, bits)
     if op == 5:         # SHR
         r = (v >> n) if n < bits else 0
@@ -118,3 +119,9 @@ cdef uint32_t shiftd_op(CpuState* c, int left, uint32_t dst, uint32_t src,
     of = ((r ^ dst) & msb) != 0
     lazy_result_cf_of(c, r, msb, cf, of)
     return r
+
+# SHLD/SHRD Ev,Gv by `count` (an immediate or CL).
+cdef inline void shiftd_ev_gv(CpuState* c, Insn* d, int left, uint32_t count,
+                              int o32) noexcept nogil:
+    cdef uint32_t dst = rmv_read(c, d, o32)
+    rmv_write(c, d, shiftd_op(c, left, dst, get_rv(c, d.reg, o32), count, vbits(o32)), o32)

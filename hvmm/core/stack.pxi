@@ -49,11 +49,6 @@ cdef inline uint32_t popv(CpuState* c, int o32) noexcept nogil:
         return pop32(c)
     return pop16(c)
 
-# Read the stack at SP + disp without popping (POPA, IRET checks).
-cdef inline uint32_t peekv(CpuState* c, uint32_t disp, int o32) noexcept nogil:
-    cdef uint32_t m = sp_mask(c)
-    return rdv(c, S_SS, (c.regs[R_ESP] + disp) & m, o32, m)
-
 cdef void op_pusha(CpuState* c, int o32) noexcept nogil:
     cdef uint32_t sp = c.regs[R_ESP]
     cdef int i
@@ -92,3 +87,26 @@ cdef void op_leave(CpuState* c, int o32) noexcept nogil:
     cdef uint32_t m = sp_mask(c)
     set_sp(c, c.regs[R_EBP], m)
     set_rv(c, R_EBP, popv(c, o32), o32)
+
+# POP SS: no interrupt between it and the next instruction.
+cdef inline void pop_ss(CpuState* c, int o32) noexcept nogil:
+    load_seg_real(c, S_SS, popv(c, o32))
+    c.shadow = 1
+
+# POP Ev: the operand's address uses the SP after the pop, so ModRM is
+# decoded here, after it.
+cdef inline void pop_ev(CpuState* c, Insn* d, int o32) noexcept nogil:
+    cdef uint32_t value = popv(c, o32)
+    modrm(c, d)
+    rmv_write(c, d, value, o32)
+
+# PUSH Ev on the 8086 (FF /6 and /7): PUSH SP pushes the decremented SP.
+cdef inline void push_ev_8086(CpuState* c, Insn* d) noexcept nogil:
+    if d.mod == 3 and d.rm == R_ESP:
+        push16(c, (c.regs[R_ESP] - 2) & 0xFFFF)
+    else:
+        push16(c, rmv_read(c, d, 0))
+
+cdef inline void enter(CpuState* c, Insn* d, int o32) noexcept nogil:
+    cdef uint32_t size = fetch16(d)
+    op_enter(c, size, fetch8(d), o32)

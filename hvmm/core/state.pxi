@@ -80,7 +80,8 @@ cdef enum:
 cdef enum:
     EV_BREAKPOINTS = 1
 
-# Prefix kinds, from the per-model prefix table.
+# Prefix kinds, in the per-model prefix tables (generated from the
+# instruction table: prefix_table_<model> in core/execute_gen.pxi).
 cdef enum:
     PX_NONE = 0
     PX_SEG = 1          # + segment index: 1..6
@@ -150,10 +151,8 @@ ctypedef struct CpuState:
     void* mmio_handler          # Python callable for PG_MMIO pages (borrowed)
     uint32_t nbp
     uint32_t bp[MAX_BREAKPOINTS]
-    int bp_skip                 # resume over a breakpoint at the first insn
     int ud_exit                 # invalid opcodes exit to the monitor (else #UD)
     # exit details
-    int exit_reason
     uint32_t exit_cs
     uint32_t exit_eip
     # an instruction that stops the loop leaves why here (see stop_run)
@@ -171,28 +170,3 @@ ctypedef struct CpuState:
     const uint8_t* win_host
     uint32_t win_lo
     uint32_t win_len
-
-# Prefix tables: 0 = not a prefix. The 8086 has no FS/GS/size prefixes
-# (0x64-0x67 are Jcc aliases there) and treats 0xF1 as LOCK.
-cdef uint8_t prefix_table_8086[256]
-cdef uint8_t prefix_table_386[256]
-
-cdef void init_prefix_tables() noexcept nogil:
-    memset(prefix_table_8086, 0, 256)
-    memset(prefix_table_386, 0, 256)
-    prefix_table_8086[0x26] = PX_SEG + S_ES
-    prefix_table_8086[0x2E] = PX_SEG + S_CS
-    prefix_table_8086[0x36] = PX_SEG + S_SS
-    prefix_table_8086[0x3E] = PX_SEG + S_DS
-    prefix_table_8086[0xF0] = PX_LOCK
-    prefix_table_8086[0xF1] = PX_LOCK
-    prefix_table_8086[0xF2] = PX_REPNE
-    prefix_table_8086[0xF3] = PX_REP
-    memcpy(prefix_table_386, prefix_table_8086, 256)
-    prefix_table_386[0xF1] = PX_NONE        # INT1 (ICEBP) on the 386
-    prefix_table_386[0x64] = PX_SEG + S_FS
-    prefix_table_386[0x65] = PX_SEG + S_GS
-    prefix_table_386[0x66] = PX_OPSIZE
-    prefix_table_386[0x67] = PX_ADDRSIZE
-
-init_prefix_tables()

@@ -156,3 +156,47 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
     if dev != DEV_NONE:
         result = BUS_EVENTS
     return result
+
+# ---- the instruction forms ----------------------------------------------
+# Without a REP prefix the common LODS/STOS/MOVS (in loops) run inline;
+# REP forms and the rest go to op_string.
+cdef inline void string_once(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
+    cdef uint32_t amask = d.amask
+    cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
+    cdef uint32_t si, di
+    cdef int src_seg
+    if op == STR_LODS:
+        src_seg = d.ovr if d.ovr >= 0 else S_DS
+        si = c.regs[R_ESI] & amask
+        acc_write(c, str_rd(c, src_seg, si, size, amask), size)
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | ((si + delta) & amask)
+    elif op == STR_STOS:
+        di = c.regs[R_EDI] & amask
+        str_wr(c, S_ES, di, c.regs[R_EAX], size, amask)
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | ((di + delta) & amask)
+    else:   # MOVS
+        src_seg = d.ovr if d.ovr >= 0 else S_DS
+        si = c.regs[R_ESI] & amask
+        di = c.regs[R_EDI] & amask
+        str_wr(c, S_ES, di, str_rd(c, src_seg, si, size, amask), size, amask)
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | ((si + delta) & amask)
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | ((di + delta) & amask)
+
+# MOVS STOS LODS: inline once, out of line with REP.
+cdef inline void string_op(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
+    if d.rep:
+        op_string(c, op, size, d.amask, d.ovr, d.rep)
+    else:
+        string_once(c, d, op, size)
+
+# CMPS SCAS: always out of line.
+cdef inline void string_rep_op(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
+    op_string(c, op, size, d.amask, d.ovr, d.rep)
+
+cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
+                           uint32_t size) noexcept nogil:
+    cdef int r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]))
+    if r == BUS_PYTHON:
+        stop_run(c, d, left, EXIT_IO, 1)
+    elif r == BUS_EVENTS:
+        stop_run(c, d, left, STOP_EVENTS, 1)

@@ -1,0 +1,201 @@
+"""Write the core's opcode switch from the instruction table.
+
+    python -m hvmm.isa.generate [OUT]      (default hvmm/core/execute_gen.pxi)
+
+setup.py runs this before Cython (loading this package by path, so nothing
+needs to be built first); the output is not committed.
+
+For every CPU model in table.MODELS the output has:
+
+* ``execute_<model>(c, d, op, o32, eip_p, left)``: the opcode switch built
+  from that model's rows. Only equality tests on ``op`` (gcc turns the
+  chain into a jump table); opcodes with the same body share a case. It is
+  `inline`, so each caller gets a copy with `o32` folded in.
+* ``prefix_table_<model>``: the prefix bytes of that model.
+* ``execute_prefixed_<model>`` and ``run_loop_<model>``: the out-of-line
+  instantiations of the templates in core/loop.pxi (execute_prefixed,
+  run_loop), which take the model as a constant.
+
+and dispatchers (``execute``, ``execute_prefixed_for``, ``run_loop_for``)
+that pick the instantiation: inside a template the model is a constant, so
+the choice folds away; ``run_loop_for`` is the one run-time choice, made
+once per entry to the loop.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    from . import table as T
+except ImportError:                     # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import table as T                   # type: ignore[no-redef]
+
+UD = "raise_fault(c, d, eip, left, VEC_UD)"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "core" / "execute_gen.pxi"
+
+
+def _indent(text: str, n: int) -> list[str]:
+    pad = " " * n
+    return [pad + line if line else line for line in text.split("\n")]
+
+
+def _form_code(f: T.Form, decode_modrm: bool) -> str:
+    """The statements of one form, ModRM decoding included when asked."""
+    if f.pm_only:
+        return UD
+    lines = []
+    if decode_modrm and f.decodes_modrm:
+        lines.append("modrm(c, d)")
+    if f.reg_form == "#UD":
+        lines += ["if d.mod == 3:", "    " + UD, "else:", "    " + f.body]
+    elif f.reg_form == "ignored":
+        lines += ["if d.mod != 3:", "    " + f.body]
+    else:
+        lines.append(f.body)
+    return "\n".join(lines)
+
+
+def _chain(cases: list[tuple[list[int], str]], var: str, fmt, default: str | None) -> list[str]:
+    """if/elif chain of equality tests; `cases` is [(values, code)]."""
+    out = []
+    for i, (values, code) in enumerate(cases):
+        cond = " or ".join(f"{var} == {fmt(v)}" for v in values)
+        out.append(("if " if i == 0 else "elif ") + cond + ":")
+        out += _indent(code, 4)
+    if default is None and out:     # exhaustive: the last case needs no test
+        out[-len(_indent(cases[-1][1], 4)) - 1] = "else:"
+    elif default is not None:
+        if out:
+            out.append("else:")
+            out += _indent(default, 4)
+        else:
+            out.append(default)
+    return out
+
+
+def _merge(items: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
+    """Group values with identical code, in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for v, code in items:
+        groups.setdefault(code, []).append(v)
+    return [(vals, code) for code, vals in groups.items()]
+
+
+def _opcode_code(rows: list[T.Form], model: str) -> str:
+    if rows[0].reg is None:
+        if len(rows) != 1:
+            raise ValueError(f"{model}: {len(rows)} rows for {rows[0].encoding}")
+        return _form_code(rows[0], True)
+    regs = {}
+    for f in rows:
+        if f.reg is None or f.reg in regs:
+            raise ValueError(f"{model}: bad group rows for {f.encoding}")
+        regs[f.reg] = _form_code(f, False)
+    cases = _merge(sorted(regs.items()))
+    if len(cases) == 1 and len(regs) == 8:
+        return "modrm(c, d)\n" + cases[0][1]
+    return "\n".join(["modrm(c, d)"] + _chain(cases, "d.reg", str, None if len(regs) == 8 else UD))
+
+
+def _page(model: str, page: int) -> list[str]:
+    by_op: dict[int, list[T.Form]] = {}
+    for f in T.forms(model):
+        if f.prefix is None and f.page == page:
+            by_op.setdefault(f.opcode, []).append(f)
+    items = []
+    for opc in sorted(by_op):
+        rows = by_op[opc]
+        if rows[0].escape:
+            code = "\n".join(["op = 0x100 | fetch8(d)"] + _page(model, 1))
+        else:
+            code = _opcode_code(rows, model)
+        items.append((opc, code))
+    return _chain(_merge(items), "op", lambda v: f"0x{v:02X}", UD)
+
+
+def _execute(model: str) -> list[str]:
+    return ([f"cdef inline void execute_{model}(CpuState* c, Insn* d, uint32_t op, int o32,",
+             "                              uint32_t* eip_p, uint64_t* left) noexcept nogil:",
+             "    cdef uint32_t eip = eip_p[0]"]
+            + _indent("\n".join(_page(model, 0)), 4)
+            + ["    eip_p[0] = eip", "", ""])
+
+
+def _prefixes() -> list[str]:
+    out = [f"cdef uint8_t prefix_table_{m}[256]" for m in T.MODELS]
+    out += ["", "cdef void init_prefix_tables() noexcept nogil:"]
+    for m in T.MODELS:
+        out.append(f"    memset(prefix_table_{m}, 0, 256)")
+        for f in T.forms(m):
+            if f.prefix:
+                out.append(f"    prefix_table_{m}[0x{f.opcode:02X}] = {f.prefix}    # {f.mnemonic}")
+    return out + ["", "init_prefix_tables()", "", ""]
+
+
+def _dispatch(name: str, ret: str, params: str, args: str, per_model) -> list[str]:
+    out = [f"cdef inline {ret} {name}({params}, int model) noexcept nogil:"]
+    for i, m in enumerate(T.MODELS):
+        kw = "if" if i == 0 else "elif"
+        if i == len(T.MODELS) - 1:
+            out.append("    else:")
+        else:
+            out.append(f"    {kw} model == MODEL_{m}:")
+        out.append("        " + ("return " if ret != "void" else "") + per_model(m, args))
+    return out + ["", ""]
+
+
+def _instances() -> list[str]:
+    out = []
+    for m in T.MODELS:
+        out += [f"cdef void execute_prefixed_{m}(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,",
+                f"                              uint64_t* left) noexcept nogil:",
+                f"    execute_prefixed(c, d, op, eip, left, MODEL_{m})",
+                "",
+                f"cdef int run_loop_{m}(CpuState* c, uint64_t budget) noexcept nogil:",
+                f"    return run_loop(c, budget, MODEL_{m})",
+                "", ""]
+    out += ["# The one run-time choice of model: once per entry to the loop.",
+            "cdef int run_loop_for(CpuState* c, uint64_t budget) noexcept nogil:"]
+    for i, m in enumerate(T.MODELS[:-1]):
+        out += [f"    if c.model == MODEL_{m}:", f"        return run_loop_{m}(c, budget)"]
+    return out + [f"    return run_loop_{T.MODELS[-1]}(c, budget)", ""]
+
+
+def generate() -> str:
+    out = ["# GENERATED by hvmm/isa/generate.py from hvmm/isa/table.py: do not edit,",
+           "# do not commit (setup.py writes it before Cython runs).", "", ""]
+    out += _prefixes()
+    for m in T.MODELS:
+        out += _execute(m)
+    out += _dispatch(
+        "execute", "void",
+        "CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* eip, uint64_t* left",
+        "c, d, op, {o32}, eip, left",
+        lambda m, a: f"execute_{m}(" + a.format(o32="o32" if T.OPERAND_SIZE_32[m] else "0") + ")")
+    out += _dispatch(
+        "execute_prefixed_for", "void",
+        "CpuState* c, Insn* d, uint32_t op, uint32_t* eip, uint64_t* left",
+        "c, d, op, eip, left", lambda m, a: f"execute_prefixed_{m}({a})")
+    out += ["# 1 if the model has 32-bit operands (a constant inside the templates).",
+            "cdef inline int model_o32(int model) noexcept nogil:",
+            "    return " + (" or ".join(f"model == MODEL_{m}" for m in T.MODELS
+                                        if T.OPERAND_SIZE_32[m]) or "0"), "", ""]
+    out += _instances()
+    return "\n".join(out)
+
+
+def write(path: Path | str = DEFAULT_OUT) -> bool:
+    """Write the switch if it changed (so an unchanged table costs no
+    Cython rebuild); True when the file was written."""
+    path = Path(path)
+    text = generate()
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+if __name__ == "__main__":
+    write(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT)

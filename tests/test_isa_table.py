@@ -1,0 +1,102 @@
+"""The instruction table (hvmm/isa/table.py) and what is generated from it:
+the opcode switch the core is built with, and docs/opcodes.md."""
+import re
+from pathlib import Path
+
+import pytest
+
+from hvmm.isa import docs, generate
+from hvmm.isa import table as T
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_opcode_page_is_up_to_date():
+    page = (REPO / "docs" / "opcodes.md").read_text()
+    assert page == docs.render(), (
+        "docs/opcodes.md is stale: python -m hvmm.isa.docs > docs/opcodes.md")
+
+
+def test_built_switch_is_the_tables():
+    """The core in this tree was built from the current table (setup.py
+    regenerates the switch before Cython runs)."""
+    built = REPO / "hvmm" / "core" / "execute_gen.pxi"
+    if not built.exists():
+        pytest.skip("the core has not been built in this tree")
+    assert built.read_text() == generate.generate(), (
+        "core/execute_gen.pxi differs from the table: rebuild (python setup.py build_ext --inplace)")
+
+
+@pytest.mark.parametrize("model", T.MODELS)
+def test_one_behaviour_per_encoding(model):
+    """Per model, an encoding is one row, or one row per ModRM reg value."""
+    seen = {}
+    for f in T.forms(model):
+        key = (f.opcode, f.reg)
+        assert key not in seen, f"{model}: {f.encoding} twice ({seen[key].mnemonic}, {f.mnemonic})"
+        seen[key] = f
+        assert (f.opcode, None) not in seen or f.reg is None, f"{model}: {f.encoding} mixes group and plain rows"
+    for opcode, reg in seen:
+        if reg is not None:
+            assert (opcode, None) not in seen
+
+
+def test_switch_compiles_to_jump_tables():
+    """Only equality tests on the opcode and the reg field (a range test
+    would stop gcc from emitting a jump table), and no body asks which CPU
+    model it runs on: that comes from the table."""
+    text = generate.generate()
+    switch = text[text.index("cdef inline void execute_"):text.index("cdef inline void execute(")]
+    tests = re.findall(r"\b(?:op|d\.reg)\s*(==|!=|<=|>=|<(?![<=])|>(?![>=]))", switch)
+    assert tests and set(tests) == {"=="}
+    assert "c.model" not in switch and "MODEL_" not in switch
+    for m in T.MODELS:
+        assert f"cdef inline void execute_{m}(" in text
+        assert f"cdef int run_loop_{m}(" in text
+
+
+def test_model_differences_are_rows():
+    """The 8086's aliases and quirks are rows of their own."""
+    def row(model, opcode, reg=None):
+        [f] = [f for f in T.forms(model) if f.opcode == opcode and f.reg == reg and not f.prefix]
+        return f
+    assert row("8086", 0x60).mnemonic == "JO" and row("386", 0x60).mnemonic == "PUSHA"
+    assert row("8086", 0xC1).mnemonic == "RET" and row("386", 0xC1, 0).mnemonic == "ROL"
+    assert row("8086", 0x0F).mnemonic == "POP" and row("386", 0x0F).escape
+    assert "& 3" in row("8086", 0x8E).body and "& 3" not in row("386", 0x8E).body
+    assert not [f for f in T.forms("8086") if f.page == 1]
+    assert row("386", 0x63).pm_only
+
+
+def test_iced_names_match_encodings():
+    """Each iced-x86 form a row names has that row's opcode (and reg field)."""
+    X = pytest.importorskip("iced_x86", reason="iced-x86 is not installed")
+    for f in T.ROWS:
+        for name in f.iced:
+            oc = X.OpCodeInfo(getattr(X.Code, name))
+            opcode = oc.op_code | (0x100 if oc.table == X.OpCodeTableKind.T0F else 0)
+            if oc.op_code & 7 == 0 and f.opcode & ~7 == opcode and f.reg is None:
+                opcode = f.opcode       # register in the opcode (40+r, 50+r, B8+r ...)
+            assert opcode == f.opcode, (name, f.encoding)
+            if f.reg is not None:
+                assert oc.group_index == f.reg, (name, f.encoding)
+
+
+def test_undefined_flags_match_iced():
+    """The undefined-flag masks the differential suite compares with agree
+    with iced-x86's, except shifts by an immediate count, where iced's
+    answer depends on the count (the suite refines those per case)."""
+    X = pytest.importorskip("iced_x86", reason="iced-x86 is not installed")
+    bits = {X.RflagsBits.OF: "O", X.RflagsBits.SF: "S", X.RflagsBits.ZF: "Z",
+            X.RflagsBits.AF: "A", X.RflagsBits.PF: "P", X.RflagsBits.CF: "C"}
+    checked = 0
+    for name, f in T.by_iced().items():
+        if f.mnemonic in ("ROL", "ROR", "RCL", "RCR", "SHL", "SHR", "SAR", "SHLD", "SHRD") \
+                and f.immediate == "b":
+            continue
+        ins = X.Instruction()
+        ins.code = getattr(X.Code, name)
+        iced = {ch for b, ch in bits.items() if ins.rflags_undefined & b}
+        assert iced == set(f.undefined), (name, sorted(iced), f.undefined)
+        checked += 1
+    assert checked > 400
