@@ -1,0 +1,154 @@
+"""The protected-mode test guests (guests/pm/*.asm -> hvmm/guests/pm/*.bin).
+
+Each guest checks one area of the 386 system architecture and prints one
+line per check to port 0xE9 (`ok N ...` or `FAIL N ... (expected ...)`),
+then `NAME: C checks, F failed`, and writes 0 (all passed) or 1 to port
+0xF4. Its expected output is guests/pm/expected/NAME.txt.
+
+- On QEMU (`qemu-system-i386`, TCG, booting the image as a floppy) every
+  guest must print exactly its expected output and exit with status 1
+  ((0 << 1) | 1), except pm_strict: it holds the checks QEMU's TCG does not
+  model, which must fail there, and only those (QEMU_GAPS).
+- On hvmm (`hvmm exec`, no BIOS) the same output is expected; the core has
+  no protected mode yet, so these are strict xfails: the day protected mode
+  lands they pass, pytest reports XPASS as a failure, and the marker must
+  go. (`hvmm exec` ends the run on an invalid opcode; pm_exceptions expects
+  #UD delivered to its IDT, so it needs exec to deliver #UD in protected
+  mode, or an option that does.)
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hvmm
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = REPO / "guests" / "pm"
+IMAGES = Path(hvmm.__file__).resolve().parent / "guests" / "pm"
+QEMU = shutil.which("qemu-system-i386")
+NASM = shutil.which("nasm")
+
+GUESTS = [
+    "pm_switch",      # real -> 32-bit -> 16-bit PM -> real (unreal), CR0, D bit
+    "pm_exceptions",  # IDT, exception vectors, error codes, saved EIP
+    "pm_rings",       # ring 3, call gate, INT from ring 3, IOPL, I/O bitmap
+    "pm_paging",      # #PF codes, CR2, A/D, WP, INVLPG, CR3, PSE, PGE
+    "pm_task",        # JMP/CALL/INT task gate/IRET NT, busy bits, back-link
+    "pm_v86",         # a V86 monitor emulating INT, IRET, CLI, STI
+    "pm_singlestep",  # TF, DR6.BS, MOV SS, DR0 and DR1 breakpoints
+    "pm_strict",      # what QEMU's TCG does not check (see QEMU_GAPS)
+]
+
+# The checks of pm_strict that fail on QEMU 7.2 (TCG), by number: real-mode
+# limit at offset FFFF (1-4), ICEBP raising #UD instead of #DB (5), no
+# segment limit, type or null-selector checks on data and stack accesses
+# (6-13), CR0 with NW without CD and PG without PE accepted (14-16).
+QEMU_GAPS = {"pm_strict": set(range(1, 17))}
+
+CHECK_LINE = re.compile(r"(ok|FAIL) (\d+) ")
+SUMMARY = re.compile(r"(\w+): (\d+) checks, (\d+) failed")
+
+
+def expected(name):
+    return (SOURCES / "expected" / f"{name}.txt").read_text().splitlines()
+
+
+def check_number(line):
+    m = CHECK_LINE.match(line)
+    return int(m[2]) if m else None
+
+
+def fails(lines):
+    return [line for line in lines if line.startswith("FAIL")]
+
+
+@pytest.mark.parametrize("name", GUESTS)
+def test_image_layout(name):
+    """A boot sector (55AA) followed by sectors starting with the signature
+    the boot sector looks for; at most 18 sectors, which it reads from
+    track 0, head 0 under a BIOS."""
+    image = (IMAGES / f"{name}.bin").read_bytes()
+    assert image[510:512] == b"\x55\xaa"
+    assert image[512:516] == b"HVPM"
+    assert len(image) % 512 == 0 and 2 <= len(image) // 512 <= 18
+
+
+@pytest.mark.parametrize("name", GUESTS)
+def test_expected_output_is_consistent(name):
+    """Checks numbered 1..N, all ok, and a summary line of N checks."""
+    lines = expected(name)
+    numbers = [n for n in map(check_number, lines) if n is not None]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert not fails(lines)
+    assert SUMMARY.fullmatch(lines[-1]).groups() == (name, str(len(numbers)), "0")
+
+
+@pytest.mark.skipif(NASM is None, reason="nasm not installed")
+@pytest.mark.parametrize("name", GUESTS)
+def test_committed_image_is_up_to_date(name, tmp_path):
+    out = tmp_path / f"{name}.bin"
+    subprocess.run(
+        [NASM, "-f", "bin", "-w+all", "-i", f"{SOURCES}/", "-o", str(out),
+         str(SOURCES / f"{name}.asm")],
+        check=True,
+    )
+    assert out.read_bytes() == (IMAGES / f"{name}.bin").read_bytes(), (
+        f"hvmm/guests/pm/{name}.bin is stale: run guests/build.sh"
+    )
+
+
+def run_qemu(name, tmp_path):
+    image = tmp_path / f"{name}.img"  # a copy: QEMU opens drives read-write
+    image.write_bytes((IMAGES / f"{name}.bin").read_bytes())
+    proc = subprocess.run(
+        [QEMU, "-drive", f"file={image},format=raw,if=floppy",
+         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+         "-debugcon", "stdio", "-display", "none", "-no-reboot"],
+        capture_output=True, timeout=20,
+    )
+    return proc.returncode, proc.stdout.decode("ascii", "replace").splitlines()
+
+
+@pytest.mark.skipif(QEMU is None, reason="qemu-system-i386 not installed")
+@pytest.mark.parametrize("name", GUESTS)
+def test_on_qemu(name, tmp_path):
+    status, lines = run_qemu(name, tmp_path)
+    want = expected(name)
+    gaps = QEMU_GAPS.get(name, set())
+    if not gaps:
+        assert not fails(lines), "\n".join(fails(lines))
+        assert lines == want
+        assert status == 1  # (0 << 1) | 1
+        return
+    # The checks QEMU does not model fail, and only those; the rest match.
+    assert {check_number(line) for line in fails(lines)} == gaps, "\n".join(lines)
+    assert len(lines) == len(want)
+    for got, line in zip(lines[:-1], want[:-1]):
+        if check_number(got) not in gaps:
+            assert got == line
+    assert SUMMARY.fullmatch(lines[-1]).groups()[2] == str(len(gaps))
+    assert status == 3  # (1 << 1) | 1
+
+
+@pytest.mark.xfail(strict=True, reason="protected mode is not implemented yet")
+@pytest.mark.parametrize("name", GUESTS)
+def test_on_hvmm(name, tmp_path):
+    env = dict(os.environ)
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(hvmm.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (parent, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hvmm", "exec", str(IMAGES / f"{name}.bin"),
+         "--max-instructions", "20000000"],
+        cwd=tmp_path, env=env, capture_output=True, timeout=120,
+    )
+    assert b"Traceback" not in proc.stderr
+    lines = proc.stdout.decode("ascii", "replace").splitlines()
+    assert not fails(lines), "\n".join(fails(lines))
+    assert lines == expected(name), proc.stderr.decode(errors="replace")
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")
