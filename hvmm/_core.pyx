@@ -8,7 +8,7 @@ the run loop; nothing in the loop touches a Python object.
 """
 
 from cpython.bytearray cimport PyByteArray_AS_STRING
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 
 include "core/state.pxi"
 include "core/memory.pxi"
@@ -39,8 +39,11 @@ include "core/system.pxi"
 # the opcode switch, generated from hvmm/isa/table.py by setup.py
 include "core/execute_gen.pxi"
 include "core/loop.pxi"
+# watchpoints, the trace, the interrupt log (only while asked for)
+include "core/debug.pxi"
 # the Python-facing pieces of Cpu: its Exit record, its registers (base class)
 include "core/cpu_api.pxi"
+include "core/debug_api.pxi"
 
 EXIT_REASONS = {
     EXIT_BUDGET: "budget",
@@ -53,6 +56,8 @@ EXIT_REASONS = {
     EXIT_DEBUG_EXIT: "debug_exit",
     EXIT_TIMER: "timer",
     EXIT_RESET: "reset",
+    EXIT_WATCHPOINT: "watchpoint",
+    EXIT_TRACE_FULL: "trace_full",
 }
 
 NO_DEADLINE = 0xFFFFFFFFFFFFFFFF
@@ -75,7 +80,7 @@ def _check_port(unsigned int port, unsigned int size):
         raise ValueError(f"bad port access: port {port:#x}, size {size}")
 
 
-cdef class Cpu(CpuRegisters):
+cdef class Cpu(CpuDebug):
     """An x86 CPU with its guest physical memory.
 
     model: "8086" (the original's quirks, 1 MiB wrap) or "386" (a 386/486
@@ -190,7 +195,10 @@ cdef class Cpu(CpuRegisters):
         """Execute at most `budget` instructions; return an Exit."""
         cdef uint64_t b = budget
         cdef int r
-        r = cpu_run(&self.s, b)
+        if self.s.events & EV_STEPPED:
+            r = debug_run(&self.s, b)       # breakpoints, watchpoints, trace
+        else:
+            r = cpu_run(&self.s, b)
         return self._exit(r)
 
     def step(self):

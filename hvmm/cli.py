@@ -32,6 +32,7 @@ from hvmm.commands.common import (  # noqa: F401  (re-exported)
     run_options,
 )
 from hvmm.commands.demo import DEMO_FLOPPY_SIZE, demo_floppy  # noqa: F401
+from hvmm.commands.tools import debug_options
 from hvmm.commands.execute import DEFAULT_LOAD, format_registers, load_image  # noqa: F401
 from hvmm.errors import ConfigError, DeviceError, exc_line
 from hvmm.runloop import disassemble_at, fmt_addr  # noqa: F401  (re-exported)
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     machine, runs, devices = machine_options(), run_options(), device_options()
 
     p = sub.add_parser(
-        "exec", parents=[machine, runs, output_options(), devices],
+        "exec", parents=[machine, runs, output_options(), devices, debug_options()],
         help="run a raw real-mode binary without a BIOS",
         description=(
             "Load a raw binary at SEG:OFF and run it from there, without a "
@@ -137,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
     p.set_defaults(func=cmd_exec)
 
-    add_boot_parser(sub, [machine, runs, output_options(), devices])
+    add_boot_parser(sub, [machine, runs, output_options(), devices, debug_options()])
 
     p = sub.add_parser(
         "run", parents=[machine, runs, output_options(serial=False)],

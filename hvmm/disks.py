@@ -102,6 +102,7 @@ class RawImage:
         self.geometry = self._geometry(data)
         self.data = bytearray(data)
         self.dirty = False
+        self.changed: set[int] = set()     # LBAs the guest wrote (snapshots)
 
     def _geometry(self, data: bytes) -> Geometry:
         raise NotImplementedError
@@ -119,10 +120,33 @@ class RawImage:
         start = lba * SECTOR
         self.data[start : start + len(data)] = data
         self.dirty = True
+        self.changed.update(range(lba, lba + len(data) // SECTOR))
         if self._file is not None:
             self._file.seek(start)
             self._file.write(data)
             self._file.flush()
+
+    # ---- snapshots (hvmm.snapshot): the guest's changes -----------------------
+
+    def overlay(self) -> dict[int, bytes]:
+        """The sectors the guest wrote since the image was opened: {LBA: data}."""
+        return {lba: self.read(lba, 1) for lba in sorted(self.changed)}
+
+    def restore_overlay(self, sectors: dict[int, bytes]) -> None:
+        """Make the guest's changes exactly ``sectors`` (an ``overlay()``):
+        sectors changed since then go back to the file's contents."""
+        revert = self.changed - set(sectors)
+        if revert:
+            if self.path.startswith("<") or self.writable:
+                raise ConfigError(f"{self.kind} {self.path}: cannot undo the guest's writes "
+                                  "to restore a snapshot")
+            with open(self.path, "rb") as f:
+                for lba in sorted(revert):
+                    f.seek(lba * SECTOR)
+                    self.data[lba * SECTOR : (lba + 1) * SECTOR] = f.read(SECTOR)
+        for lba, data in sectors.items():
+            self.write(lba, data)
+        self.changed = set(sectors)
 
     def close(self) -> None:
         if self._file is not None:

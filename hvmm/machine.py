@@ -120,6 +120,7 @@ class Machine(Scripting):
         self.running = False
         self.stop: Stop | None = None   # why the last run() returned
         self._keys: list[bytes] = []    # typed keys not yet delivered
+        self.tracer = None              # an hvmm.trace.Tracer (--trace, --trace-int)
         for device in devices:
             self.add_device(device)
 
@@ -195,6 +196,19 @@ class Machine(Scripting):
         cpu.ds = cpu.es = cpu.ss = seg
         cpu.ip = off
         cpu.sp = off
+
+    def save_state(self, path) -> None:
+        """Write the machine's whole state to ``path`` (see :mod:`hvmm.snapshot`)."""
+        from hvmm.snapshot import save_state
+
+        save_state(self, path)
+
+    def load_state(self, path) -> None:
+        """Restore a :meth:`save_state` file into this machine, built the
+        same way (one-line ConfigError otherwise)."""
+        from hvmm.snapshot import load_state
+
+        load_state(self, path)
 
     def close(self) -> None:
         """Close every device (release their host resources)."""

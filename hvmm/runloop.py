@@ -27,6 +27,7 @@ _ERROR_REASONS = {
     "unimplemented": "unimplemented instruction",
     "triple_fault": "triple fault",
     "breakpoint": "breakpoint",
+    "watchpoint": "watchpoint",
 }
 
 
@@ -153,6 +154,9 @@ def run(machine, max_instructions: int | None = None, progress=None,
                     machine.drain_debug()
                 continue
             exits[reason] += 1
+            if reason == "trace_full":
+                machine.tracer.flush()
+                continue
             if reason == "budget":
                 machine.drain_debug()
                 if progress is not None:
@@ -183,6 +187,8 @@ def run(machine, max_instructions: int | None = None, progress=None,
         done = cpu.instructions - start
         machine.instructions_run += done
         machine.drain_debug()
+        if machine.tracer is not None:
+            machine.tracer.flush()
     stop.instructions = done
     stop.seconds = elapsed / 1e9
     machine.stop = stop

@@ -140,12 +140,15 @@ class Runner:
     run (status 0, reason ``"quit"``): a serial line or a console reads its
     input here.  ``slice_instructions``/``slice_ns``: the slice when no
     script step sets one (default :data:`RUN_SLICE`, and in realtime mode
-    :data:`REALTIME_SLICE_NS` of virtual time).
+    :data:`REALTIME_SLICE_NS` of virtual time).  ``debugger``: a
+    :class:`hvmm.gdbstub.GdbStub` that the run waits for before the first
+    instruction and that decides each slice while it is attached.
     """
 
     def __init__(self, machine, *, steps=(), timeout: float | None = None,
                  max_instructions: int | None = None, progress=None, on_slice=None,
-                 slice_instructions: int = RUN_SLICE, slice_ns: int | None = None):
+                 slice_instructions: int = RUN_SLICE, slice_ns: int | None = None,
+                 debugger=None):
         self.machine = machine
         self.steps = list(steps)
         self.timeout = timeout
@@ -153,6 +156,7 @@ class Runner:
         self.progress = progress
         self.on_slice = on_slice
         self.slice_instructions = slice_instructions
+        self.debugger = debugger
         self.slice_ns = slice_ns if slice_ns is not None else (
             REALTIME_SLICE_NS if machine.realtime else None)
         self._serial = ""           # COM1 output since keys were last typed
@@ -168,6 +172,8 @@ class Runner:
         self._limit = (None if self.max_instructions is None
                        else self._start + self.max_instructions)
         try:
+            if self.debugger is not None and not self.debugger.wait(self._deadline):
+                self._end_timeout(" waiting for the debugger")
             if not self.steps:
                 while True:
                     self._slice(self.slice_instructions)
@@ -231,8 +237,16 @@ class Runner:
             budget = min(budget, self._limit - cpu.instructions)
             if budget <= 0:
                 self._end_limit()
+        if self.debugger is not None:
+            budget = self.debugger.before_slice(budget, self._deadline)
+            if budget is None:
+                raise _End(self._result(ExitStatus.OK, "quit", self._say("killed by the debugger")))
+            if budget == 0:
+                self._end_timeout(" in the debugger")
         bounds = [x for x in (ns, self.slice_ns) if x]
         stop = machine.run(budget, max_ns=min(bounds)) if bounds else machine.run(budget)
+        if self.debugger is not None:
+            stop = self.debugger.after_slice(stop)
         out = cpu.serial_drain()
         if out:
             self._serial = (self._serial + out.decode("latin-1"))[-SERIAL_KEEP:]
@@ -255,8 +269,8 @@ class Runner:
     def _say(self, what: str) -> str:
         return f"{what} after {self.machine.cpu.instructions - self._start} instructions"
 
-    def _end_timeout(self):
-        msg = f"timed out after {self.timeout:g} s"
+    def _end_timeout(self, where: str = ""):
+        msg = f"timed out after {self.timeout:g} s{where}"
         if self._waiting is not None:
             msg += f" waiting for {self._waiting!r}"
         raise _End(self._result(ExitStatus.TIMEOUT, "timeout", msg))

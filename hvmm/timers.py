@@ -150,6 +150,11 @@ class VirtualClock:
             self._sync()
         return fired
 
+    def resync(self) -> None:
+        """Set ``cpu.python_deadline`` again (the CPU's clock was restored)."""
+        self._deadline = None
+        self._sync()
+
     # -- internals ----------------------------------------------------------
 
     def _drop_cancelled(self) -> None:

@@ -106,6 +106,7 @@ def open_boot_disks(disks: dict, write: bool) -> dict:
 
 
 def cmd_boot(args) -> int:
+    from hvmm.commands.tools import Tools
     from hvmm.machine import _DEFAULT, write_bytes
     from hvmm.pc import PC
     from hvmm.plugins import create_device
@@ -117,6 +118,8 @@ def cmd_boot(args) -> int:
     console = not args.headless
     if console:
         # With --serial stdio the terminal is COM1's line (no screen drawn).
+        if args.gdb:
+            raise UsageError("--gdb needs --headless (the console owns the terminal)")
         if any(kind in ("wait", "sleep") for kind, _ in steps):
             raise UsageError("--wait and --sleep need --headless")
         if not serial and not (os.isatty(0) and os.isatty(1)):
@@ -138,8 +141,16 @@ def cmd_boot(args) -> int:
         raise
     pc.cpu.io_timing = args.stats     # time each in-kernel access for the table
     try:
-        run = _boot_console if console else _boot_headless
-        result = run(pc, args, steps, serial)
+        if args.load_state:
+            pc.load_state(args.load_state)
+        tools = Tools(pc, args)
+        try:
+            run = _boot_console if console else _boot_headless
+            result = run(pc, args, steps, serial, tools.stub)
+        finally:
+            tools.close()
+        if args.save_state:
+            pc.save_state(args.save_state)
     finally:
         if debug_kept is not None and debug_kept.getvalue():
             write_bytes(sys.stdout, debug_kept.getvalue())
@@ -150,7 +161,7 @@ def cmd_boot(args) -> int:
     return finish(pc, args, result, screen=format_screen(pc) if args.print_screen else None)
 
 
-def _boot_headless(pc, args, steps, serial):
+def _boot_headless(pc, args, steps, serial, debugger=None):
     """`hvmm boot --headless`: the --wait/--type/--sleep script."""
     from hvmm.runner import Runner
 
@@ -163,7 +174,7 @@ def _boot_headless(pc, args, steps, serial):
             serial_io = SerialStdio(pc.cpu).__enter__()
         return Runner(pc, steps=steps, timeout=args.timeout,
                       max_instructions=args.max_instructions, progress=on_progress,
-                      on_slice=serial_io.pump if serial_io else None).run()
+                      debugger=debugger, on_slice=serial_io.pump if serial_io else None).run()
     finally:
         if bar is not None:
             bar.close()
@@ -171,7 +182,7 @@ def _boot_headless(pc, args, steps, serial):
             serial_io.__exit__(None, None, None)
 
 
-def _boot_console(pc, args, steps, serial):
+def _boot_console(pc, args, steps, serial, debugger=None):
     """`hvmm boot` without --headless: the interactive console
     (hvmm.frontends.console), or COM1 on the terminal with --serial stdio."""
     from hvmm.frontends.console import Console
@@ -227,6 +238,12 @@ def add_boot_parser(sub, parents) -> None:
                    const="sleep",
                    help="run for SECONDS of virtual time (deterministic); repeatable, in order "
                    "with --wait and --type")
+    g = p.add_argument_group("snapshots (docs/debugging.md)")
+    g.add_argument("--load-state", metavar="FILE",
+                   help="start from a snapshot saved by --save-state (same disks, --cpu, "
+                   "--memory and --bios)")
+    g.add_argument("--save-state", metavar="FILE",
+                   help="save the machine's state to FILE when the run ends")
     p.add_argument("--print-screen", action="store_true",
                    help="print the final 80x25 text screen to stdout")
     p.set_defaults(func=cmd_boot, script=None)

@@ -75,6 +75,7 @@ def build_machine(image: bytes, *, load=DEFAULT_LOAD, cpu_model: str = "386",
 
 
 def cmd_exec(args) -> int:
+    from hvmm.commands.tools import Tools
     from hvmm.machine import default_memory_mib
     from hvmm.runner import Runner
 
@@ -83,6 +84,7 @@ def cmd_exec(args) -> int:
     image = load_image(args.binary, (seg << 4) + off, memory_mib << 20)
     machine = build_machine(image, load=(seg, off), cpu_model=args.cpu, memory_mib=memory_mib,
                             devices=args.device or (), stats=args.stats)
+    tools = Tools(machine, args)
     bar, on_progress = progress_bar(args.max_instructions)
     serial_io = None
     try:
@@ -91,9 +93,10 @@ def cmd_exec(args) -> int:
 
             serial_io = SerialStdio(machine.cpu).__enter__()
         result = Runner(machine, timeout=args.timeout, max_instructions=args.max_instructions,
-                        progress=on_progress,
+                        progress=on_progress, debugger=tools.stub,
                         on_slice=serial_io.pump if serial_io else None).run()
     finally:
+        tools.close()
         if bar is not None:
             bar.close()
         if serial_io is not None:

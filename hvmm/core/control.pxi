@@ -41,6 +41,8 @@ cdef int do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nogi
     c.flags &= ~(<uint32_t>(F_IF | F_TF | F_AC))
     ip = phys_rd8(c, lin2phys(c, c.idtr.base + entry)) | (phys_rd8(c, lin2phys(c, c.idtr.base + entry + 1)) << 8)
     cs = phys_rd8(c, lin2phys(c, c.idtr.base + entry + 2)) | (phys_rd8(c, lin2phys(c, c.idtr.base + entry + 3)) << 8)
+    if c.events & EV_INTLOG:            # --trace-int (debug.pxi)
+        intlog_add(c, vec, ret_eip, cs, ip)
     load_seg_real(c, S_CS, cs)
     c.eip = ip
     c.halted = 0

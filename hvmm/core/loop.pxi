@@ -15,8 +15,10 @@ cdef void fill_fetchbuf(CpuState* c, uint32_t eip) noexcept nogil:
     # into a page that is not plain memory.
     cdef int k
     cdef uint32_t base = c.seg[S_CS].base
+    c.fetching = 1                      # not a data read (debug.pxi's watchpoints)
     for k in range(32):
         c.fetchbuf[k] = <uint8_t>phys_rd8(c, lin2phys(c, base + ((eip + k) & c.ipmask)))
+    c.fetching = 0
 
 cdef inline int plain_page(CpuState* c, uint32_t lin, uint32_t phys) noexcept nogil:
     # The page at `lin` maps to `phys` and is RAM or ROM.

@@ -47,6 +47,8 @@ cdef uint8_t phys_read8_slow(CpuState* c, uint32_t phys) noexcept nogil:
         return <uint8_t>mmio_access(c, phys, 1, 0, 0)
     if kind == PG_ROM_ALIAS:
         return c.mem[phys - c.rom_alias_base + c.rom_alias_src]
+    if kind == PG_WATCH:                # a watchpoint's page (debug.pxi)
+        return watch_read8(c, phys)
     return 0xFF
 
 cdef void phys_write8_slow(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
@@ -55,6 +57,8 @@ cdef void phys_write8_slow(CpuState* c, uint32_t phys, uint32_t v) noexcept nogi
         c.mem[phys] = <uint8_t>v
     elif kind == PG_MMIO:
         mmio_access(c, phys, 1, 1, v & 0xFF)
+    elif kind == PG_WATCH:              # a watchpoint's page (debug.pxi)
+        watch_write8(c, phys, v)
 
 cdef inline uint32_t phys_rd8(CpuState* c, uint32_t phys) noexcept nogil:
     if phys < c.ram_top or c.pagekind[phys >> 12] <= PG_ROM:

@@ -170,3 +170,7 @@ ctypedef struct CpuState:
     const uint8_t* win_host
     uint32_t win_lo
     uint32_t win_len
+    # debugging (core/debug.pxi): a DebugState* allocated on first use, and
+    # whether fill_fetchbuf is reading code (watchpoints watch data only)
+    void* dbg
+    int fetching

@@ -61,6 +61,18 @@ class DiskPort(PortDevice):
         self.sectors_read = 0
         self.sectors_written = 0
 
+    # ---- snapshots (hvmm.snapshot; the images' changes are saved apart) -----
+
+    def get_state(self) -> dict:
+        return {"regs": list(self.regs), "commands": self.commands,
+                "sectors_read": self.sectors_read, "sectors_written": self.sectors_written}
+
+    def set_state(self, state: dict) -> None:
+        self.regs = list(state["regs"])
+        self.commands = state["commands"]
+        self.sectors_read = state["sectors_read"]
+        self.sectors_written = state["sectors_written"]
+
     # ---- port access ------------------------------------------------------
 
     def io_read(self, port, size):

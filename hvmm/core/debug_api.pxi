@@ -1,0 +1,274 @@
+# The Python face of the core's debugging and snapshot support, a base class
+# of Cpu: watchpoints, the instruction trace and the interrupt log
+# (core/debug.pxi), reads that have no side effects, and the CPU and
+# in-kernel device state as plain data for snapshots (hvmm/snapshot.py).
+
+_WATCH_KINDS = {"write": WP_WRITE, "read": WP_READ, "access": WP_ACCESS}
+_WATCH_NAMES = {v: k for k, v in _WATCH_KINDS.items()}
+
+# CpuState fields a snapshot keeps, beyond the registers: the run state.
+_RUN_FIELDS = ("icount", "halted", "shadow", "nmi_pending", "idle_ns", "ud_exit",
+               "a20mask", "ipmask", "io_in", "io_out")
+
+
+cdef class CpuDebug(CpuRegisters):
+    """Debugging and snapshot support of a Cpu (see docs/debugging.md)."""
+    cdef uint64_t _int_read         # interrupt log entries already taken
+
+    def __cinit__(self):
+        # calloc: the untouched trace and log buffers cost no memory
+        self.s.dbg = calloc(1, sizeof(DebugState))
+        if self.s.dbg == NULL:
+            raise MemoryError()
+        (<DebugState*>self.s.dbg).trace_hi = 0xFFFFFFFF
+
+    def __dealloc__(self):
+        free(self.s.dbg)
+
+    cdef inline DebugState* _debug(self):
+        return <DebugState*>self.s.dbg
+
+    cdef _memory_map_changed(self):
+        pass            # Cpu's: recompute the RAM prefix, drop the fetch window
+
+    # ---- watchpoints ----------------------------------------------------------
+
+    def add_watchpoint(self, unsigned int linear, unsigned int length=1, kind="write"):
+        """Stop the run (exit 'watchpoint', after the instruction) when guest
+        code writes ('write'), reads ('read') or touches ('access') a byte
+        of [linear, linear+length). RAM and ROM only; code fetches do not
+        count. Runs step one instruction at a time while any is set."""
+        cdef DebugState* g = self._debug()
+        cdef uint32_t phys = lin2phys(&self.s, linear)
+        if kind not in _WATCH_KINDS:
+            raise ValueError(f"watchpoint kind {kind!r}: write, read or access")
+        if not 1 <= length <= 4096:
+            raise ValueError("a watchpoint covers 1 to 4096 bytes")
+        if g.nwp >= MAX_WATCHPOINTS:
+            raise ValueError(f"at most {MAX_WATCHPOINTS} watchpoints")
+        for a in (phys, phys + length - 1):
+            if self._real_kind(a) > PG_ROM:
+                raise ValueError(f"watchpoint at 0x{linear:X}: not RAM or ROM")
+        g.wp[g.nwp].lin = linear
+        g.wp[g.nwp].phys = phys
+        g.wp[g.nwp].length = length
+        g.wp[g.nwp].kind = _WATCH_KINDS[kind]
+        g.nwp += 1
+        self._watch_pages()
+
+    def remove_watchpoint(self, unsigned int linear, unsigned int length=1, kind="write"):
+        """Remove the watchpoint added with these arguments; False if none."""
+        cdef DebugState* g = self._debug()
+        cdef uint32_t i, j
+        for i in range(g.nwp):
+            w = g.wp[i]
+            if w.lin == linear and w.length == length and w.kind == _WATCH_KINDS.get(kind):
+                for j in range(i, g.nwp - 1):
+                    g.wp[j] = g.wp[j + 1]
+                g.nwp -= 1
+                self._watch_pages()
+                return True
+        return False
+
+    def clear_watchpoints(self):
+        if self.s.dbg != NULL:
+            (<DebugState*>self.s.dbg).nwp = 0
+            self._watch_pages()
+
+    property watchpoints:
+        """[(linear, length, kind), ...]"""
+        def __get__(self):
+            if self.s.dbg == NULL:
+                return []
+            g = <DebugState*>self.s.dbg
+            return [(g.wp[i].lin, g.wp[i].length, _WATCH_NAMES[g.wp[i].kind])
+                    for i in range(g.nwp)]
+
+    property watchpoint_hit:
+        """(linear address, kind) of the access that ended the last run
+        with exit 'watchpoint'."""
+        def __get__(self):
+            g = self._debug()
+            return (g.hit_lin, _WATCH_NAMES[g.hit_kind]) if g.hit else None
+
+    cdef int _real_kind(self, uint32_t phys):
+        cdef uint8_t kind = self.s.pagekind[phys >> 12]
+        if kind == PG_WATCH:
+            return watch_kind_of(<DebugState*>self.s.dbg, phys)
+        return kind
+
+    cdef _watch_pages(self):
+        # Give every page under a watchpoint the kind PG_WATCH, and the pages
+        # no longer watched their own kind back.
+        cdef DebugState* g = <DebugState*>self.s.dbg
+        cdef uint32_t i, page, last
+        for i in range(g.nwpage):
+            self.s.pagekind[g.wpage[i]] = g.wkind[i]
+        g.nwpage = 0
+        for i in range(g.nwp):
+            page = g.wp[i].phys >> 12
+            last = (g.wp[i].phys + g.wp[i].length - 1) >> 12
+            while page <= last:
+                if self.s.pagekind[page] != PG_WATCH:
+                    if g.nwpage >= MAX_WATCH_PAGES:
+                        raise ValueError("watchpoints cover too many pages")
+                    g.wpage[g.nwpage] = page
+                    g.wkind[g.nwpage] = self.s.pagekind[page]
+                    g.nwpage += 1
+                    self.s.pagekind[page] = PG_WATCH
+                page += 1
+        if g.nwp:
+            self.s.events |= EV_WATCH
+        else:
+            self.s.events &= ~(<uint32_t>EV_WATCH)
+        self._memory_map_changed()
+
+    # ---- memory as the debugger sees it ------------------------------------------
+
+    def peek(self, unsigned int linear, unsigned int length):
+        """Bytes at a linear address with no side effect: a device's MMIO
+        page and unmapped space read as FF, watchpoints do not fire."""
+        cdef uint32_t i
+        out = bytearray(length)
+        for i in range(length):
+            out[i] = peek8(&self.s, linear + i)
+        return bytes(out)
+
+    # ---- the instruction trace ----------------------------------------------------
+
+    def trace_start(self, unsigned int low=0, unsigned int high=0xFFFFFFFF):
+        """Record each instruction whose linear address is in [low, high]
+        before it runs (runs step one instruction at a time); a full buffer
+        ends the run with exit 'trace_full'. trace_take() drains it."""
+        cdef DebugState* g = self._debug()
+        if high < low:
+            raise ValueError("trace range: high below low")
+        g.trace_lo = low
+        g.trace_hi = high
+        self.s.events |= EV_TRACE
+
+    def trace_stop(self):
+        self.s.events &= ~(<uint32_t>EV_TRACE)
+
+    def trace_take(self):
+        """The recorded instructions as bytes (trace_record_size() each),
+        and an empty buffer."""
+        if self.s.dbg == NULL:
+            return b""
+        g = <DebugState*>self.s.dbg
+        out = bytes((<char*>g.trace)[:g.tn * sizeof(TraceRec)])
+        g.tn = 0
+        return out
+
+    @staticmethod
+    def trace_record_size():
+        return sizeof(TraceRec)
+
+    # ---- the interrupt log --------------------------------------------------------
+
+    property interrupt_log:
+        """Log each interrupt and exception at delivery (a ring of
+        INTLOG_CAP entries drained by interrupt_log_take())."""
+        def __get__(self):
+            return bool(self.s.events & EV_INTLOG)
+        def __set__(self, on):
+            g = self._debug()
+            if on and not (self.s.events & EV_INTLOG):
+                g.int_n = 0
+                self._int_read = 0
+            if on:
+                self.s.events |= EV_INTLOG
+            else:
+                self.s.events &= ~(<uint32_t>EV_INTLOG)
+
+    def interrupt_log_take(self):
+        """(records as bytes, how many were lost because the ring overflowed)."""
+        cdef uint64_t n, first, i
+        if self.s.dbg == NULL:
+            return b"", 0
+        g = <DebugState*>self.s.dbg
+        n = g.int_n
+        first = self._int_read
+        lost = 0
+        if n - first > INTLOG_CAP:
+            lost = n - first - INTLOG_CAP
+            first = n - INTLOG_CAP
+        out = bytearray()
+        for i in range(first, n):
+            out += (<char*>&g.ints[i % INTLOG_CAP])[:sizeof(IntRec)]
+        self._int_read = n
+        return bytes(out), lost
+
+    @staticmethod
+    def interrupt_record_size():
+        return sizeof(IntRec)
+
+    # ---- state for snapshots ------------------------------------------------------
+
+    def get_cpu_state(self):
+        """The CPU as a dict of ints and lists: registers, lazy flags, segment
+        caches, control, debug and table registers, run state."""
+        s = &self.s
+        return {
+            "regs": [s.regs[i] for i in range(8)], "eip": s.eip, "flags": s.flags,
+            "lf_res": s.lf_res, "lf_aux": s.lf_aux,
+            "seg": [[s.seg[i].sel, s.seg[i].base, s.seg[i].limit, s.seg[i].attr]
+                    for i in range(6)],
+            "cr": [s.cr[i] for i in range(5)], "dr": [s.dr[i] for i in range(8)],
+            "gdtr": [s.gdtr.base, s.gdtr.limit], "idtr": [s.idtr.base, s.idtr.limit],
+            "run": {"icount": s.icount, "halted": s.halted, "shadow": s.shadow,
+                    "nmi_pending": s.nmi_pending, "idle_ns": s.idle_ns, "ud_exit": s.ud_exit,
+                    "a20mask": s.a20mask, "ipmask": s.ipmask, "io_in": s.io_in,
+                    "io_out": s.io_out},
+        }
+
+    def set_cpu_state(self, d):
+        s = &self.s
+        for i in range(8):
+            s.regs[i] = d["regs"][i]
+        s.eip, s.flags, s.lf_res, s.lf_aux = d["eip"], d["flags"], d["lf_res"], d["lf_aux"]
+        for i in range(6):
+            s.seg[i].sel, s.seg[i].base, s.seg[i].limit, s.seg[i].attr = d["seg"][i]
+        for i in range(5):
+            s.cr[i] = d["cr"][i]
+        for i in range(8):
+            s.dr[i] = d["dr"][i]
+        s.gdtr.base, s.gdtr.limit = d["gdtr"]
+        s.idtr.base, s.idtr.limit = d["idtr"]
+        r = d["run"]
+        s.icount, s.halted, s.shadow, s.nmi_pending = r["icount"], r["halted"], r["shadow"], r["nmi_pending"]
+        s.idle_ns, s.ud_exit, s.a20mask, s.ipmask = r["idle_ns"], r["ud_exit"], r["a20mask"], r["ipmask"]
+        s.io_in, s.io_out = r["io_in"], r["io_out"]
+        s.win_len = 0
+
+    @staticmethod
+    def kernel_layout():
+        """Sizes of the C structs a snapshot stores raw: a file whose layout
+        differs was written by another build of the core."""
+        return (f"cpu{sizeof(CpuState)}-dev{sizeof(Devices)}-pic{sizeof(PicState)}"
+                f"-pit{sizeof(PitState)}-kbc{sizeof(I8042State)}-rtc{sizeof(RtcState)}"
+                f"-uart{sizeof(UartState)}-video{sizeof(TextVideoState)}")
+
+    def get_kernel_state(self):
+        """The in-kernel devices (the C Devices struct) as raw bytes."""
+        return bytes((<char*>self.s.devices)[:sizeof(Devices)])
+
+    def set_kernel_state(self, data):
+        """Restore get_kernel_state()'s bytes. The devices' links to the PIC
+        and the ports Python claimed are this machine's, and stay."""
+        cdef Devices* dv = <Devices*>self.s.devices
+        cdef const uint8_t[:] b = data
+        cdef PicState* links[4]
+        cdef uint8_t* claimed
+        if len(data) != sizeof(Devices):
+            raise ValueError("in-kernel device state of the wrong size")
+        claimed = <uint8_t*>malloc(65536)
+        if claimed == NULL:
+            raise MemoryError()
+        links[0], links[1], links[2], links[3] = dv.pit.pic, dv.kbc.pic, dv.rtc.pic, dv.uart.pic
+        memcpy(claimed, dv.port_py, 65536)
+        memcpy(dv, &b[0], sizeof(Devices))
+        dv.pit.pic, dv.kbc.pic, dv.rtc.pic, dv.uart.pic = links[0], links[1], links[2], links[3]
+        memcpy(dv.port_py, claimed, 65536)
+        free(claimed)
+        self.s.win_len = 0

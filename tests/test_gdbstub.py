@@ -1,0 +1,164 @@
+"""The GDB remote stub (hvmm/gdbstub.py) driven by Debian's gdb in batch
+mode, and the core's watchpoints behind it.
+
+The guest is hvmm/guests/debug_demo.bin (guests/debug_demo.asm): a loop
+incrementing the word at 7C40 five times (7C80: inc word [7C40h]; 7C84:
+loop), INT 60h, a #DE, the exit port with the count.  MODES lists the
+guests per CPU mode; the protected-mode one (with paging) joins it when the
+core runs protected mode.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from hvmm.commands.execute import build_machine
+
+pytestmark = pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb (apt-get install gdb)")
+
+MODES = {
+    # mode: (hvmm arguments, loop address, counter address, expected eflags text at the loop)
+    "real": (["exec", "hvmm/guests/debug_demo.bin"], 0x7C80, 0x7C40),
+}
+
+
+def gdb_session(repo, hvmm_popen, mode, commands, timeout=60):
+    """Start the guest with --gdb 0, run gdb -batch with `commands` against
+    it; (gdb's output, hvmm's exit status, hvmm's stderr)."""
+    args, _, _ = MODES[mode]
+    proc = hvmm_popen(*args, "--gdb", "0", "--timeout", str(timeout), cwd=repo)
+    try:
+        line = proc.stderr.readline()
+        port = int(re.search(r"port (\d+)", line).group(1))
+        script = ["set pagination off", "set confirm off", f"target remote :{port}", *commands]
+        argv = ["gdb", "-nx", "-batch"] + [x for c in script for x in ("-ex", c)]
+        gdb = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        rest = proc.communicate(timeout=timeout)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return gdb.stdout + gdb.stderr, proc.returncode, line + rest
+
+
+@pytest.fixture
+def repo():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_gdb_session(repo, hvmm_popen, mode):
+    _, loop, counter = MODES[mode]
+    out, status, err = gdb_session(repo, hvmm_popen, mode, [
+        f"break *0x{loop:x}", "continue", "info registers",
+        f"x/8xb 0x{loop:x}", "stepi", "info registers eip",
+        "delete", f"watch *(short*)0x{counter:x}", "continue",
+        f"set var *(short*)0x{counter:x} = 0x1234", f"x/2xb 0x{counter:x}",
+        "monitor screen", "delete", "detach"])
+    assert f"Breakpoint 1, 0x{loop:08x} in ?? ()" in out, out
+    regs = dict(re.findall(r"^(\w+)\s+(0x[0-9a-f]+)", out, re.M))
+    assert regs["ecx"] == "0x5" and regs["esp"] == "0x7c00" and regs["cs"] == "0x0", out
+    assert "[ PF ZF ]" in out          # after xor ax, ax
+    assert f"0x{loop:x}:\t0xff\t0x06\t0x40\t0x7c\t0xe2\t0xfa\t0x90\t0x90" in out
+    assert "eip            0x7c84" in out        # stepi: past inc word [7C40h]
+    # The watchpoint fires after the second increment (the first ran before stepi).
+    assert "Hardware watchpoint 2" in out and "Old value = 1\nNew value = 2" in out, out
+    assert f"0x{counter:x}:\t0x34\t0x12" in out
+    assert "detached" in out
+    # Detached, the guest finishes the loop from 0x1234 + 3 more: the exit
+    # port gets the low byte 0x37 (status 0x6F).
+    assert status == (0x37 << 1 | 1), err
+
+
+class Wire:
+    """A bare remote-protocol client: what gdb sends, byte for byte."""
+
+    def __init__(self, port):
+        import socket
+
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buf = b""
+
+    def send(self, payload: str) -> None:
+        data = payload.encode()
+        self.sock.sendall(b"$" + data + b"#" + b"%02x" % (sum(data) & 0xFF))
+
+    def reply(self) -> str:
+        while True:
+            m = re.search(rb"\$([^#]*)#..", self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                self.sock.sendall(b"+")
+                return m.group(1).decode()
+            self.buf += self.sock.recv(4096)
+
+    def ask(self, payload: str) -> str:
+        self.send(payload)
+        return self.reply()
+
+
+def test_ctrl_c_interrupts_a_running_guest_and_kill_ends_it(repo, hvmm_popen):
+    proc = hvmm_popen("exec", "hvmm/guests/debug_demo.bin", "--gdb", "0", "--timeout", "60",
+                      cwd=repo)
+    try:
+        port = int(re.search(r"port (\d+)", proc.stderr.readline()).group(1))
+        w = Wire(port)
+        assert w.ask("?") == "T05"
+        assert w.ask("M7c84,2:ebfe") == "OK"        # 7C84: jmp short 7C84 (spin)
+        w.send("c")
+        import time
+
+        time.sleep(0.3)
+        w.sock.sendall(b"\x03")
+        assert w.reply() == "T02"                   # SIGINT
+        regs = bytes.fromhex(w.ask("g"))
+        assert int.from_bytes(regs[32:36], "little") == 0x7C84      # eip
+        assert w.ask("qRcmd," + b"stats".hex()).startswith("O")
+        w.send("k")
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "killed by the debugger" in err, err
+
+
+def test_gdb_port_in_use(repo, hvmm_cmd, no_traceback):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        proc = hvmm_cmd("exec", "hvmm/guests/debug_demo.bin", "--gdb", str(port), cwd=repo)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"hvmm: --gdb 127.0.0.1:{port}: cannot listen")
+    assert len(proc.stderr.splitlines()) == 1
+    no_traceback(proc)
+
+
+def test_core_watchpoints_read_write_access():
+    m = build_machine(open(__file__.replace("tests/test_gdbstub.py", "hvmm/guests/debug_demo.bin"), "rb").read())
+    cpu = m.cpu
+    cpu.add_watchpoint(0x7C42, 1, "write")          # int60_seen, set by the INT 60h handler
+    ex = cpu.run(10_000)
+    assert ex.reason == "watchpoint" and cpu.watchpoint_hit == (0x7C42, "write")
+    assert cpu.memory[0x7C42] == 1 and ex.eip == 0x7CAF   # after the store: at the IRET
+    cpu.clear_watchpoints()
+    cpu.add_watchpoint(0x7C40, 2, "read")           # mov al, [counter] before the exit
+    ex = cpu.run(10_000)
+    assert ex.reason == "watchpoint" and cpu.watchpoint_hit == (0x7C40, "read")
+    assert cpu.al == 5
+    # Reads by the debugger and code fetches are not accesses of the guest.
+    cpu.clear_watchpoints()
+    cpu.add_watchpoint(0x7CA7, 2, "access")         # the OUT instruction's own bytes
+    assert cpu.peek(0x7CA7, 2) == b"\xE6\xF4"
+    assert cpu.run(10_000).reason == "debug_exit"
+    with pytest.raises(ValueError):
+        cpu.add_watchpoint(0xFFFF0000, 1)            # unmapped
