@@ -149,10 +149,14 @@ cdef inline void string_once(CpuState* c, Insn* d, uint32_t op, uint32_t size) n
 cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
                            uint32_t size) noexcept nogil:
     cdef int r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]))
+    cdef int retired = not (r & BUS_MORE)
+    r &= ~BUS_MORE
     if r == BUS_PYTHON:
-        stop_run(c, d, left, EXIT_IO, 1)
+        stop_run(c, d, left, EXIT_IO, retired)
     elif r == BUS_EVENTS:
         stop_run(c, d, left, STOP_EVENTS, 1)
+    elif r == BUS_STOP:
+        stop_run(c, d, left, c.stop_reason, retired)
 
 cdef inline void jcc_short(CpuState* c, Insn* d, uint32_t* eip, uint32_t cc) noexcept nogil:
     cdef uint32_t t = sx8(fetch8(d))
