@@ -412,9 +412,11 @@ def cmd_boot(args) -> int:
     realtime = console if args.realtime is None else args.realtime
     from hvmm.machine import _DEFAULT, write_bytes
 
-    # Port 0xE9 output would scribble over the drawn screen: it is kept and
-    # written to stdout once the console has left.
-    debug_kept = io.BytesIO() if console and not serial else None
+    # Port 0xE9 output would scribble over the drawn screen: its last MiB is
+    # kept and written to stdout once the console has left.
+    from hvmm.frontends.console import OutputTail
+
+    debug_kept = OutputTail() if console and not serial else None
     images = open_boot_disks(disks, args.write)
     try:
         pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios, realtime=realtime,
@@ -437,6 +439,9 @@ def cmd_boot(args) -> int:
     finally:
         if debug_kept is not None and debug_kept.getvalue():
             write_bytes(sys.stdout, debug_kept.getvalue())
+            if debug_kept.dropped:
+                _err(f"port 0xE9 output: the first {debug_kept.dropped} bytes were dropped "
+                     f"(the console keeps the last {debug_kept.limit >> 20} MiB)")
         sys.stdout.flush()
         pc.disk.close()
     return _boot_finish(pc, args, status, message, sound)
