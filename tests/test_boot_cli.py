@@ -1,25 +1,21 @@
 """`hvmm boot`: booting a floppy image headless under a --wait/--type script.
 
-The FreeDOS tests need ../shared/images/freedos.img (next to the
-repository) and are skipped without it; the rest use images built here."""
+The FreeDOS tests need ../shared/images/freedos.img (tests/shared_data.py)
+and are skipped without it; the rest use images built here."""
 
 import re
 import subprocess
 import sys
 from importlib.resources import files
-from pathlib import Path
 
 import pytest
 
 from hvmm.headless import decode_keys, new_on_screen, run_script
 from hvmm.keyboard import KEY_INTERVAL_NS
 from hvmm.pc import PC
+from shared_data import FREEDOS, needs_freedos
 from test_cli import PACKAGE_PARENT, hvmm_cmd, no_traceback
 
-FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"
-needs_freedos = pytest.mark.skipif(
-    not FREEDOS.is_file(), reason=f"FreeDOS floppy image not found at {FREEDOS}"
-)
 FLOPPY_144 = 1_474_560
 PROMPT = "A:\\>"
 

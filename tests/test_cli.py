@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import hvmm
+from shared_data import SST8086, needs_sst8086
 
 BENCH = os.path.join(os.path.dirname(hvmm.__file__), "guests", "bench.bin")
 
@@ -197,16 +198,7 @@ def test_parse_seg_off():
     assert parse_seg_off("F000h:FFF0h") == (0xF000, 0xFFF0)
 
 
-SST8086 = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    "shared", "conformance", "sst8086",
-)
-
-
-@pytest.mark.skipif(
-    not os.path.isfile(os.path.join(SST8086, "metadata.json")),
-    reason="SingleStepTests 8086 data not found beside the repository",
-)
+@needs_sst8086
 def test_conformance_command(tmp_path):
     proc = hvmm_cmd("conformance", SST8086, "--cpu", "8086", "--filter", "00",
                     "--no-progress", cwd=tmp_path)

@@ -6,7 +6,6 @@ import gzip
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -15,11 +14,7 @@ pytest.importorskip("hvmm._core", reason="hvmm._core is not built "
 
 from hvmm.conformance import run_conformance  # noqa: E402
 
-SST8086 = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "sst8086"
-
-needs_sst = pytest.mark.skipif(
-    not (SST8086 / "metadata.json").is_file(),
-    reason="SingleStepTests 8086 data not found at %s" % SST8086)
+from shared_data import SST8086, needs_sst8086 as needs_sst  # noqa: E402
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
 

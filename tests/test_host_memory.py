@@ -1,7 +1,7 @@
 """Host memory and bad disk files: disk images are checked before anything
 is read and mapped (not read whole), guest RAM is taken only as the guest
 touches it.  Each run is `hvmm.cli.main` in a subprocess, which reports its
-peak resident set size (ru_maxrss) on its last stderr line."""
+peak resident set size (VmHWM) on its last stderr line."""
 
 import os
 import subprocess
@@ -25,7 +25,11 @@ if limit:
 from hvmm.cli import main
 status = main(sys.argv[2:])
 sys.stdout.flush()
-print("maxrss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# VmHWM: this process image's peak (ru_maxrss would include the forking
+# parent's, which Linux carries across exec).
+with open("/proc/self/status") as f:
+    hwm = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+print("maxrss_kib", hwm, file=sys.stderr)
 sys.exit(status)
 """
 

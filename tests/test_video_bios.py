@@ -12,6 +12,7 @@ import pytest
 
 from hvmm.disks import FloppyImage
 from hvmm.pc import PC
+from shared_data import FREEDOS, needs_freedos
 
 FONTS = Path(__file__).resolve().parent.parent / "hvmm" / "firmware" / "fonts"
 FONT8 = (FONTS / "cp437-8x8.bin").read_bytes()
@@ -429,10 +430,7 @@ def test_colour_paging_and_pel_mask():
     assert r.video["vga"]["attr"][0x14] == 0x08 and not r.video["vga"]["attr"][0x10] & 0x80
 
 
-FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"
-
-
-@pytest.mark.skipif(not FREEDOS.is_file(), reason=f"FreeDOS floppy image not found at {FREEDOS}")
+@needs_freedos
 def test_freedos_alley_cat_draws_in_mode_4(cpu_model):
     # IBM's Alley Cat (1984, on the FreeDOS image) sets mode 4 through INT 10h
     # and draws its title screen into both CGA banks.
