@@ -12,8 +12,10 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+import time
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from Cython.Build import cythonize
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +46,20 @@ if sys.platform != "win32":
         "-fno-strict-aliasing",
     ]
 
+
+class build_ext_with_progress(build_ext):
+    """Says that the compile (about a minute) has started and how long it
+    took: pip shows it with -v (it hides a build's output otherwise)."""
+
+    def build_extension(self, ext):
+        print(f"hvmm: building {ext.name} (compiling the CPU core, one large C "
+              "file, takes about a minute)...", file=sys.stderr, flush=True)
+        start = time.monotonic()
+        super().build_extension(ext)
+        print(f"hvmm: {ext.name} built in {time.monotonic() - start:.0f} s",
+              file=sys.stderr, flush=True)
+
+
 extensions = [
     Extension(
         "hvmm._core",
@@ -53,6 +69,7 @@ extensions = [
 ]
 
 setup(
+    cmdclass={"build_ext": build_ext_with_progress},
     ext_modules=cythonize(
         extensions,
         language_level=3,

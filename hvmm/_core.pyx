@@ -89,7 +89,7 @@ cdef class Cpu(CpuDebug):
     (seconds since 1970); devices=False leaves every port on the empty bus.
     """
     cdef Devices* dv
-    cdef bytearray _ram
+    cdef object _ram                # guest RAM: an anonymous private mmap
     cdef object _mmio_handler
     cdef tuple _calib
     cdef readonly object memory
@@ -116,10 +116,15 @@ cdef class Cpu(CpuDebug):
         self.model = model
         self.s.model = _MODELS[model]
         # 16 bytes of slack past the end so multi-byte fast paths at the top
-        # never read outside the buffer.
-        self._ram = bytearray(memory_size + 16)
+        # never read outside the buffer. An anonymous mapping reads as zeros
+        # and takes host memory only for the pages the guest touches (a
+        # bytearray would zero-fill, and so commit, all of it up front).
+        cdef unsigned char[::1] ram
+        import mmap
+        self._ram = mmap.mmap(-1, memory_size + 16, flags=mmap.MAP_PRIVATE)
+        ram = self._ram
         self.memory = memoryview(self._ram)[:memory_size]
-        self.s.mem = <uint8_t*>PyByteArray_AS_STRING(self._ram)
+        self.s.mem = <uint8_t*>&ram[0]
         self.s.mem_size = memory_size
         memset(self.s.pagekind, PG_UNMAPPED, 1 << 20)
         memset(self.s.pagekind, PG_RAM, memory_size >> 12)

@@ -1,21 +1,27 @@
 """Disk images for the PC's BIOS disks (see docs/firmware.md).
 
     from hvmm.disks import FloppyImage, HardDiskImage, open_image
-    fd = FloppyImage("dos.img")              # read-only; guest writes stay in memory
-    fd = FloppyImage("dos.img", write=True)  # guest writes go to the file
+    fd = FloppyImage("dos.img")              # mapped copy on write: the file is untouched
+    fd = FloppyImage("dos.img", write=True)  # mapped shared: guest writes go to the file
     fd = FloppyImage.from_bytes(data)        # an image built in memory
     hd = HardDiskImage("c.img")              # any multiple of 512 bytes
     img = open_image("x.img")                # floppy or hard disk, by its size
 
 A raw image is the sectors in LBA order.  A floppy's geometry follows from
 its size; a hard disk's from its partition table or else from a standard
-translation (see HardDiskImage).  A missing, unreadable or wrongly sized
-file raises :class:`hvmm.errors.ConfigError` with a one-line message.
+translation (see HardDiskImage).  Images are mapped, not read: a large
+sparse disk costs only the sectors the guest touches.  A missing,
+unreadable or wrongly sized file, or one that is not a regular file or a
+block device (a directory, /dev/zero, a FIFO), raises
+:class:`hvmm.errors.ConfigError` with a one-line message before anything
+is read.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
+import stat
 from dataclasses import dataclass
 
 from hvmm.errors import ConfigError
@@ -50,6 +56,9 @@ FLOPPY_GEOMETRIES = {
 
 #: CHS addressing reaches 1024 cylinders (10 bits in INT 13h CH/CL).
 MAX_CHS_CYLINDERS = 1024
+#: The disk port's 32-bit LBA (and EDD's sector count as the BIOS reports
+#: it) reaches 2 TiB.
+MAX_HARD_DISK = (1 << 32) * SECTOR
 
 
 def _sizes() -> str:
@@ -57,12 +66,15 @@ def _sizes() -> str:
 
 
 class RawImage:
-    """A raw disk image held in memory.
+    """A raw disk image, mapped into memory (``mmap``) rather than read.
 
-    Reads come from the in-memory copy; guest writes change it (copy on
-    write: the file is untouched) unless ``write=True``, when they are also
-    written through to the file.  Subclasses say what sizes are valid and
-    what the geometry is (``_geometry``) and name the kind in errors.
+    The file is opened, checked (a regular file or a block device, of a
+    size the drive takes) and only then mapped: the host reads the sectors
+    the guest reads, when it reads them.  Without ``write`` the mapping is
+    private (copy on write): the guest sees its own writes, the file is
+    untouched.  With ``write=True`` it is shared, so guest writes go to the
+    file.  Subclasses say what sizes are valid (``_check_size``) and what
+    the geometry is (``_geometry``) and name the kind in errors.
     """
 
     kind = "disk image"
@@ -70,24 +82,50 @@ class RawImage:
     def __init__(self, path, write: bool = False):
         self.path = os.fspath(path)
         self.writable = bool(write)
+        self._file = None
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is
+        # refused below, as is anything but a regular file or block device).
+        flags = (os.O_RDWR if self.writable else os.O_RDONLY) | getattr(os, "O_NONBLOCK", 0)
         try:
-            with open(self.path, "rb") as f:
-                data = f.read()
+            fd = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise ConfigError(f"{self.kind} {self.path}: no such file") from None
         except IsADirectoryError:
             raise ConfigError(f"{self.kind} {self.path}: is a directory") from None
         except OSError as exc:
-            raise ConfigError(f"{self.kind} {self.path}: cannot read: {exc.strerror or exc}") from None
+            what = "cannot open for writing" if self.writable else "cannot read"
+            raise ConfigError(f"{self.kind} {self.path}: {what}: {exc.strerror or exc}") from None
+        try:
+            size = self._file_size(fd)
+            self._check_size(size)
+            data = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE if self.writable
+                             else mmap.ACCESS_COPY)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{self.kind} {self.path}: cannot map: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+        finally:
+            os.close(fd)    # the mapping keeps the file
+        self._file = data
         self._init(data)
-        self._file = None
-        if self.writable:
-            try:
-                self._file = open(self.path, "r+b")
-            except OSError as exc:
-                raise ConfigError(
-                    f"{self.kind} {self.path}: cannot open for writing: {exc.strerror or exc}"
-                ) from None
+
+    def _file_size(self, fd: int) -> int:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode):
+            return st.st_size
+        if stat.S_ISBLK(st.st_mode):
+            return os.lseek(fd, 0, os.SEEK_END)
+        if stat.S_ISDIR(st.st_mode):
+            raise ConfigError(f"{self.kind} {self.path}: is a directory")
+        if stat.S_ISCHR(st.st_mode):
+            what = "is a character device"
+        elif stat.S_ISFIFO(st.st_mode):
+            what = "is a FIFO"
+        elif stat.S_ISSOCK(st.st_mode):
+            what = "is a socket"
+        else:
+            what = "is a special file"
+        raise ConfigError(f"{self.kind} {self.path}: {what}, not a disk image "
+                          "(a regular file or a block device)")
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "<memory>"):
@@ -95,16 +133,20 @@ class RawImage:
         self.path = name
         self.writable = False
         self._file = None
-        self._init(bytes(data))
+        self._check_size(len(data))
+        self._init(bytearray(data))
         return self
 
-    def _init(self, data: bytes) -> None:
+    def _init(self, data) -> None:
+        self.data = data            # the sectors: an mmap or a bytearray
         self.geometry = self._geometry(data)
-        self.data = bytearray(data)
         self.dirty = False
         self.changed: set[int] = set()     # LBAs the guest wrote (snapshots)
 
-    def _geometry(self, data: bytes) -> Geometry:
+    def _check_size(self, size: int) -> None:
+        raise NotImplementedError
+
+    def _geometry(self, data) -> Geometry:
         raise NotImplementedError
 
     @property
@@ -113,18 +155,15 @@ class RawImage:
 
     def read(self, lba: int, count: int) -> bytes:
         """``count`` sectors from ``lba`` (the caller checks the range)."""
-        return bytes(self.data[lba * SECTOR : (lba + count) * SECTOR])
+        return self.data[lba * SECTOR : (lba + count) * SECTOR]
 
     def write(self, lba: int, data: bytes) -> None:
-        """Write whole sectors at ``lba``."""
+        """Write whole sectors at ``lba`` (to the file too with ``write``:
+        the mapping is shared)."""
         start = lba * SECTOR
         self.data[start : start + len(data)] = data
         self.dirty = True
         self.changed.update(range(lba, lba + len(data) // SECTOR))
-        if self._file is not None:
-            self._file.seek(start)
-            self._file.write(data)
-            self._file.flush()
 
     # ---- snapshots (hvmm.snapshot): the guest's changes -----------------------
 
@@ -149,9 +188,17 @@ class RawImage:
         self.changed = set(sectors)
 
     def close(self) -> None:
+        """Flush guest writes to the file (with ``write``) and unmap."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            data, self._file = self._file, None
+            if self.writable:
+                data.flush()
+            # Another holder of the mapping's buffer (a memoryview) keeps it
+            # mapped until it goes; the data are flushed either way.
+            try:
+                data.close()
+            except BufferError:
+                pass
 
     def __repr__(self) -> str:
         g = self.geometry
@@ -164,13 +211,14 @@ class FloppyImage(RawImage):
 
     kind = "floppy image"
 
-    def _geometry(self, data: bytes) -> Geometry:
-        geometry = FLOPPY_GEOMETRIES.get(len(data))
-        if geometry is None:
+    def _check_size(self, size: int) -> None:
+        if size not in FLOPPY_GEOMETRIES:
             raise ConfigError(
-                f"floppy image {self.path}: {len(data)} bytes is not a floppy size ({_sizes()})"
+                f"floppy image {self.path}: {size} bytes is not a floppy size ({_sizes()})"
             )
-        return geometry
+
+    def _geometry(self, data) -> Geometry:
+        return FLOPPY_GEOMETRIES[len(data)]
 
 
 class HardDiskImage(RawImage):
@@ -186,11 +234,18 @@ class HardDiskImage(RawImage):
 
     kind = "hard-disk image"
 
-    def _geometry(self, data: bytes) -> Geometry:
-        if not data or len(data) % SECTOR:
+    def _check_size(self, size: int) -> None:
+        if not size or size % SECTOR:
             raise ConfigError(
-                f"hard-disk image {self.path}: {len(data)} bytes is not a positive multiple of 512"
+                f"hard-disk image {self.path}: {size} bytes is not a positive multiple of 512"
             )
+        if size > MAX_HARD_DISK:
+            raise ConfigError(
+                f"hard-disk image {self.path}: {size} bytes is more than 2 TiB, "
+                "the most the BIOS's 32-bit sector numbers reach"
+            )
+
+    def _geometry(self, data) -> Geometry:
         total = len(data) // SECTOR
         heads, spt = mbr_geometry(data[:SECTOR]) or default_geometry(total)
         cylinders = min(max(total // (heads * spt), 1), MAX_CHS_CYLINDERS)

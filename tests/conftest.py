@@ -31,8 +31,9 @@ import pytest
 import hvmm
 
 REPO = Path(__file__).resolve().parents[1]
-#: Read-only data beside the checkout (conformance suites, disk images).
-SHARED = REPO.parent / "shared"
+#: Read-only data beside the checkout (conformance suites, disk images), or
+#: the directory HVMM_SHARED names (README, "Test data").
+SHARED = Path(os.environ.get("HVMM_SHARED") or REPO.parent / "shared")
 FREEDOS = SHARED / "images" / "freedos.img"
 SST8086 = SHARED / "conformance" / "sst8086"
 #: The directory the subprocesses import hvmm from: this checkout's.
@@ -67,6 +68,12 @@ def _env():
 def run_hvmm(*args, cwd, timeout=300, **kwargs):
     return subprocess.run([sys.executable, "-m", "hvmm", *map(str, args)], cwd=cwd,
                           env=_env(), capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+@pytest.fixture
+def hvmm_env():
+    """The environment for a subprocess that imports this checkout's hvmm."""
+    return _env()
 
 
 @pytest.fixture
@@ -123,7 +130,8 @@ def no_traceback():
 def freedos():
     """The FreeDOS floppy image from ../shared (skips the test without it)."""
     if not FREEDOS.is_file():
-        pytest.skip(f"needs the FreeDOS floppy image at {FREEDOS} (../shared/images)")
+        pytest.skip(f"needs the FreeDOS 1.44 MB boot floppy: {FREEDOS} not found "
+                    "(the ../shared test data, see README 'Test data'; HVMM_SHARED=DIR looks elsewhere)")
     return FREEDOS
 
 
@@ -131,7 +139,8 @@ def freedos():
 def sst8086():
     """The SingleStepTests 8086 suite from ../shared (skips without it)."""
     if not (SST8086 / "metadata.json").is_file():
-        pytest.skip(f"needs the SingleStepTests 8086 data at {SST8086} (../shared/conformance)")
+        pytest.skip(f"needs the SingleStepTests 8086 CPU tests: {SST8086} not found "
+                    "(the ../shared test data, see README 'Test data'; HVMM_SHARED=DIR looks elsewhere)")
     return SST8086
 
 

@@ -285,7 +285,7 @@ class PtyHvmm:
     """`python -m hvmm ARGS` with a pseudo-terminal as its stdin, stdout and
     stderr; everything it writes is kept in ``self.out``."""
 
-    def __init__(self, *args, cwd):
+    def __init__(self, *args, cwd, size=(30, 100)):
         import pty
 
         env = dict(os.environ)
@@ -299,7 +299,7 @@ class PtyHvmm:
             import termios
 
             # a terminal's size (a new pty has 0x0, which tqdm draws as nothing)
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
             os.chdir(cwd)
             os.execve(sys.executable, [sys.executable, "-m", "hvmm", *map(str, args)], env)
         self.out = b""
@@ -338,6 +338,14 @@ class PtyHvmm:
 
     def send(self, data: bytes) -> None:
         os.write(self.fd, data)
+
+    def resize(self, rows: int, columns: int) -> None:
+        """Set the terminal's size (the child gets SIGWINCH)."""
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
     def wait(self, timeout=15.0):
         deadline = time.monotonic() + timeout

@@ -363,3 +363,45 @@ def test_exec_screenshot(no_traceback, hvmm_cmd, tmp_path):
     cell = glyph_cell("A", YELLOW, BLUE)
     cell[0] = cell[1] = [YELLOW] * 8    # the cursor: lines 0-0 of the 8-line cell, at 0
     assert pixels(image, 0, 0, 8, 16) == cell
+
+
+def test_cursor_in_a_cell_taller_than_16_lines():
+    # R9 = 19: a 20-line cell; a one-line cursor (line 0) is less than one
+    # pixel line once scaled to 16: it is drawn as one.
+    cpu = text_cpu()
+    put(cpu, 0, 0, " ", 0x1C)
+    crtc(cpu, 9, 19)
+    crtc(cpu, 10, 0)
+    crtc(cpu, 11, 0)
+    cell = pixels(screenshot.render(cpu), 0, 0, 8, 16)
+    assert cell == [[LIGHT_RED] * 8] + [[BLUE] * 8] * 15
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_crtc_and_mode_values_render(seed):
+    """Whatever a guest writes to the CRTC, mode control and colour select
+    registers, a screenshot (and the text screen) can be taken."""
+    import random
+
+    from hvmm.display import read_screen
+
+    rng = random.Random(seed)
+    cpu = Cpu(memory_size=1 << 20, model="386")
+    cpu.memory[0xB0000:0xC0000] = rng.randbytes(0x10000)
+    outb(cpu, 0x3D8, rng.randrange(256))
+    outb(cpu, 0x3D9, rng.randrange(256))
+    for reg in range(18):
+        crtc(cpu, reg, rng.randrange(256))
+    if seed % 2:
+        # Text with a short cursor on screen in a tall cell (R9 >= 16).
+        outb(cpu, 0x3D8, 0x29)
+        lines = rng.randrange(16, 32)
+        first = rng.randrange(lines)
+        at = rng.randrange(2000)
+        for reg, value in ((6, 25), (9, lines), (10, first), (11, first + rng.randrange(2)),
+                           (12, 0), (13, 0), (14, at >> 8), (15, at & 0xFF)):
+            crtc(cpu, reg, value)
+    image = screenshot.render(cpu)
+    assert image.size[0] == 640 and image.size[1] in (400, *range(16, 60 * 16 + 1, 16))
+    screen = read_screen(cpu)
+    assert screen.notice or len(screen.cells) == 2 * screen.columns * screen.rows

@@ -429,16 +429,12 @@ def test_colour_paging_and_pel_mask():
     assert r.video["vga"]["attr"][0x14] == 0x08 and not r.video["vga"]["attr"][0x10] & 0x80
 
 
-FREEDOS = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "freedos.img"
-
-
-@pytest.mark.skipif(not FREEDOS.is_file(), reason=f"FreeDOS floppy image not found at {FREEDOS}")
-def test_freedos_alley_cat_draws_in_mode_4(cpu_model):
+def test_freedos_alley_cat_draws_in_mode_4(cpu_model, freedos):
     # IBM's Alley Cat (1984, on the FreeDOS image) sets mode 4 through INT 10h
     # and draws its title screen into both CGA banks.
     if Run.cpu != "386":
         pytest.skip("one CPU model is enough for a DOS boot")
-    pc = PC(floppy=str(FREEDOS), debug_stream=None)
+    pc = PC(floppy=str(freedos), debug_stream=None)
     assert pc.wait_for_text("A:\\>", max_instructions=1_000_000_000)
     pc.type("alleycat\r")
     assert pc.run_until(lambda: pc.cpu.memory[0x449] == 4, max_instructions=400_000_000)

@@ -4,12 +4,11 @@ in the console or headless under a --wait/--type/--sleep script."""
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import stat
 import sys
 
-from hvmm.commands.common import UsageError, finish, progress_bar, seconds
+from hvmm.commands.common import UsageError, err, finish, progress_bar, seconds
 from hvmm.errors import ConfigError
 
 BIOS_SIZES = (0x10000, 0x20000)
@@ -126,9 +125,11 @@ def cmd_boot(args) -> int:
             raise UsageError("the console needs a terminal on stdin and stdout; "
                              "use --headless (with --wait/--type/--print-screen)")
     realtime = console if args.realtime is None else args.realtime
-    # Port 0xE9 output would scribble over the drawn screen: it is kept and
-    # written to stdout once the console has left.
-    debug_kept = io.BytesIO() if console and not serial else None
+    # Port 0xE9 output would scribble over the drawn screen: its last MiB is
+    # kept and written to stdout once the console has left.
+    from hvmm.frontends.console import OutputTail
+
+    debug_kept = OutputTail() if console and not serial else None
     images = open_boot_disks(disks, args.write)
     try:
         pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios, realtime=realtime,
@@ -154,6 +155,9 @@ def cmd_boot(args) -> int:
     finally:
         if debug_kept is not None and debug_kept.getvalue():
             write_bytes(sys.stdout, debug_kept.getvalue())
+            if debug_kept.dropped:
+                err(f"port 0xE9 output: the first {debug_kept.dropped} bytes were dropped "
+                    f"(the console keeps the last {debug_kept.limit >> 20} MiB)")
         sys.stdout.flush()
         pc.disk.close()
     from hvmm.headless import format_screen

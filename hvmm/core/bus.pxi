@@ -49,7 +49,10 @@ cdef enum:
     BUS_DONE = 0        # handled; carry on
     BUS_EVENTS = 1      # handled; interrupts or timers may have changed
     BUS_PYTHON = 2      # a Python device must answer: exit 'io'
-    BUS_STOP = 3        # the guest ended the run (debug exit, reset)
+    BUS_STOP = 3        # the guest ended the run (debug exit, reset) or a
+                        # device must be drained (the debug console is full)
+    BUS_MORE = 16       # or'ed in by REP INS/OUTS: elements are left, so the
+                        # instruction does not retire and resumes at the next run
 
 cdef enum:
     DEBUGCON_SIZE = 65536

@@ -85,9 +85,12 @@ cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int
         acc_write(c, acc, size)
 
 # INS/OUTS. An in-kernel device gets every element (what it declines reads
-# as all ones); a port only Python claimed gets the whole block in one 'io'
-# exit: OUTS data travels with the exit, INS data comes back through
-# complete_io(). Returns a BUS_* code for the loop.
+# as all ones) until it asks to stop the run (a full debug console, a debug
+# exit, a reset); a port only Python claimed gets up to IO_BLOCK_MAX elements
+# in one 'io' exit: OUTS data travels with the exit, INS data comes back
+# through complete_io(). Returns a BUS_* code for the loop, with BUS_MORE
+# when a REP has elements left: ECX/ESI/EDI hold its progress and EIP stays
+# on it, so the next run carries on where this one stopped.
 cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int ovr,
                       int rep, uint64_t now) noexcept nogil:
     cdef Devices* dv = devs(c)
@@ -98,6 +101,7 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
     cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
     cdef uint32_t cnt = 1, i, v
     cdef int dev = dv.port_dev[port]
+    cdef int w
     cdef int result = BUS_DONE
     if rep:
         cnt = c.regs[R_ECX] & amask
@@ -105,7 +109,8 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
             return BUS_DONE
     if dev == DEV_NONE and dv.port_py[port]:
         if cnt > IO_BLOCK_MAX:
-            cnt = IO_BLOCK_MAX      # the rest after the next run() (see below)
+            cnt = IO_BLOCK_MAX      # the rest after the next run()
+            result = BUS_MORE
         dv.stats[dev][PATH_PYTHON] += 1
         dv.io.port = port
         dv.io.size = size
@@ -127,16 +132,21 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
             dv.io.di = di
             dv.io.amask = amask
             dv.io.down = (c.flags & F_DF) != 0
-        return BUS_PYTHON
+        return BUS_PYTHON | result
     while cnt:
         if out:
             v = str_rd(c, src_seg, si, size, amask)
-            if not (dev and kernel_write(c, dev, port, size, v, now) >= 0):
+            w = kernel_write(c, dev, port, size, v, now) if dev else -1
+            if w < 0:
                 dv.stats[dev][PATH_UNCLAIMED] += 1
                 c.io_out += 1
             else:
                 dv.stats[dev][PATH_KERNEL] += 1
             si = (si + delta) & amask
+            if w == BUS_STOP:
+                cnt -= 1
+                result = BUS_STOP
+                break
         else:
             if not (dev and kernel_read(c, dev, port, size, &v, now)):
                 v = ones(size)
@@ -153,6 +163,8 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
         c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | cnt
     c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
     c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
+    if result == BUS_STOP:
+        return BUS_STOP | BUS_MORE if rep and cnt else BUS_STOP
     if dev != DEV_NONE:
         result = BUS_EVENTS
     return result
@@ -196,7 +208,11 @@ cdef inline void string_rep_op(CpuState* c, Insn* d, uint32_t op, uint32_t size)
 cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
                            uint32_t size) noexcept nogil:
     cdef int r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]))
+    cdef int retired = not (r & BUS_MORE)
+    r &= ~BUS_MORE
     if r == BUS_PYTHON:
-        stop_run(c, d, left, EXIT_IO, 1)
+        stop_run(c, d, left, EXIT_IO, retired)
     elif r == BUS_EVENTS:
         stop_run(c, d, left, STOP_EVENTS, 1)
+    elif r == BUS_STOP:
+        stop_run(c, d, left, c.stop_reason, retired)

@@ -12,8 +12,9 @@ tests drive them directly:
 
 * :func:`hvmm.display.read_screen` takes a :class:`TextScreen` snapshot
   from the CPU (frame buffer, CRTC start address and cursor, mode control);
-* :class:`ScreenRenderer` turns snapshots into ANSI output, redrawing only
-  the cells that changed since the previous frame;
+* :class:`hvmm.frontends.ansi.ScreenRenderer` turns snapshots into ANSI
+  output, redrawing only the cells that changed since the previous frame,
+  through a view of the terminal's size;
 * :class:`KeyDecoder` turns terminal input bytes (escape sequences
   included) into set 2 make/break sequences.
 
@@ -28,7 +29,8 @@ import select
 import signal
 import time
 
-from hvmm.display import COLOURS, CP437, TextScreen, read_screen
+from hvmm.display import CP437, TextScreen, read_screen  # noqa: F401 (CP437, TextScreen: re-exported)
+from hvmm.frontends.ansi import ESC, ScreenRenderer
 from hvmm.frontends.terminal_keys import (  # noqa: F401  (re-exported)
     ESC_TIMEOUT,
     QUIT,
@@ -44,131 +46,9 @@ from hvmm.status import ExitStatus
 FRAME_RATE = 30
 #: Virtual time per machine slice (the console reads the terminal between slices).
 SLICE_SECONDS = 0.01
-#: Unchanged cells between two changed ones that are rewritten rather than skipped.
-MERGE_GAP = 4
 
-ESC = "\x1b"
 ENTER_SCREEN = ESC + "[?1049h" + ESC + "[?25l"      # alternate screen, cursor off
 LEAVE_SCREEN = ESC + "[0m" + ESC + "[?25h" + ESC + "[?1049l"
-SHOW_CURSOR = ESC + "[?25h"
-HIDE_CURSOR = ESC + "[?25l"
-
-
-# ---- the screen ---------------------------------------------------------------------
-
-
-def _sgr(attr: int, blink_enabled: bool, mono: bool) -> str:
-    """The SGR escape for a text attribute byte: exact CGA colours in
-    24-bit colour."""
-    if mono:
-        # MDA: 0x70 reverse video, xxxx0001 underlined, 0x00/0x08/0x80/0x88
-        # invisible, bit 3 bright, bit 7 blink.
-        low = attr & 0x77
-        fg = (0xFF,) * 3 if attr & 0x08 else (0xAA,) * 3
-        bg = (0, 0, 0)
-        parts = ["0"]
-        if low == 0x70:
-            fg, bg = (0, 0, 0), (0xAA,) * 3
-        elif low == 0x00:
-            fg = bg
-        elif low & 0x07 == 0x01:
-            parts.append("4")
-        if attr & 0x80 and blink_enabled:
-            parts.append("5")
-    else:
-        fg = COLOURS[attr & 0x0F]
-        back = (attr >> 4) & 0x0F
-        parts = ["0"]
-        if blink_enabled:
-            if back & 0x08:
-                parts.append("5")
-            back &= 0x07
-        bg = COLOURS[back]
-    parts.append("38;2;%d;%d;%d" % fg)
-    parts.append("48;2;%d;%d;%d" % bg)
-    return ESC + "[" + ";".join(parts) + "m"
-
-
-class ScreenRenderer:
-    """Turns :class:`TextScreen` frames into ANSI output for a terminal,
-    drawing the screen at the terminal's top left.  The first frame (and
-    any after a change of size, a notice or :meth:`invalidate`) is drawn
-    whole; after that only the cells that changed are."""
-
-    def __init__(self):
-        self._last: TextScreen | None = None
-        self._sgr_cache: dict = {}
-
-    def invalidate(self) -> None:
-        """Draw the next frame whole (after the terminal was resized or
-        scribbled on)."""
-        self._last = None
-
-    def render(self, screen: TextScreen) -> str:
-        """The escapes that bring the terminal from the last frame to
-        ``screen`` ('' when nothing changed)."""
-        last = self._last
-        self._last = screen
-        out = []
-        if screen.notice is not None:
-            if last is not None and last.notice == screen.notice:
-                return ""
-            return (ESC + "[0m" + ESC + "[2J" + ESC + "[H" + HIDE_CURSOR
-                    + "hvmm: " + screen.notice)
-        full = (last is None or last.notice is not None or last.columns != screen.columns
-                or last.rows != screen.rows or last.blink != screen.blink
-                or last.mono != screen.mono)
-        if full:
-            out.append(ESC + "[0m" + ESC + "[2J")
-        cells, old = screen.cells, None if full else last.cells
-        cols = screen.columns
-        cur_sgr = None
-        for r in range(screen.rows):
-            row = slice(r * cols * 2, (r + 1) * cols * 2)
-            if old is not None and cells[row] == old[row]:
-                continue
-            for first, last_col in self._changed_runs(cells, old, r * cols, cols):
-                out.append(f"{ESC}[{r + 1};{first + 1}H")
-                for c in range(first, last_col + 1):
-                    i = (r * cols + c) * 2
-                    attr = cells[i + 1]
-                    if attr != cur_sgr:
-                        out.append(self._sgr(attr, screen))
-                        cur_sgr = attr
-                    out.append(CP437[cells[i]])
-        if out or last is None or last.cursor != screen.cursor or full:
-            if cur_sgr is not None:
-                out.append(ESC + "[0m")
-            if screen.cursor is not None:
-                row, col = screen.cursor
-                out.append(f"{ESC}[{row + 1};{col + 1}H" + SHOW_CURSOR)
-            else:
-                out.append(HIDE_CURSOR)
-        return "".join(out)
-
-    @staticmethod
-    def _changed_runs(cells: bytes, old: bytes | None, first_cell: int, cols: int):
-        """(first, last) columns of the runs of changed cells in a row; runs
-        closer than MERGE_GAP cells are joined (rewriting a few unchanged
-        cells is shorter than another cursor move)."""
-        if old is None:
-            return [(0, cols - 1)]
-        runs = []
-        for c in range(cols):
-            i = (first_cell + c) * 2
-            if cells[i : i + 2] != old[i : i + 2]:
-                if runs and c - runs[-1][1] <= MERGE_GAP:
-                    runs[-1][1] = c
-                else:
-                    runs.append([c, c])
-        return runs
-
-    def _sgr(self, attr: int, screen: TextScreen) -> str:
-        key = (attr, screen.blink, screen.mono)
-        s = self._sgr_cache.get(key)
-        if s is None:
-            s = self._sgr_cache[key] = _sgr(attr, screen.blink, screen.mono)
-        return s
 
 
 # ---- the terminal ---------------------------------------------------------------------
@@ -235,6 +115,14 @@ class Terminal:
                 continue
             view = view[n:]
 
+    def size(self) -> tuple[int, int] | None:
+        """The terminal's (rows, columns), or None when it does not say."""
+        try:
+            columns, rows = os.get_terminal_size(self.out_fd)
+        except OSError:
+            return None
+        return (rows, columns) if rows > 0 and columns > 0 else None
+
     def read(self, timeout: float = 0.0) -> bytes | None:
         """What is there to read within ``timeout`` seconds (b"" if nothing;
         None at end of file)."""
@@ -251,6 +139,44 @@ class Terminal:
         except OSError:
             return None
         return data or None
+
+
+# ---- port 0xE9 output ---------------------------------------------------------------------
+
+#: Port 0xE9 output the console keeps while it draws the screen: the last 1 MiB.
+DEBUG_KEEP = 1 << 20
+
+
+class OutputTail:
+    """A binary stream that keeps the last ``limit`` bytes written to it and
+    counts the rest: where the console puts the guest's port 0xE9 output
+    (which would scribble over the drawn screen) until it leaves.  A guest
+    writing in a loop costs at most about twice ``limit`` of memory;
+    :attr:`dropped` says how many bytes of the beginning were let go."""
+
+    def __init__(self, limit: int = DEBUG_KEEP):
+        self.limit = limit
+        self.total = 0
+        self._buf = bytearray()
+
+    def write(self, data) -> int:
+        n = len(data)
+        self.total += n
+        self._buf += data
+        if len(self._buf) > 2 * self.limit:
+            del self._buf[: len(self._buf) - self.limit]
+        return n
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        """The bytes kept: the last ``limit`` written."""
+        return bytes(self._buf[-self.limit:]) if self.limit else b""
+
+    @property
+    def dropped(self) -> int:
+        return self.total - min(len(self._buf), self.limit)
 
 
 # ---- the console ------------------------------------------------------------------------
@@ -275,13 +201,14 @@ class Console:
         self.keys = KeyDecoder()
         self._serial_in = b""           # stdin bytes COM1 has not taken yet
         self._signal = None
+        self._resized = True            # ask the terminal its size before drawing
 
     def _on_signal(self, signum, frame):
         self._signal = signum
         raise _Signalled()
 
     def _on_winch(self, signum, frame):
-        self.renderer.invalidate()
+        self._resized = True
 
     def run(self) -> RunResult:
         handlers = {}
@@ -351,6 +278,9 @@ class Console:
         return False
 
     def _draw(self, term: Terminal) -> None:
+        if self._resized:               # first frame, or SIGWINCH since the last
+            self._resized = False
+            self.renderer.resize(term.size())
         frame = self.renderer.render(read_screen(self.pc.cpu))
         if frame:
             term.write(frame)

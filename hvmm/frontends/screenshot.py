@@ -257,7 +257,9 @@ def _draw_cursor(draw, state, attrs, columns, rows, wrap, colours) -> None:
         return
     last = min(last, cell_lines - 1)
     top = first * CELL_H // cell_lines
-    bottom = (last + 1) * CELL_H // cell_lines - 1
+    # At least one pixel line: a cell taller than 16 lines (R9 >= 16)
+    # scales a one-line cursor to less than one.
+    bottom = max(top, (last + 1) * CELL_H // cell_lines - 1)
     x, y = (position % columns) * CELL_W, (position // columns) * CELL_H
     fg = colours[attrs[position]][0]
     draw.rectangle((x, y + top, x + CELL_W - 1, y + bottom), fill=COLOURS[fg])
