@@ -102,7 +102,7 @@ def _ss_clause(test, d) -> bool:
 def _string_clause(test, d) -> bool:
     """A string instruction that faults: the 286 leaves SI/DI advanced past
     the faulting element (and CX counted down under REP); the 386 leaves
-    them for the restart."""
+    them for the restart (with the iterations done before it)."""
     b = test["bytes"]
     i = opcode_at(b)
     if not test.get("exception") or i >= len(b) or b[i] not in _STRING_OPS:
@@ -115,7 +115,10 @@ def _string_clause(test, d) -> bool:
     for name in ("si", "di"):
         if name in regs and regs[name][0] == (regs[name][1] + step) & 0xFFFF:
             del regs[name]
-    if "cx" in regs and regs["cx"][0] == (regs["cx"][1] - 1) & 0xFFFF:
+    # under REP the 286 has counted CX down once or twice more (the capture
+    # shows both)
+    if "cx" in regs and (regs["cx"][1] - regs["cx"][0]) & 0xFFFF in (1, 2) and any(
+            p in b[:i] for p in (0xF2, 0xF3)):
         del regs["cx"]
     return _only_regs_left(d, regs)
 
@@ -200,10 +203,13 @@ class Note:
 
 
 def notes_for(info, model, where, warn) -> tuple:
-    """The note for `model` in a metadata entry (set, opcode or reg), as a
-    tuple of zero or one Note."""
-    if isinstance(info, dict) and isinstance(info.get(model), dict):
-        return (Note(info[model], where, warn),)
+    """The notes for `model` in a metadata entry (set, opcode or reg): one
+    object, or (in hvmm's own notes) a list of them."""
+    note = info.get(model) if isinstance(info, dict) else None
+    if isinstance(note, dict):
+        return (Note(note, where, warn),)
+    if isinstance(note, list):      # several, each with its own reason
+        return tuple(Note(n, where, warn) for n in note if isinstance(n, dict))
     return ()
 
 
