@@ -240,11 +240,10 @@ cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model) noexcept nogil
         d.start = d.p
         op = d.p[0]
         d.p += 1
-        if c.prefixes[op] == 0:
-            # No prefix: d's prefix fields keep the defaults set before the
-            # loop, and gcc folds them into this copy of the switch.
-            execute(c, &d, op, 0, &eip, &c.insn_left, model)
-        else:
+        # No prefix: d's prefix fields keep the defaults set before the
+        # loop, and gcc folds them into this copy of the switch. A prefix
+        # byte is a case of the switch that returns 1.
+        if execute(c, &d, op, 0, &eip, &c.insn_left, model):
             # Prefixed instructions decode into a copy (d must not escape:
             # it would live in memory for the whole loop).
             dp = d

@@ -8,7 +8,7 @@ needs to be built first); the output is not committed.
 For every CPU model in table.MODELS the output has:
 
 * ``execute_<model>(c, d, op, o32, eip_p, left)``: the opcode switch built
-  from that model's rows. Only equality tests on ``op`` (gcc turns the
+  from that model's rows; it returns 1, doing nothing, for a prefix byte. Only equality tests on ``op`` (gcc turns the
   chain into a jump table); opcodes with the same body share a case. It is
   `inline`, so each caller gets a copy with `o32` folded in.
 * ``prefix_table_<model>``: the prefix bytes of that model.
@@ -113,6 +113,10 @@ def _page(model: str, page: int) -> list[str]:
         if f.prefix is None and f.page == page:
             by_op.setdefault(f.opcode, []).append(f)
     items = []
+    if page == 0:
+        # A prefix byte reached unprefixed: tell the loop (it decodes the
+        # prefixes out of line), sparing it a separate prefix test.
+        items += [(f.opcode, "return 1") for f in T.forms(model) if f.prefix]
     for opc in sorted(by_op):
         rows = by_op[opc]
         if rows[0].escape:
@@ -124,11 +128,11 @@ def _page(model: str, page: int) -> list[str]:
 
 
 def _execute(model: str) -> list[str]:
-    return ([f"cdef inline void execute_{model}(CpuState* c, Insn* d, uint32_t op, int o32,",
-             "                              uint32_t* eip_p, uint64_t* left) noexcept nogil:",
+    return ([f"cdef inline int execute_{model}(CpuState* c, Insn* d, uint32_t op, int o32,",
+             "                             uint32_t* eip_p, uint64_t* left) noexcept nogil:",
              "    cdef uint32_t eip = eip_p[0]"]
             + _indent("\n".join(_page(model, 0)), 4)
-            + ["    eip_p[0] = eip", "", ""])
+            + ["    eip_p[0] = eip", "    return 0", "", ""])
 
 
 def shape(f: T.Form) -> int:
@@ -237,7 +241,7 @@ def generate() -> str:
     for m in T.MODELS:
         out += _execute(m)
     out += _dispatch(
-        "execute", "void",
+        "execute", "int",
         "CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* eip, uint64_t* left",
         "c, d, op, {o32}, eip, left",
         lambda m, a: f"execute_{m}(" + a.format(o32="o32" if T.OPERAND_SIZE_32[m] else "0") + ")")
