@@ -12,6 +12,9 @@ set -euo pipefail
 checkout=${1:-.}
 model=${2:-386}
 cd "$checkout"
+# the checkout's hvmm, not whatever an installed copy points at (the script
+# runs from a temporary directory)
+export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
 python=$(python3 -c 'import sys; print(sys.executable)')  # not a pyenv shim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -15,18 +15,19 @@
 ;      writes 0 to the exit port 0xF4, and stops with `cli; hlt`.
 ;   Ports 0xE9 and 0xF4 are in-kernel devices of hvmm's core: the text is
 ;   the debug console's output, and the write to 0xF4 ends the run (exit
-;   'debug_exit', process status 1) after 10,000,902 instructions, before
+;   'debug_exit', process status 1) after 10,003,422 instructions, before
 ;   `cli; hlt`, which ends it where that port does not exist.  At the exit
 ;   (and at the HLT) DX and BX hold the checksum again (reloaded from RESULT).
 ;
-; Exact instruction count.  A REP-prefixed string instruction counts as ONE
-; instruction; the final HLT counts as one.  The count does not depend on
+; Exact instruction count.  A REP-prefixed string instruction counts one
+; instruction per iteration (as in Bochs and QEMU's icount: the 127-word
+; rep movsw counts 127); the final HLT counts as one.  The count does not depend on
 ; the data: every loop runs a fixed number of times.
 ;
 ;   total = SETUP + FILL_WORDS*4 + OUTER_SETUP
 ;         + OUTER*(OUTER_OVERHEAD + INNER*10) + EPILOGUE
-;         = 10 + 128*4 + 3 + 20*(8 + 50000*10) + 219
-;         = 10,000,904
+;         = 10 + 128*4 + 3 + 20*(7 + 127 + 50000*10) + 219
+;         = 10,003,424
 ;
 ;   EPILOGUE = 18 straight-line instructions (including the calls, the
 ;              outs, cli and hlt)
@@ -89,7 +90,7 @@ inner:                                  ; [10] per inner iteration
         mov     si, BUF+2               ; shift BUF down one word (overlapping
         mov     di, BUF                 ; forward copy; the last word stays)
         mov     cx, 127
-        rep     movsw                   ; one instruction
+        rep     movsw                   ; 127 instructions (one per word)
         dec     bp
         jnz     outer
 

@@ -11,6 +11,8 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from libc.stdlib cimport calloc, free, malloc
 
 include "core/state.pxi"
+include "core/exception.pxi"
+include "core/segment.pxi"
 include "core/memory.pxi"
 include "core/flags.pxi"
 include "core/decode.pxi"
@@ -131,12 +133,18 @@ cdef class Cpu(CpuDebug):
         self._memory_map_changed()
         if self.s.model == MODEL_8086:
             self.s.prefixes = prefix_table_8086
+            self.s.shapes = shape_table_8086
+            self.s.limit_checks = 0     # offsets wrap at 64 KiB
+            self.s.insn_limit = 0       # prefixes without end
             self.s.flags_fixed = 0xF002
             self.s.flags_writable16 = 0x0FD5
             self.s.flags_writable32 = 0x0FD5
             self.s.a20mask = 0xFFFFF
         else:
             self.s.prefixes = prefix_table_386
+            self.s.shapes = shape_table_386
+            self.s.limit_checks = 1
+            self.s.insn_limit = 15
             self.s.flags_fixed = 0x0002
             self.s.flags_writable16 = 0x7FD5
             self.s.flags_writable32 = 0x247FD5      # + AC, ID (486)
@@ -176,6 +184,8 @@ cdef class Cpu(CpuDebug):
         self.s.seg[S_CS].sel = 0xF000
         self.s.seg[S_CS].base = 0xF0000
         self.s.seg[S_CS].attr = 0x9B
+        for i in range(6):
+            seg_bounds(&self.s.seg[i])
         self.s.eip = 0xFFF0
         self.s.flags = self.s.flags_fixed
         set_arith_flags(&self.s, 0)
@@ -192,6 +202,8 @@ cdef class Cpu(CpuDebug):
         self.s.halted = 0
         self.s.shadow = 0
         self.s.nmi_pending = 0
+        self.s.rep_partial = 0
+        self.s.last_exception = -1
         self.s.win_len = 0
 
     # ---- running ------------------------------------------------------
@@ -207,7 +219,9 @@ cdef class Cpu(CpuDebug):
         return self._exit(r)
 
     def step(self):
-        return self.run(1)
+        """Execute one instruction (a REP string instruction to its end,
+        with the exception it raises taken); return an Exit."""
+        return self._exit(cpu_step(&self.s))
 
     cdef object _exit(self, int r):
         cdef IoExit* io = &self.dv.io
@@ -217,7 +231,7 @@ cdef class Cpu(CpuDebug):
         elif r == EXIT_INVALID_OPCODE:
             detail = "invalid opcode"
         elif r == EXIT_TRIPLE_FAULT:
-            detail = "interrupt vector outside the IDT limit"
+            detail = "an exception while delivering a double fault (shutdown)"
         ex = Exit(EXIT_REASONS.get(r, "unknown"), self.s.exit_cs, self.s.exit_eip,
                   (self.s.seg[S_CS].base + self.s.exit_eip) & 0xFFFFFFFF, detail)
         if r == EXIT_IO:

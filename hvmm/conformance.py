@@ -34,18 +34,23 @@ test from the ModRM byte.
 Documented differences: a set captured on one CPU may carry notes for another
 model, keyed by its name (in sst286's metadata.json, ``"386": {"skip-tests":
 ..., "flags-mask": ..., "why": ...}`` at the top level, per opcode and per reg
-field).  Running that model, a test that fails but falls under such a note
-(it matches the ``skip-tests`` description, or passes under the note's
-``flags-mask``) is counted as a documented difference, not as a failure.
+field), and hvmm keeps more for a set in ``hvmm/conformance_notes/<set
+directory name>.json``, laid out the same way (differences found after the
+capture: how a fault leaves the registers, undefined flags).  Running that
+model, a test that fails but falls under such a note (it matches the
+``skip-tests`` description, or passes under the note's ``flags-mask``) is
+counted as a documented difference, not as a failure.
 """
 from __future__ import annotations
 
 import gzip
 import json
-import re
 import sys
 from pathlib import Path
 
+from hvmm.conformance_notes import modrm_reg as _modrm_reg
+from hvmm.conformance_notes import notes_for as _notes
+from hvmm.conformance_notes import project_notes
 from hvmm.conformance_report import FileResult, Tally, print_report, write_json
 
 __all__ = ["run_conformance", "MUST_PASS", "INFORMATIONAL", "CPU_MODELS"]
@@ -59,8 +64,6 @@ CPU_MODELS = ("8086", "286", "386")
 
 REGS = ("ax", "bx", "cx", "dx", "sp", "bp", "si", "di",
         "cs", "ss", "ds", "es", "ip", "flags")
-_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67,
-                       0xF0, 0xF1, 0xF2, 0xF3})
 _BAD_EXITS = frozenset({"invalid_opcode", "unimplemented", "triple_fault",
                         "breakpoint"})
 _ADDRESS_MASK = {"8086": 0xFFFFF}       # the 8086 address space wraps at 1 MiB
@@ -106,117 +109,6 @@ def _select(key: str, tokens: list[str] | None, grouped: bool):
             if r.isdigit():
                 regs.add(int(r))
     return regs or None
-
-
-def _opcode_at(test_bytes) -> int:
-    """Index of the opcode byte, past any prefixes."""
-    i = 0
-    n = len(test_bytes)
-    while i < n and test_bytes[i] in _PREFIXES:
-        i += 1
-    return i
-
-
-def _modrm_reg(test_bytes) -> int:
-    i = _opcode_at(test_bytes)
-    if i < len(test_bytes) and test_bytes[i] == 0x0F:
-        i += 1
-    return (test_bytes[i + 1] >> 3) & 7 if i + 1 < len(test_bytes) else 0
-
-
-# Opcodes a LOCK prefix may precede on a 386 (with a memory operand), as
-# {opcode: ModRM reg values}; 0x0F-prefixed ones keyed 0x0Fxx.
-_ALL = frozenset(range(8))
-_LOCKABLE = {op: _ALL for op in (0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19,
-                                 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x86, 0x87)}
-_LOCKABLE.update({op: frozenset(range(7)) for op in (0x80, 0x81, 0x82, 0x83)})
-_LOCKABLE.update({0xF6: frozenset({2, 3}), 0xF7: frozenset({2, 3}),
-                  0xFE: frozenset({0, 1}), 0xFF: frozenset({0, 1})})
-_LOCKABLE.update({0x0F00 | op: _ALL for op in (0xAB, 0xB3, 0xBB, 0xB0, 0xB1, 0xC0, 0xC1)})
-_LOCKABLE.update({0x0FBA: frozenset({5, 6, 7}), 0x0FC7: frozenset({1})})
-
-
-def _locked_unlockable(test_bytes) -> bool:
-    """LOCK before an instruction that is not a lockable memory form."""
-    i = _opcode_at(test_bytes)
-    if 0xF0 not in test_bytes[:i]:
-        return False
-    if i >= len(test_bytes):
-        return True
-    op = test_bytes[i]
-    if op == 0x0F and i + 1 < len(test_bytes):
-        i += 1
-        op = 0x0F00 | test_bytes[i]
-    if i + 1 >= len(test_bytes):
-        return True
-    modrm = test_bytes[i + 1]
-    regs = _LOCKABLE.get(op)
-    return regs is None or modrm >> 6 == 3 or (modrm >> 3) & 7 not in regs
-
-
-# The "skip-tests" clauses a note may hold (";"-separated): the tests the
-# documented difference covers.
-_CLAUSES = (
-    (re.compile(r"modrm reg (\d)(?:\s*-\s*(\d))?$", re.I),
-     lambda m: (lambda lo, hi: lambda b: lo <= _modrm_reg(b) <= hi)(
-         int(m.group(1)), int(m.group(2) or m.group(1)))),
-    (re.compile(r"length > (\d+) bytes?$", re.I),
-     lambda m: (lambda n: lambda b: len(b) > n)(int(m.group(1)))),
-    (re.compile(r"F0 \(LOCK\) prefix unless the instruction is a lockable memory form$", re.I),
-     lambda m: _locked_unlockable),
-)
-
-
-class _Note:
-    """A documented difference for the model being run."""
-    __slots__ = ("why", "covers", "flags_mask")
-
-    def __init__(self, note: dict, where: str, warn):
-        self.why = str(note.get("why", "")) or where
-        self.flags_mask = int(note["flags-mask"]) if "flags-mask" in note else None
-        self.covers = []
-        for clause in str(note.get("skip-tests", "")).split(";"):
-            clause = clause.strip()
-            if not clause:
-                continue
-            for pattern, make in _CLAUSES:
-                m = pattern.match(clause)
-                if m:
-                    self.covers.append((clause, make(m)))
-                    break
-            else:
-                warn("metadata note for %s not understood, ignored: %r" % (where, clause))
-
-    def explains(self, test, d) -> str | None:
-        """Why the failure `d` of `test` is a documented difference, or None."""
-        b = test["bytes"]
-        for clause, covers in self.covers:
-            if covers(b):
-                return "%s: %s" % (clause, self.why)
-        if self.flags_mask is not None and _passes_under(d, d["mask"] & self.flags_mask):
-            return "flags-mask %04X: %s" % (self.flags_mask, self.why)
-        return None
-
-
-def _notes(info, model, where, warn) -> tuple:
-    if isinstance(info, dict) and isinstance(info.get(model), dict):
-        return (_Note(info[model], where, warn),)
-    return ()
-
-
-def _passes_under(d, mask) -> bool:
-    """Whether the mismatches `d` are all in flag bits outside `mask`."""
-    if d["regs"] or d["exit"] is not None:
-        return False
-    if d["flags"] is not None:
-        exp, got = d["flags"]
-        if (exp ^ got) & mask:
-            return False
-    fb = d["flag_bytes"]
-    for addr, exp, got in d["ram"]:
-        if addr not in fb or (exp ^ got) & (mask >> fb[addr]) & 0xFF:
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -274,6 +166,7 @@ def _run_test(cpu, mem, test, mask, amask):
     cpu.ip = ir["ip"]; cpu.flags = ir["flags"]
     for addr, val in init_ram:
         mem[addr] = val
+    cpu.last_exception = -1
 
     ex = cpu.step()
 
@@ -326,6 +219,7 @@ def _run_test(cpu, mem, test, mask, amask):
         "ram": bad_ram or [],
         "flag_bytes": flag_bytes or {},
         "exit": (reason, getattr(ex, "detail", "")) if bad_exit else None,
+        "delivered": cpu.last_exception,     # the exception the CPU took, -1: none
     }
 
 
@@ -437,7 +331,11 @@ def run_conformance(directory, cpu_model: str = "8086", opcode_filter=None,
     set_cpu = str(root.get("cpu", "")) if "opcodes" in root else ""
     # notes for this model, when the set was captured on another CPU
     foreign = bool(set_cpu) and set_cpu != model
-    set_notes = _notes(root, model, "the set", warn) if foreign else ()
+    # hvmm's own notes for the set (hvmm/conformance_notes), beside its metadata's
+    extra = project_notes(directory) if foreign else {}
+    extra_meta = extra.get("opcodes", {})
+    set_notes = (_notes(root, model, "the set", warn) + _notes(extra, model, "the set", warn)
+                 if foreign else ())
     amask = _ADDRESS_MASK.get(model, 0xFFFFFFFF)
     own_cpu = cpu is None
     if own_cpu:
@@ -455,17 +353,23 @@ def run_conformance(directory, cpu_model: str = "8086", opcode_filter=None,
         for key, path, sel in files:
             opcode, _, reg = key.partition(".")
             info = meta.get(opcode)
-            op_notes = _notes(info, model, opcode, warn) if foreign else ()
+            extra_info = extra_meta.get(opcode) or {}
+            op_notes = (_notes(info, model, opcode, warn) + _notes(extra_info, model, opcode, warn)
+                        if foreign else ())
             per_reg = None
             if reg:
                 reg_info = (info or {}).get("reg", {}).get(reg)
                 status, mask = _entry(reg_info)
                 if foreign:
-                    op_notes = _notes(reg_info, model, key, warn) + op_notes
+                    op_notes = (_notes(reg_info, model, key, warn)
+                                + _notes(extra_info.get("reg", {}).get(reg), model, key, warn)
+                                + op_notes)
             elif isinstance(info, dict) and "reg" in info and "status" not in info:
                 # a whole group opcode in one file: status per ModRM reg
-                per_reg = {int(r): (_entry(v) + ((_notes(v, model, "%s.%s" % (opcode, r), warn)
-                                                   if foreign else ()),))
+                per_reg = {int(r): (_entry(v) + ((
+                    _notes(v, model, "%s.%s" % (opcode, r), warn)
+                    + _notes(extra_info.get("reg", {}).get(r), model, "%s.%s" % (opcode, r), warn)
+                    if foreign else ()),))
                            for r, v in info["reg"].items()}
                 status, mask = "mixed", 0xFFFF
             else:

@@ -15,6 +15,7 @@ pytest.importorskip("hvmm._core", reason="hvmm._core is not built "
                     "(python setup.py build_ext --inplace)")
 
 from hvmm.conformance import run_conformance  # noqa: E402
+from hvmm.conformance_notes import opcode_at  # noqa: E402
 
 SST8086 = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "sst8086"
 
@@ -201,10 +202,12 @@ def test_memory_above_1mib(tmp_path):
 @needs_sst286
 def test_exceptions_are_taken_through_the_ivt(tmp_path):
     # LEA with a register operand: #UD on a 286 and a 386, delivered
-    # through vector 6 (the core's default is to stop the run instead)
     # through vector 6 (the core's default is to stop the run instead);
-    # BOUND out of range: vector 5, or 6 with a register operand; DIV by 0
-    # (the #GP of an operand crossing offset FFFF is not modelled yet)
+    # BOUND out of range: vector 5, or 6 with a register operand; DIV by 0.
+    # (#GP for an operand crossing offset FFFF: test_faults.py; a 386
+    # raises #SS where the 286 shows INT 13 for [BP] operands, a note in
+    # hvmm/conformance_notes keyed by the set's directory name.) LOCK
+    # before them is #UD on a 386: a documented difference.
     sets = {name: [t for t in _load286(name) if t.get("exception", {}).get("number") != 13]
             for name in ("8D.json.gz", "62.json.gz", "F6.6.json.gz")}
     numbers = Counter(t["exception"]["number"] for tests in sets.values()
@@ -213,8 +216,13 @@ def test_exceptions_are_taken_through_the_ivt(tmp_path):
     for name, tests in sets.items():
         _write_set286(tmp_path, name, tests)
     n = sum(map(len, sets.values()))
+    locked = sum(0xF0 in t["bytes"][:opcode_at(t["bytes"])] for tests in sets.values() for t in tests)
     rc, text, last = _run(tmp_path, cpu_model="386")
-    assert (rc, last) == (0, "%d passed, 0 failed, 0 skipped" % n), text
+    passed, failed, skipped, diffs = map(int, SUMMARY_286.match(last).groups())
+    assert (rc, failed, skipped, passed + diffs) == (0, 0, 0, n), text
+    # the differences are LOCK #UD (LOCK before a register form faults on both)
+    assert 0 < diffs <= locked
+    assert re.search(r"^ +%d  F0 \(LOCK\) prefix unless" % diffs, text, re.M), text
 
 
 @needs_sst286
@@ -251,8 +259,10 @@ def test_documented_286_386_differences_counted_apart(tmp_path):
     passed, failed, skipped, diffs = map(int, SUMMARY_286.match(last).groups())
     assert rc == 0 and failed == 0 and skipped == 0
     assert diffs > 50 and passed + diffs == 250
-    assert re.search(r"^ +%d  flags-mask 8FFF: POPF: a real-mode 286 cannot set flags "
-                     r"bits 12-15; a 386 loads IOPL/NT  \[9D\]$" % diffs, text, re.M), text
+    # (LOCK POPF: #UD on a 386, the other note)
+    m = re.search(r"^ +(\d+)  flags-mask 8FFF: POPF: a real-mode 286 cannot set flags "
+                  r"bits 12-15; a 386 loads IOPL/NT  \[9D\]$", text, re.M)
+    assert m and int(m.group(1)) > 50, text
     # outside the note's mask a difference is still a failure
     t = copy.deepcopy(next(t for t in _load286("9D.json.gz") if "flags" in t["final"]["regs"]))
     t["final"]["regs"]["flags"] ^= 0x0001          # CF
@@ -287,8 +297,8 @@ def test_by_file_and_json_report(tmp_path):
         assert len(f["failures"]) == f["failed"]
         assert len(f["documented_differences"]) == f["differences"]
     assert sum(s["tests"] for s in data["statuses"].values()) == 500
-    diff = files["8C"]["documented_differences"][0]
-    assert set(diff) == {"test_num", "name", "bytes", "why"} and "gs" in diff["name"]
+    diff = next(d for d in files["8C"]["documented_differences"] if "gs" in d["name"])
+    assert set(diff) == {"test_num", "name", "bytes", "why"}
     for f in files["C0.5"]["failures"]:
         assert set(f) == {"test_num", "name", "bytes", "status", "exception",
                           "regs", "flags", "ram", "exit"}

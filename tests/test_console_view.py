@@ -91,10 +91,12 @@ def test_console_on_a_24_row_terminal_and_a_resize(tmp_path, write_floppy):
         p.close()
 
 
-# Writes 3 MiB (of memory from address 0) to port 0xE9, then 0 to port 0xF4:
-#   cld; xor ax, ax; mov ds, ax; xor esi, esi; mov ecx, 3 << 20; mov dx, 0E9h
-#   a32 rep outsb; mov al, 0; out 0F4h, al
-FLOOD_GUEST = bytes.fromhex("fc31c08ed86631f666b900003000bae900f3676eb000e6f4")
+# Writes 3 MiB (96 times the 32 KiB at 0000:0000) to port 0xE9, then 0 to
+# port 0xF4 (real mode: a 16-bit offset may not pass the segment limit):
+#   cld; xor ax, ax; mov ds, ax; mov dx, 0E9h; mov bx, 96
+#   l: xor si, si; mov cx, 8000h; rep outsb; dec bx; jnz l
+#   mov al, 0; out 0F4h, al
+FLOOD_GUEST = bytes.fromhex("fc31c08ed8bae900bb600031f6b90080f36e4b75f6b000e6f4")
 
 
 def test_console_port_e9_output_is_bounded(tmp_path, write_floppy):

@@ -46,13 +46,27 @@ def test_switch_compiles_to_jump_tables():
     would stop gcc from emitting a jump table), and no body asks which CPU
     model it runs on: that comes from the table."""
     text = generate.generate()
-    switch = text[text.index("cdef inline void execute_"):text.index("cdef inline void execute(")]
+    switch = text[text.index("cdef inline int execute_"):text.index("cdef inline int execute(")]
     tests = re.findall(r"\b(?:op|d\.reg)\s*(==|!=|<=|>=|<(?![<=])|>(?![>=]))", switch)
     assert tests and set(tests) == {"=="}
     assert "c.model" not in switch and "MODEL_" not in switch
     for m in T.MODELS:
-        assert f"cdef inline void execute_{m}(" in text
+        assert f"cdef inline int execute_{m}(" in text
         assert f"cdef int run_loop_{m}(" in text
+        assert f"cdef int run_chunk_{m}(void* c, uint64_t chunk)" in text
+
+
+def test_instruction_shapes_follow_the_rows():
+    """The length decoder's and the LOCK check's table (shape_table_<model>)
+    is generated from the rows: lockable forms, ModRM and immediates."""
+    sh = generate.shapes("386")
+    lockable = {(k >> 3, k & 7) for k, v in sh.items() if v & 0x80}
+    assert (0x00, 0) in lockable and (0xF6, 2) in lockable and (0x1BA, 5) in lockable
+    assert (0x88, 0) not in lockable and (0xF6, 0) not in lockable and (0x80, 7) not in lockable
+    assert sh[0xF6 << 3] == 0x41 and sh[0xF7 << 3] == 0x48    # TEST: ModRM + Ib / Iz
+    assert sh[0x9A << 3] == 0x0A and sh[0xC8 << 3] == 0x03    # ptr16:16/32; Iw,Ib
+    assert sh[0xA0 << 3] == 0x20 and sh[0x0F << 3] == 0x100   # moffs; the 0F escape
+    assert sh[(0x8F << 3) | 1] == 0x40                        # POP /1: ModRM, #UD
 
 
 def test_model_differences_are_rows():

@@ -1,15 +1,6 @@
 # Control transfer: segment loads, far jumps/calls/returns, interrupts
 # and exceptions through the real-mode IVT (at IDTR.base), IRET.
 
-cdef enum:
-    VEC_DE = 0      # divide error
-    VEC_DB = 1
-    VEC_BP = 3
-    VEC_OF = 4
-    VEC_BR = 5      # BOUND range exceeded
-    VEC_UD = 6
-    VEC_NM = 7      # device not available (ESC with CR0.EM)
-
 # Real mode: the selector alone gives the base; limit and attributes stay
 # as they are (what "unreal mode" relies on).
 cdef inline void load_seg_real(CpuState* c, int s, uint32_t sel) noexcept nogil:
@@ -27,14 +18,17 @@ cdef inline void write_flags(CpuState* c, uint32_t v, uint32_t writable) noexcep
     writable &= ~(<uint32_t>F_ARITH)
     c.flags = (c.flags & ~writable) | (v & writable) | c.flags_fixed
 
-# Deliver interrupt `vec`, returning to ret_eip. Returns 0, or 1 when the
-# vector lies outside the IDT limit (a triple fault in real mode, as on
-# a 386 with IDTR.limit = 0: the usual way to reset the machine).
-cdef int do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nogil:
+# Take interrupt `vec` through the real-mode IVT, returning to ret_eip.
+# A vector outside the IDT limit raises #GP(0) (SDM Vol. 3A, 20.1.4), and
+# so does its delivery in turn: with IDTR.limit = 0, the usual way to reset
+# a 386, that ends in a triple fault. A push outside SS's limit raises
+# #SS(0). The caller runs it under a guard (exception.pxi: deliver, or
+# the instruction loop for INT n).
+cdef void do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nogil:
     cdef uint32_t entry = vec * 4
     cdef uint32_t ip, cs
     if entry + 3 > c.idtr.limit:
-        return 1
+        raise_exception(c, VEC_GP, 0)
     push16(c, flags_image(c) & 0xFFFF)
     push16(c, c.seg[S_CS].sel)
     push16(c, ret_eip)
@@ -46,7 +40,6 @@ cdef int do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nogi
     load_seg_real(c, S_CS, cs)
     c.eip = ip
     c.halted = 0
-    return 0
 
 cdef void far_jump(CpuState* c, uint32_t sel, uint32_t off) noexcept nogil:
     load_seg_real(c, S_CS, sel)
@@ -54,6 +47,7 @@ cdef void far_jump(CpuState* c, uint32_t sel, uint32_t off) noexcept nogil:
 
 cdef void op_iret(CpuState* c, int o32) noexcept nogil:
     cdef uint32_t ip, cs, fl
+    stack_checkpoint(c)
     if o32:
         ip = pop32(c)
         cs = pop32(c) & 0xFFFF
@@ -122,8 +116,10 @@ cdef inline void ret_near(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
 
 cdef inline void ret_far(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
                          int o32) noexcept nogil:
-    cdef uint32_t target = popv(c, o32)
-    cdef uint32_t sel = popv(c, o32) & 0xFFFF
+    cdef uint32_t target, sel
+    stack_checkpoint(c)
+    target = popv(c, o32)
+    sel = popv(c, o32) & 0xFFFF
     set_sp(c, c.regs[R_ESP] + release, sp_mask(c))
     load_seg_real(c, S_CS, sel)
     jump_to(d, eip, target)
@@ -132,6 +128,7 @@ cdef inline void ret_far(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
 cdef inline void call_far_ptr(CpuState* c, Insn* d, uint32_t* eip, int o32) noexcept nogil:
     cdef uint32_t target = fetchv(d, o32)
     cdef uint32_t sel = fetch16(d)
+    stack_checkpoint(c)
     pushv(c, c.seg[S_CS].sel, o32)
     pushv(c, eip[0] + insn_len(d), o32)
     load_seg_real(c, S_CS, sel)
@@ -148,6 +145,7 @@ cdef inline void far_mem(CpuState* c, Insn* d, uint32_t* eip, int call, int o32)
     cdef uint32_t target = mem_rdv_at(c, d, 0, o32)
     cdef uint32_t sel = mem_rd16_at(c, d, vsize(o32))
     if call:
+        stack_checkpoint(c)
         pushv(c, c.seg[S_CS].sel, o32)
         pushv(c, eip[0] + insn_len(d), o32)
     load_seg_real(c, S_CS, sel)
@@ -159,13 +157,14 @@ cdef inline void pop_cs(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
     jump_to(d, eip, eip[0] + insn_len(d))
 
 # INT n, INT3, INTO, INT1: the return address is the next instruction.
+# A fault while pushing the frame or reading the vector is the INT
+# instruction's own.
 cdef inline void soft_int(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
                           uint32_t vec) noexcept nogil:
     c.eip = eip[0]
-    if do_interrupt(c, vec, eip[0] + insn_len(d)):
-        stop_run(c, d, left, EXIT_TRIPLE_FAULT, 0)
-    else:
-        jump_to(d, eip, c.eip)
+    stack_checkpoint(c)
+    do_interrupt(c, vec, eip[0] + insn_len(d))
+    jump_to(d, eip, c.eip)
 
 cdef inline void bound(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, int o32) noexcept nogil:
     cdef uint32_t index = get_rv(c, d.reg, o32)
@@ -173,6 +172,6 @@ cdef inline void bound(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, int o
     cdef uint32_t upper = mem_rdv_at(c, d, vsize(o32), o32)
     if o32:
         if <int32_t>index < <int32_t>lower or <int32_t>index > <int32_t>upper:
-            raise_fault(c, d, eip, left, VEC_BR)
+            raise_fault(c, d, eip, VEC_BR)
     elif <int16_t>index < <int16_t>lower or <int16_t>index > <int16_t>upper:
-        raise_fault(c, d, eip, left, VEC_BR)
+        raise_fault(c, d, eip, VEC_BR)

@@ -48,6 +48,7 @@ cdef class CpuRegisters:
             self.s.seg[i].limit = limit
         if attributes is not None:
             self.s.seg[i].attr = attributes
+        seg_bounds(&self.s.seg[i])
         self.s.win_len = 0
 
     cdef inline _getseg(self, int i):
@@ -103,6 +104,16 @@ cdef class CpuRegisters:
     property cr0:
         def __get__(self): return self.s.cr[0]
         def __set__(self, v): self.s.cr[0] = v
+
+    property last_exception:
+        """Vector of the last exception delivered (a fault or trap the CPU
+        raised, not an interrupt or INT n), -1 for none; writable (reset
+        it to tell the next one)."""
+        def __get__(self): return self.s.last_exception
+        def __set__(self, v): self.s.last_exception = v
+
+    property exceptions_delivered:
+        def __get__(self): return self.s.exceptions
 
     def get_reg32(self, int i):
         return self.s.regs[i]

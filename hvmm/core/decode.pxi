@@ -227,14 +227,9 @@ cdef inline void stop_run(CpuState* c, Insn* d, uint64_t* left, int reason,
     if not retired:
         d.start = d.p       # the epilogue leaves EIP on this instruction
 
-cdef inline void raise_fault(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
-                             int vec) noexcept nogil:
-    # The exception is delivered (or reported) after the loop, with EIP
-    # still on the faulting instruction.
-    c.fault_vec = vec
+# An exception raised by an instruction body (#UD, #DE, #BR, #NM): EIP
+# past the instruction is kept for the 8086's divide error, which returns
+# there; the unwind (raise_exception) does the rest.
+cdef inline void raise_fault(CpuState* c, Insn* d, uint32_t eip, int vec) noexcept nogil:
     c.fault_next = eip + insn_len(d)
-    c.stop_reason = STOP_FAULT
-    c.stop_left = left[0]
-    left[0] = 0
-    d.start = d.p
-
+    raise_exception(c, vec, 0)

@@ -1,14 +1,18 @@
 # The run loop: fetch, decode prefixes, dispatch on the opcode, retire.
 #
 # The opcode switch is generated from the instruction table (hvmm/isa,
-# into core/execute_gen.pxi: execute_<model>). The loop below and
+# into core/execute_gen.pxi: execute_<model>). The loops below and
 # execute_prefixed are templates taking the CPU model as a constant; the
-# generated run_loop_<model> instantiate them and run_loop_for picks one
-# once per entry, so nothing in the loop tests the model at run time.
-# A later per-code-segment-size variant (CS.D) is one more constant
-# parameter of the same templates, and a per-instruction checkpoint (start
-# EIP and ESP, for faults restarted from the first byte) goes in one place:
-# the top of the inner loop in run_loop.
+# generated run_chunk_<model>/run_loop_<model> instantiate them and
+# run_loop_for picks one once per entry, so nothing in the loop tests the
+# model at run time. A later per-code-segment-size variant (CS.D) is one
+# more constant parameter of the same templates.
+#
+# Faults (docs/faults.md): run_loop runs each chunk's instruction loop,
+# run_chunk, under a setjmp guard (hvmm_guarded, exception.pxi); run_chunk
+# stores a checkpoint before every instruction, and a raise_exception
+# anywhere in the instruction returns to run_loop, which restores it and
+# delivers the exception.
 
 cdef void fill_fetchbuf(CpuState* c, uint32_t eip) noexcept nogil:
     # Byte-wise fetch for instructions that may wrap the segment or cross
@@ -27,11 +31,12 @@ cdef inline int plain_page(CpuState* c, uint32_t lin, uint32_t phys) noexcept no
 cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
     # Find the largest run of plain-memory pages around CS:EIP that are
     # contiguous both linearly and physically, and let the loop fetch from
-    # it directly. The last 16 bytes are left out so that an instruction
-    # never runs off the window, and so is the segment's wrap point.
+    # it directly. The last 32 bytes are left out so that an instruction
+    # (at most 27 bytes are read: see prefix_run_long) never runs off the
+    # window, and so are the segment's wrap point and CS's limit.
     cdef uint32_t lin = c.seg[S_CS].base + eip
     cdef uint32_t phys = lin2phys(c, lin)
-    cdef uint32_t lo_lin, lo_phys, hi_lin, hi_phys
+    cdef uint32_t lo_lin, lo_phys, hi_lin, hi_phys, top
     cdef int64_t lo, hi
     cdef int n
     c.win_len = 0
@@ -56,9 +61,10 @@ cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
         lo_lin -= 0x1000
         lo_phys -= 0x1000
         n += 1
-    hi -= 16
-    if hi > <int64_t>c.ipmask - 15:
-        hi = <int64_t>c.ipmask - 15
+    hi -= 32
+    top = c.ipmask if c.ipmask < c.seg[S_CS].limit else c.seg[S_CS].limit
+    if hi > <int64_t>top - 31:
+        hi = <int64_t>top - 31
     if lo < 0:          # the segment starts inside the first page
         lo_phys += <uint32_t>(-lo)
         lo = 0
@@ -71,11 +77,101 @@ cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
 
 cdef const uint8_t* fetch_slow(CpuState* c, uint32_t eip) noexcept nogil:
     # EIP left the direct-fetch window: find a new one, else copy bytes.
+    # The window ends 32 bytes short of CS's limit, so only here can an
+    # instruction cross it: #GP(0) before it runs (the 8086 wraps instead).
+    cdef uint32_t limit = c.seg[S_CS].limit
     code_window(c, eip)
     if eip - c.win_lo < c.win_len:
         return c.win_host + (eip - c.win_lo)
     fill_fetchbuf(c, eip)
+    if c.limit_checks and (eip > limit or (limit - eip < 31 and
+                           <uint32_t>insn_length(c, c.fetchbuf) - 1 > limit - eip)):
+        raise_exception(c, VEC_GP, 0)
     return c.fetchbuf
+
+# The current instruction is still a run of prefixes after 15 bytes: the
+# 386 faults (an instruction is at most 15 bytes); the 8086 has no limit,
+# so the prefixes decoded so far are kept and fetching goes on from a
+# fresh buffer (the instruction's EIP moves past them, as the 8086's own
+# return address after an interrupt does). Nothing reads past the 32-byte
+# fetch buffer or the window's end, which stops 32 bytes short.
+cdef void prefix_run_long(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
+    cdef uint32_t t
+    if c.insn_limit:
+        raise_exception(c, VEC_GP, 0)
+    eip[0] = (eip[0] + insn_len(d)) & c.ipmask
+    t = eip[0] - c.win_lo
+    if t < c.win_len:
+        d.p = c.win_host + t
+    else:
+        d.p = fetch_slow(c, eip[0])
+    d.start = d.p
+
+# Length of the instruction at p, prefixes included (16 for a run of 15
+# prefixes or more), from the model's instruction shapes (generated from
+# the table: ModRM, immediates, lockable). Out of line: it runs only for
+# long prefixed instructions, fetches near the CS limit and LOCK.
+cdef int insn_length(CpuState* c, const uint8_t* p) noexcept nogil:
+    cdef int n = 0, o32 = 0, a32 = 0, k
+    cdef uint32_t op, m, mod, rm, s
+    while True:
+        k = c.prefixes[p[n]]
+        if k == 0:
+            break
+        if k == PX_OPSIZE:
+            o32 = 1
+        elif k == PX_ADDRSIZE:
+            a32 = 1
+        n += 1
+        if n >= 15:
+            return 16
+    op = p[n]
+    n += 1
+    s = c.shapes[op << 3]
+    if s & SHAPE_ESCAPE:
+        op = 0x100 | p[n]
+        n += 1
+        s = c.shapes[op << 3]
+    if s & SHAPE_MODRM:
+        m = p[n]
+        n += 1
+        s = c.shapes[(op << 3) | ((m >> 3) & 7)]
+        mod = m >> 6
+        rm = m & 7
+        if mod != 3:
+            if a32:
+                if rm == 4:
+                    if mod == 0 and (p[n] & 7) == 5:
+                        n += 4
+                    n += 1
+                elif mod == 0 and rm == 5:
+                    n += 4
+                n += 1 if mod == 1 else (4 if mod == 2 else 0)
+            else:
+                if mod == 0 and rm == 6:
+                    n += 2
+                n += mod if mod < 3 else 0
+    n += (s & 7) + ((s >> 3) & 3) * (4 if o32 else 2) + ((s >> 5) & 1) * (4 if a32 else 2)
+    return n
+
+# LOCK before an instruction that is not a lockable memory form: #UD (386).
+cdef void check_lock(CpuState* c, const uint8_t* start) noexcept nogil:
+    cdef int n = 0
+    cdef uint32_t op, m, s
+    while c.prefixes[start[n]]:
+        n += 1
+    op = start[n]
+    s = c.shapes[op << 3]
+    if s & SHAPE_ESCAPE:
+        n += 1
+        op = 0x100 | start[n]
+        s = c.shapes[op << 3]
+    if s & SHAPE_MODRM:
+        m = start[n + 1]
+        s = c.shapes[(op << 3) | ((m >> 3) & 7)]
+        if (s & SHAPE_LOCK) and (m >> 6) != 3:
+            return
+    raise_exception(c, VEC_UD, 0)
 
 
 # Instructions with prefixes (segment overrides, REP, operand and address
@@ -85,6 +181,7 @@ cdef const uint8_t* fetch_slow(CpuState* c, uint32_t eip) noexcept nogil:
 cdef inline void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,
                                   uint64_t* left, int model) noexcept nogil:
     cdef int k = c.prefixes[op]
+    cdef int lock = 0
     while k:
         if k < PX_OPSIZE:
             d.ovr = k - PX_SEG
@@ -93,37 +190,95 @@ cdef inline void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* e
         elif k == PX_ADDRSIZE:
             d.a32 = 1
             d.amask = 0xFFFFFFFF
-        elif k != PX_LOCK:
+        elif k == PX_LOCK:
+            lock = 1
+        else:
             d.rep = k
+        if d.p - d.start >= 15:
+            prefix_run_long(c, d, eip)
         op = d.p[0]
         d.p += 1
         k = c.prefixes[op]
+    # at most 12 bytes follow the prefixes: only 4 or more can make the
+    # instruction longer than 15
+    if model_insn_limit(model) and d.p - d.start > 4 and insn_length(c, d.start) > 15:
+        raise_exception(c, VEC_GP, 0)
+    if model_lock_ud(model) and lock:
+        check_lock(c, d.start)
     if model_o32(model) and d.o32:
         execute(c, d, op, 1, eip, left, model)
     else:
         execute(c, d, op, 0, eip, left, model)
 
-cdef inline int run_loop(CpuState* c, uint64_t budget, int model) noexcept nogil:
+# The instructions of one chunk (up to the next device deadline). Returns
+# the stop reason (0: the chunk ran out) with the chunk's remaining count
+# in c.stop_left and EIP in c.eip. A raise_exception returns through the
+# guard around it instead (run_loop).
+cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model) noexcept nogil:
+    # The chunk's count lives in c.insn_left, not in a register: a fault
+    # finds it there (one memory decrement per instruction is cheaper than
+    # a register and a store).
     cdef Insn d
-    cdef uint64_t left = 0, remaining = budget, chunk, executed, now, next_ev, skip
-    cdef uint64_t left_tmp
-    cdef uint32_t eip_tmp
     cdef Insn dp
-    cdef uint32_t op, eip, t
-    cdef int reason = 0, vec
+    cdef uint32_t op, t, eip_tmp
     cdef uint32_t ipmask = c.ipmask
-    cdef Devices* dv = devs(c)
-    eip = c.eip
+    cdef uint32_t eip = c.eip
+    cdef int reason
     d.o32 = 0
     d.a32 = 0
     d.amask = 0xFFFF
     d.ovr = -1
     d.rep = 0
+    c.insn_left = chunk
+    while c.insn_left:
+        c.insn_left -= 1
+        # The checkpoint a fault restarts the instruction from.
+        c.insn_eip = eip
+        t = eip - c.win_lo
+        if t < c.win_len:
+            d.p = c.win_host + t
+        else:
+            d.p = fetch_slow(c, eip)
+        d.start = d.p
+        op = d.p[0]
+        d.p += 1
+        # No prefix: d's prefix fields keep the defaults set before the
+        # loop, and gcc folds them into this copy of the switch. A prefix
+        # byte is a case of the switch that returns 1.
+        if execute(c, &d, op, 0, &eip, &c.insn_left, model):
+            # Prefixed instructions decode into a copy (d must not escape:
+            # it would live in memory for the whole loop).
+            dp = d
+            eip_tmp = eip
+            execute_prefixed_for(c, &dp, op, &eip_tmp, &c.insn_left, model)
+            d.p = dp.p
+            d.start = dp.start
+            eip = eip_tmp
+        eip = (eip + insn_len(&d)) & ipmask
+    # The chunk ran out, or an instruction stopped it (see stop_run).
+    c.eip = eip
+    reason = c.stop_reason
+    if reason:
+        c.stop_reason = 0
+    else:
+        c.stop_left = 0
+    return reason
+
+cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
+                         hvmm_guarded_fn chunk_fn) noexcept nogil:
+    cdef uint64_t left = 0, remaining = budget, chunk, executed, now, next_ev, skip
+    cdef uint32_t eip, t
+    cdef int reason = 0, vec
+    cdef uint32_t ipmask = c.ipmask
+    cdef Devices* dv = devs(c)
+    eip = c.eip
+    c.esp_saved_at = NO_SERIAL
     while True:
         # ---- an instruction boundary with time to look around -------------
         # Devices catch up with virtual time, a pending interrupt is taken,
         # a halted CPU sleeps until the next event, and the next chunk of
-        # instructions runs up to the earliest device deadline.
+        # instructions runs up to the earliest device deadline. (A REP
+        # string instruction stopped between iterations is such a boundary.)
         c.eip = eip
         now = time_at(c, c.icount)
         devices_advance(c, now)
@@ -139,14 +294,16 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model) noexcept nogil
                 # NMI: vector 2, whatever IF says; it wakes a halted CPU.
                 c.nmi_pending = 0
                 c.halted = 0
-                if do_interrupt(c, 2, eip):
+                c.rep_partial = 0
+                if deliver(c, VEC_NMI, eip, 0):
                     reason = EXIT_TRIPLE_FAULT
                     break
                 eip = c.eip
             if (c.flags & F_IF) and dv.pic.intr:
                 vec = pic_ack(&dv.pic)
                 c.halted = 0
-                if do_interrupt(c, vec, eip):
+                c.rep_partial = 0
+                if deliver(c, vec, eip, 0):
                     reason = EXIT_TRIPLE_FAULT
                     break
                 eip = c.eip
@@ -179,47 +336,27 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model) noexcept nogil
             chunk = remaining
         c.chunk_len = chunk
         c.stop_reason = 0
-        left = chunk
 
-        while left:
-            left -= 1
-            # The one place for a per-instruction checkpoint (start EIP/ESP).
-            t = eip - c.win_lo
-            if t < c.win_len:
-                d.p = c.win_host + t
-            else:
-                d.p = fetch_slow(c, eip)
-            d.start = d.p
-            op = d.p[0]
-            d.p += 1
-            if c.prefixes[op] == 0:
-                # No prefix: d's prefix fields keep the defaults set before
-                # the loop, and gcc folds them into this copy of the switch.
-                execute(c, &d, op, 0, &eip, &left, model)
-            else:
-                # Prefixed instructions decode into a copy (d must not
-                # escape: it would live in memory for the whole loop).
-                dp = d
-                eip_tmp = eip
-                left_tmp = left
-                execute_prefixed_for(c, &dp, op, &eip_tmp, &left_tmp, model)
-                d.p = dp.p
-                d.start = dp.start
-                eip = eip_tmp
-                left = left_tmp
-            eip = (eip + insn_len(&d)) & ipmask
-
-        # The chunk ran out, or an instruction stopped it (see stop_run).
-        reason = c.stop_reason
-        if reason:
+        reason = hvmm_guarded(c.fault_jmp, &c.guarded, chunk_fn, c, chunk)
+        if reason >= 0:
             left = c.stop_left
+            eip = c.eip
+        else:
+            # An exception: back to the checkpoint of the faulting
+            # instruction (it counts as run: a fault loop uses the budget).
+            left = c.insn_left
+            eip = c.insn_eip
+            if c.esp_saved_at == insn_serial(c):
+                c.regs[R_ESP] = c.esp_saved         # a stack sequence moved it
+            c.esp_saved_at = NO_SERIAL
             c.stop_reason = 0
+            c.rep_partial = 0
         executed = chunk - left
         c.icount += executed
         remaining -= executed
-        if reason == 0 or reason == STOP_EVENTS:
-            continue
-        if reason != STOP_FAULT:
+        if reason >= 0:
+            if reason == 0 or reason == STOP_EVENTS:
+                continue
             break
         if c.fault_vec == VEC_UD and c.ud_exit:
             c.icount -= 1           # not retired
@@ -231,7 +368,7 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model) noexcept nogil
         if c.fault_vec == VEC_DE and model == MODEL_8086:
             t = c.fault_next
         c.eip = eip
-        if do_interrupt(c, c.fault_vec, t & ipmask):
+        if deliver(c, c.fault_vec, t & ipmask, 1):
             reason = EXIT_TRIPLE_FAULT
             break
         eip = c.eip
@@ -245,14 +382,14 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model) noexcept nogil
 cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
     # Breakpoints are checked between single-instruction runs, so the hot
     # loop carries no test for them. A run resumes over a breakpoint at
-    # its first instruction.
+    # its first instruction (and a REP stopped between iterations on one).
     cdef uint64_t done = 0
     cdef uint32_t i, lin
     cdef int r
     if not (c.events & EV_BREAKPOINTS):
         return run_loop_for(c, budget)
     while done < budget:
-        if done:
+        if done and not c.rep_partial:
             lin = c.seg[S_CS].base + c.eip
             for i in range(c.nbp):
                 if c.bp[i] == lin:
@@ -264,3 +401,11 @@ cdef int cpu_run(CpuState* c, uint64_t budget) noexcept nogil:
         if r != EXIT_BUDGET:
             return r
     return EXIT_BUDGET
+
+# One whole instruction: a REP string instruction runs to its end (each
+# iteration is one step of the budget, so a run of 1 stops after the first).
+cdef int cpu_step(CpuState* c) noexcept nogil:
+    cdef int r = cpu_run(c, 1)
+    while r == EXIT_BUDGET and c.rep_partial:
+        r = cpu_run(c, 1)
+    return r

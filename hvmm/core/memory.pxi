@@ -1,12 +1,14 @@
 # Guest memory: physical accesses through the page-kind map, and
-# segment:offset accesses with real-mode wrap-around.
+# segment:offset accesses with their limit checks (segment.pxi; the 8086
+# wraps at 64 KiB instead).
 #
 # CpuState.ram_top is the end of the RAM that starts at address 0 with no
 # hole: below it an access needs no page lookup (one compare).
 #
-# Fast paths read the RAM buffer directly; anything unusual (page
-# crossing, offset wrap at the segment's address-size boundary, ROM,
-# unmapped space) goes to an out-of-line slow path that works bytewise.
+# Fast paths read the RAM buffer directly; anything unusual (an offset
+# past the segment's precomputed bound, page crossing, ROM, unmapped
+# space) goes to an out-of-line slow path that checks the limit and then
+# works bytewise.
 
 cdef inline uint16_t ld16(const uint8_t* p) noexcept nogil:
     cdef uint16_t v
@@ -76,10 +78,33 @@ cdef inline void phys_wr8(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil
 cdef inline uint32_t lin2phys(CpuState* c, uint32_t lin) noexcept nogil:
     return lin & c.a20mask
 
+# Segment:offset accesses. Each checks the offset against the segment's
+# precomputed bound (segment.pxi) in the same compare that used to test
+# for the 64 KiB wrap; what misses it goes out of line.
+cdef uint32_t rd8_slow(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    seg_check(c, seg, off, 1)
+    return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
+
+cdef void wr8_slow(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
+    seg_check(c, seg, off, 1)
+    phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
+
 cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    if __builtin_expect(off >= c.seg[seg].end1, 0):
+        return rd8_slow(c, seg, off)
     return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
 
 cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
+    if __builtin_expect(off >= c.seg[seg].end1, 0):
+        wr8_slow(c, seg, off, v)
+    else:
+        phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
+
+# Bytes of a slow access, after the limit check: no further check.
+cdef inline uint32_t rd8_in(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
+
+cdef inline void wr8_in(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
     phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
 
 # A word or dword inside one MMIO page goes to the device whole.
@@ -88,66 +113,78 @@ cdef inline int mmio_whole(CpuState* c, uint32_t phys, uint32_t off, uint32_t si
     return (c.pagekind[phys >> 12] == PG_MMIO and (phys & 0xFFF) <= 0x1000 - size
             and off <= amask - (size - 1))
 
+# The slow paths: the limit check first (a fault leaves memory untouched),
+# then whole MMIO accesses, then bytewise (page crossings, the 8086's wrap).
 cdef uint32_t rd16_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    seg_check(c, seg, off, 2)
+    amask = slow_mask(c, amask)
     if mmio_whole(c, phys, off, 2, amask):
         return mmio_access(c, phys, 2, 0, 0)
-    return rd8(c, seg, off) | (rd8(c, seg, (off + 1) & amask) << 8)
+    return rd8_in(c, seg, off) | (rd8_in(c, seg, (off + 1) & amask) << 8)
 
 cdef uint32_t rd32_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    seg_check(c, seg, off, 4)
+    amask = slow_mask(c, amask)
     if mmio_whole(c, phys, off, 4, amask):
         return mmio_access(c, phys, 4, 0, 0)
-    return (rd8(c, seg, off) | (rd8(c, seg, (off + 1) & amask) << 8)
-            | (rd8(c, seg, (off + 2) & amask) << 16)
-            | (rd8(c, seg, (off + 3) & amask) << 24))
+    return (rd8_in(c, seg, off) | (rd8_in(c, seg, (off + 1) & amask) << 8)
+            | (rd8_in(c, seg, (off + 2) & amask) << 16)
+            | (rd8_in(c, seg, (off + 3) & amask) << 24))
 
 cdef void wr16_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    seg_check(c, seg, off, 2)
+    amask = slow_mask(c, amask)
     if mmio_whole(c, phys, off, 2, amask):
         mmio_access(c, phys, 2, 1, v & 0xFFFF)
         return
-    wr8(c, seg, off, v & 0xFF)
-    wr8(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
+    wr8_in(c, seg, off, v & 0xFF)
+    wr8_in(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
 
 cdef void wr32_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
+    seg_check(c, seg, off, 4)
+    amask = slow_mask(c, amask)
     if mmio_whole(c, phys, off, 4, amask):
         mmio_access(c, phys, 4, 1, v)
         return
-    wr8(c, seg, off, v & 0xFF)
-    wr8(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
-    wr8(c, seg, (off + 2) & amask, (v >> 16) & 0xFF)
-    wr8(c, seg, (off + 3) & amask, v >> 24)
+    wr8_in(c, seg, off, v & 0xFF)
+    wr8_in(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
+    wr8_in(c, seg, (off + 2) & amask, (v >> 16) & 0xFF)
+    wr8_in(c, seg, (off + 3) & amask, v >> 24)
 
 cdef inline uint32_t rd16(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if phys < c.ram_top - 1 and off != amask:
-        return ld16(c.mem + phys)
-    if (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] <= PG_ROM:
-        return ld16(c.mem + phys)
+    if off < c.seg[seg].end2:
+        if phys < c.ram_top - 1:
+            return ld16(c.mem + phys)
+        if (phys & 0xFFF) != 0xFFF and c.pagekind[phys >> 12] <= PG_ROM:
+            return ld16(c.mem + phys)
     return rd16_slow(c, seg, off, amask)
 
 cdef inline uint32_t rd32(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if phys < c.ram_top - 3 and off <= amask - 3:
-        return ld32(c.mem + phys)
-    if (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] <= PG_ROM:
-        return ld32(c.mem + phys)
+    if off < c.seg[seg].end4:
+        if phys < c.ram_top - 3:
+            return ld32(c.mem + phys)
+        if (phys & 0xFFF) <= 0xFFC and c.pagekind[phys >> 12] <= PG_ROM:
+            return ld32(c.mem + phys)
     return rd32_slow(c, seg, off, amask)
 
 cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if (phys < c.ram_top - 1 and off != amask) or (
-            (phys & 0xFFF) != 0xFFF and off != amask and c.pagekind[phys >> 12] == PG_RAM):
+    if off < c.seg[seg].end2 and (phys < c.ram_top - 1 or (
+            (phys & 0xFFF) != 0xFFF and c.pagekind[phys >> 12] == PG_RAM)):
         st16(c.mem + phys, v)
     else:
         wr16_slow(c, seg, off, v, amask)
 
 cdef inline void wr32(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if (phys < c.ram_top - 3 and off <= amask - 3) or (
-            (phys & 0xFFF) <= 0xFFC and off <= amask - 3 and c.pagekind[phys >> 12] == PG_RAM):
+    if off < c.seg[seg].end4 and (phys < c.ram_top - 3 or (
+            (phys & 0xFFF) <= 0xFFC and c.pagekind[phys >> 12] == PG_RAM)):
         st32(c.mem + phys, v)
     else:
         wr32_slow(c, seg, off, v, amask)

@@ -33,7 +33,7 @@ cdef inline void cwd(CpuState* c, int o32) noexcept nogil:
 cdef inline void mov_ev_sreg(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
                              uint32_t sreg, int o32) noexcept nogil:
     if sreg > 5:
-        raise_fault(c, d, eip, left, VEC_UD)
+        raise_fault(c, d, eip, VEC_UD)
     elif d.mod == 3:
         set_rv(c, d.rm, c.seg[sreg].sel, o32)
     else:
@@ -44,7 +44,7 @@ cdef inline void mov_ev_sreg(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
 cdef inline void mov_sreg_ew(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
                              uint32_t sreg, int cs_ok) noexcept nogil:
     if sreg > 5 or (sreg == S_CS and not cs_ok):
-        raise_fault(c, d, eip[0], left, VEC_UD)
+        raise_fault(c, d, eip[0], VEC_UD)
     else:
         load_seg_real(c, sreg, rm16_read(c, d))
         if sreg == S_SS:

@@ -1,8 +1,22 @@
 # Stack operations. The stack's address size follows SS's B bit (16-bit
 # in real mode); segment attributes use the VMX access-rights layout.
 
+# Precise faults and the stack (docs/faults.md, rule 2): a single push or
+# pop writes or reads memory before it moves ESP, so a fault leaves ESP as
+# it was. A body that moves ESP and then makes another access that can
+# fault calls stack_checkpoint first (Bochs's RSP_SPECULATIVE): a fault in
+# that same instruction restores the ESP saved here. The serial number
+# (instructions started, this one included) ties the save to its
+# instruction, so no commit is needed.
 cdef enum:
-    ATTR_DB = 0x4000        # D/B: 32-bit code segment / big stack
+    NO_SERIAL = 0xFFFFFFFFFFFFFFFF
+
+cdef inline uint64_t insn_serial(CpuState* c) noexcept nogil:
+    return c.icount + c.chunk_len - c.insn_left
+
+cdef inline void stack_checkpoint(CpuState* c) noexcept nogil:
+    c.esp_saved = c.regs[R_ESP]
+    c.esp_saved_at = insn_serial(c)
 
 cdef inline uint32_t sp_mask(CpuState* c) noexcept nogil:
     if c.seg[S_SS].attr & ATTR_DB:
@@ -52,19 +66,24 @@ cdef inline uint32_t popv(CpuState* c, int o32) noexcept nogil:
 cdef void op_pusha(CpuState* c, int o32) noexcept nogil:
     cdef uint32_t sp = c.regs[R_ESP]
     cdef int i
+    stack_checkpoint(c)
     for i in range(8):
         if i == R_ESP:
             pushv(c, sp, o32)
         else:
             pushv(c, c.regs[i], o32)
 
+# All eight pops before any register is written (a fault in the last
+# one leaves the registers as they were).
 cdef void op_popa(CpuState* c, int o32) noexcept nogil:
     cdef int i
-    cdef uint32_t v
+    cdef uint32_t v[8]
+    stack_checkpoint(c)
     for i in range(7, -1, -1):
-        v = popv(c, o32)
+        v[i] = popv(c, o32)
+    for i in range(8):
         if i != R_ESP:
-            set_rv(c, i, v, o32)
+            set_rv(c, i, v[i], o32)
 
 cdef void op_enter(CpuState* c, uint32_t size, uint32_t level, int o32) noexcept nogil:
     cdef uint32_t m = sp_mask(c)
@@ -72,6 +91,7 @@ cdef void op_enter(CpuState* c, uint32_t size, uint32_t level, int o32) noexcept
     cdef uint32_t step = 4 if o32 else 2
     cdef uint32_t i
     level &= 31
+    stack_checkpoint(c)
     pushv(c, c.regs[R_EBP], o32)
     frame = c.regs[R_ESP] & m
     if level > 0:
@@ -85,6 +105,7 @@ cdef void op_enter(CpuState* c, uint32_t size, uint32_t level, int o32) noexcept
 
 cdef void op_leave(CpuState* c, int o32) noexcept nogil:
     cdef uint32_t m = sp_mask(c)
+    stack_checkpoint(c)
     set_sp(c, c.regs[R_EBP], m)
     set_rv(c, R_EBP, popv(c, o32), o32)
 
@@ -96,7 +117,9 @@ cdef inline void pop_ss(CpuState* c, int o32) noexcept nogil:
 # POP Ev: the operand's address uses the SP after the pop, so ModRM is
 # decoded here, after it.
 cdef inline void pop_ev(CpuState* c, Insn* d, int o32) noexcept nogil:
-    cdef uint32_t value = popv(c, o32)
+    cdef uint32_t value
+    stack_checkpoint(c)
+    value = popv(c, o32)
     modrm(c, d)
     rmv_write(c, d, value, o32)
 

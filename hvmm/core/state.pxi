@@ -6,6 +6,7 @@
 from libc.stdint cimport (uint8_t, uint16_t, uint32_t, uint64_t,
                           int8_t, int16_t, int32_t, int64_t)
 from libc.string cimport memcpy, memset
+from libc.setjmp cimport jmp_buf
 
 cdef extern from *:
     int __builtin_parity(unsigned int) nogil
@@ -65,7 +66,6 @@ cdef enum:
     EXIT_TIMER = 9          # virtual time reached the Python deadline
     EXIT_RESET = 10         # the guest asked for a CPU reset
     STOP_EVENTS = 101       # internal: look at devices and interrupts now
-    STOP_FAULT = 100        # internal: an exception to deliver
 
 # Kinds of 4 KiB physical page (one byte per page over the 4 GiB space).
 cdef enum:
@@ -91,6 +91,17 @@ cdef enum:
     PX_REPNE = 11
     PX_REP = 12
 
+# Instruction shapes, per model, index (opcode << 3) | ModRM reg (opcode
+# 0x100 | byte for the 0F page), generated from the table: what the length
+# decoder and the LOCK check need (insn_length, check_lock in loop.pxi).
+cdef enum:
+    SHAPE_IMM_FIXED = 0x07  # immediate bytes of fixed size
+    SHAPE_IMM_Z = 0x18      # count of word-or-dword (operand size) immediates
+    SHAPE_IMM_O = 0x20      # an address-size offset (moffs)
+    SHAPE_MODRM = 0x40
+    SHAPE_LOCK = 0x80       # LOCK allowed (with a memory operand)
+    SHAPE_ESCAPE = 0x100    # the 0F page escape
+
 cdef enum:
     MODEL_8086 = 0
     MODEL_386 = 1
@@ -98,11 +109,21 @@ cdef enum:
 cdef enum:
     MAX_BREAKPOINTS = 64
 
+# A segment register's cache. end1/end2/end4 are computed from limit and
+# attr whenever either changes (seg_bounds, segment.pxi): an access of 1, 2
+# or 4 bytes at offset `off` needs no further check when off < endN (N - 1
+# bytes short of the limit, for an expand-up segment). 64-bit, so a 4 GiB
+# limit has an end of 2^32; 0 sends every access to the checked slow path
+# (expand-down, null or unusable segments, limits below 3).
 ctypedef struct SegCache:
     uint32_t sel
     uint32_t base
     uint32_t limit
     uint32_t attr
+    uint64_t end1
+    uint64_t end2
+    uint64_t end4
+    uint64_t pad[3]             # 64 bytes: seg[i] is indexed with a shift
 
 ctypedef struct DescTable:
     uint32_t base
@@ -132,6 +153,7 @@ ctypedef struct CpuState:
     # model
     int model
     const uint8_t* prefixes     # prefix table of the model
+    const uint16_t* shapes      # instruction shapes of the model (SHAPE_*)
     uint32_t flags_fixed        # bits that always read as 1
     uint32_t flags_writable16   # bits POPF (16-bit) may change in real mode
     uint32_t flags_writable32
@@ -158,8 +180,28 @@ ctypedef struct CpuState:
     # an instruction that stops the loop leaves why here (see stop_run)
     int stop_reason
     uint64_t stop_left
+    # Precise faults (docs/faults.md, core/exception.pxi). The checkpoint:
+    # stored by run_chunk before every instruction.
+    uint32_t insn_eip           # the instruction's first byte
+    uint64_t insn_left          # the chunk's count after it
+    # ESP before a stack sequence that can fault after moving it (saved
+    # by the few bodies that need it: stack_checkpoint, stack.pxi), and
+    # the serial number of the instruction that saved it
+    uint32_t esp_saved
+    uint64_t esp_saved_at
+    # what raise_exception records before it unwinds to fault_jmp
+    jmp_buf fault_jmp
+    int guarded                 # fault_jmp is armed (a chunk or a delivery runs)
     int fault_vec
-    uint32_t fault_next
+    uint32_t fault_err          # error code (protected mode pushes it)
+    int fault_has_err
+    int deliver_vec             # the vector being delivered (deliver)
+    uint32_t fault_next         # EIP past the instruction (the 8086's #DE)
+    int last_exception          # the last exception delivered (-1: none)
+    uint64_t exceptions         # how many were delivered
+    int limit_checks            # segment limits are checked (286 and later)
+    int insn_limit              # longest instruction in bytes (0: no limit)
+    int rep_partial             # a REP stopped between iterations
     # empty-bus I/O counters
     uint64_t io_in
     uint64_t io_out

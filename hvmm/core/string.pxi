@@ -1,7 +1,15 @@
 # String instructions: MOVS CMPS STOS LODS SCAS INS OUTS, byte/word/
-# dword, with REP/REPE/REPNE. A REP instruction runs to completion as
-# one instruction. The source segment (DS) can be overridden; ES:DI
-# cannot. SI/DI/CX follow the address size.
+# dword, with REP/REPE/REPNE. The source segment (DS) can be overridden;
+# ES:DI cannot. SI/DI/CX follow the address size.
+#
+# A REP instruction is interruptible, as on hardware: every iteration is
+# one step of the instruction budget (and of the deterministic clock, as
+# in Bochs and QEMU's icount), and when the chunk's budget runs out between
+# iterations the instruction stops there unretired (EIP stays on it, ECX
+# ESI EDI hold the progress, c.rep_partial is set): the run loop takes
+# pending interrupts, checks the timeout and the budget, and runs it on.
+# ECX ESI EDI are committed after each iteration, so a fault in iteration
+# k restarts the instruction with k iterations done (docs/faults.md).
 
 cdef enum:
     STR_MOVS = 0
@@ -37,10 +45,12 @@ cdef inline void acc_write(CpuState* c, uint32_t v, uint32_t size) noexcept nogi
     else:
         c.regs[R_EAX] = v
 
-cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int ovr,
-                    int rep) noexcept nogil:
+cdef int op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int ovr,
+                   int rep, uint64_t* left) noexcept nogil:
     # Out of line, so it takes the decoded prefixes by value: the Insn
     # struct of the run loop must not escape (gcc keeps it in registers).
+    # `left` (REP only) is the chunk's budget after this instruction's
+    # first iteration. Returns 1 when the REP stopped between iterations.
     cdef int src_seg = ovr if ovr >= 0 else S_DS
     cdef uint32_t si = c.regs[R_ESI] & amask
     cdef uint32_t di = c.regs[R_EDI] & amask
@@ -71,18 +81,29 @@ cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int
             alu(c, 7, acc, str_rd(c, S_ES, di, size, amask), msb)
             di = (di + delta) & amask
         cnt -= 1
-        if rep:
-            if op == STR_CMPS or op == STR_SCAS:
-                if (rep == PX_REP) != (c.lf_res == 0):
-                    break
-        else:
+        if not rep:
             break
-    if rep:
+        # the iteration is done: commit it
         c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | cnt
-    c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
-    c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
-    if op == STR_LODS:
-        acc_write(c, acc, size)
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
+        if op == STR_LODS:
+            acc_write(c, acc, size)
+        if op == STR_CMPS or op == STR_SCAS:
+            if (rep == PX_REP) != (c.lf_res == 0):
+                break
+        if cnt:
+            if left[0] == 0:
+                c.rep_partial = 1
+                return 1
+            left[0] -= 1        # (c.insn_left: a fault restarts with this)
+    c.rep_partial = 0
+    if not rep:
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
+        if op == STR_LODS:
+            acc_write(c, acc, size)
+    return 0
 
 # INS/OUTS. An in-kernel device gets every element (what it declines reads
 # as all ones) until it asks to stop the run (a full debug console, a debug
@@ -92,7 +113,7 @@ cdef void op_string(CpuState* c, uint32_t op, uint32_t size, uint32_t amask, int
 # when a REP has elements left: ECX/ESI/EDI hold its progress and EIP stays
 # on it, so the next run carries on where this one stopped.
 cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int ovr,
-                      int rep, uint64_t now) noexcept nogil:
+                      int rep, uint64_t now, uint32_t max_count) noexcept nogil:
     cdef Devices* dv = devs(c)
     cdef int src_seg = ovr if ovr >= 0 else S_DS
     cdef uint32_t port = c.regs[R_EDX] & 0xFFFF
@@ -133,6 +154,8 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
             dv.io.amask = amask
             dv.io.down = (c.flags & F_DF) != 0
         return BUS_PYTHON | result
+    if cnt > max_count:
+        cnt = max_count         # the chunk's budget: see string_io
     while cnt:
         if out:
             v = str_rd(c, src_seg, si, size, amask)
@@ -144,9 +167,7 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
                 dv.stats[dev][PATH_KERNEL] += 1
             si = (si + delta) & amask
             if w == BUS_STOP:
-                cnt -= 1
-                result = BUS_STOP
-                break
+                result = BUS_STOP   # after this element is committed, below
         else:
             if not (dev and kernel_read(c, dev, port, size, &v, now)):
                 v = ones(size)
@@ -156,15 +177,16 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
                 dv.stats[dev][PATH_KERNEL] += 1
             str_wr(c, S_ES, di, v, size, amask)
             di = (di + delta) & amask
+        # committed per element: a fault in the next restarts from there
+        if rep:
+            c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | ((c.regs[R_ECX] - 1) & amask)
+        c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
+        c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
         cnt -= 1
-        if not rep:
+        if not rep or result == BUS_STOP:
             break
-    if rep:
-        c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | cnt
-    c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
-    c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
     if result == BUS_STOP:
-        return BUS_STOP | BUS_MORE if rep and cnt else BUS_STOP
+        return BUS_STOP | BUS_MORE if rep and (c.regs[R_ECX] & amask) else BUS_STOP
     if dev != DEV_NONE:
         result = BUS_EVENTS
     return result
@@ -194,25 +216,58 @@ cdef inline void string_once(CpuState* c, Insn* d, uint32_t op, uint32_t size) n
         c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | ((si + delta) & amask)
         c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | ((di + delta) & amask)
 
-# MOVS STOS LODS: inline once, out of line with REP.
-cdef inline void string_op(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
+# A REP stopped between iterations is not retired: EIP stays on it.
+cdef inline void string_rep(CpuState* c, Insn* d, uint64_t* left, uint32_t op,
+                            uint32_t size) noexcept nogil:
+    if op_string(c, op, size, d.amask, d.ovr, d.rep, left):
+        d.start = d.p
+
+# MOVS STOS LODS: inline once, out of line with REP. (Without REP, `left`
+# is not passed on: in the unprefixed loop it must not escape.)
+cdef inline void string_op(CpuState* c, Insn* d, uint64_t* left, uint32_t op,
+                           uint32_t size) noexcept nogil:
     if d.rep:
-        op_string(c, op, size, d.amask, d.ovr, d.rep)
+        string_rep(c, d, left, op, size)
     else:
         string_once(c, d, op, size)
 
 # CMPS SCAS: always out of line.
-cdef inline void string_rep_op(CpuState* c, Insn* d, uint32_t op, uint32_t size) noexcept nogil:
-    op_string(c, op, size, d.amask, d.ovr, d.rep)
+cdef inline void string_rep_op(CpuState* c, Insn* d, uint64_t* left, uint32_t op,
+                               uint32_t size) noexcept nogil:
+    if d.rep:
+        string_rep(c, d, left, op, size)
+    else:
+        op_string(c, op, size, d.amask, d.ovr, 0, NULL)
 
+# REP INS/OUTS on in-kernel or unclaimed ports run at most the chunk's
+# budget of elements, each one step, and stop between elements as the
+# other string instructions do; a block for a Python port is one exit.
 cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
                            uint32_t size) noexcept nogil:
-    cdef int r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]))
-    cdef int retired = not (r & BUS_MORE)
+    cdef Devices* dv = devs(c)
+    cdef uint32_t port = c.regs[R_EDX] & 0xFFFF
+    cdef uint32_t before = c.regs[R_ECX] & d.amask
+    cdef uint32_t most = 0xFFFFFFFFu, done
+    cdef int r, more
+    if d.rep and not (dv.port_dev[port] == DEV_NONE and dv.port_py[port]):
+        if left[0] < 0xFFFFFFFFu:
+            most = <uint32_t>left[0] + 1
+    r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]), most)
+    more = r & BUS_MORE
     r &= ~BUS_MORE
+    if d.rep and r != BUS_PYTHON:
+        # each element is one step against the budget, as for the other REPs
+        done = before - (c.regs[R_ECX] & d.amask)
+        if done:
+            left[0] -= done - 1
+        c.rep_partial = 0
+        if (done == most or r == BUS_STOP) and (c.regs[R_ECX] & d.amask):
+            c.rep_partial = 1
+            d.start = d.p       # not retired: EIP stays on it
     if r == BUS_PYTHON:
-        stop_run(c, d, left, EXIT_IO, retired)
+        # a block with elements left is not retired: the next run goes on
+        stop_run(c, d, left, EXIT_IO, not more)
     elif r == BUS_EVENTS:
         stop_run(c, d, left, STOP_EVENTS, 1)
     elif r == BUS_STOP:
-        stop_run(c, d, left, c.stop_reason, retired)
+        stop_run(c, d, left, c.stop_reason, 1)

@@ -85,14 +85,14 @@ cdef inline int bad_cr(uint32_t n) noexcept nogil:
 
 cdef inline void mov_r32_cr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     if bad_cr(d.reg):
-        raise_fault(c, d, eip, left, VEC_UD)
+        raise_fault(c, d, eip, VEC_UD)
     else:
         c.regs[d.rm] = c.cr[d.reg]
 
 cdef inline void mov_cr_r32(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     cdef uint32_t value = c.regs[d.rm]
     if bad_cr(d.reg):
-        raise_fault(c, d, eip, left, VEC_UD)
+        raise_fault(c, d, eip, VEC_UD)
     elif d.reg == 0 and (value & 1):
         stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)     # protected mode: not yet
     else:

@@ -8,13 +8,17 @@ needs to be built first); the output is not committed.
 For every CPU model in table.MODELS the output has:
 
 * ``execute_<model>(c, d, op, o32, eip_p, left)``: the opcode switch built
-  from that model's rows. Only equality tests on ``op`` (gcc turns the
+  from that model's rows; it returns 1, doing nothing, for a prefix byte. Only equality tests on ``op`` (gcc turns the
   chain into a jump table); opcodes with the same body share a case. It is
   `inline`, so each caller gets a copy with `o32` folded in.
 * ``prefix_table_<model>``: the prefix bytes of that model.
-* ``execute_prefixed_<model>`` and ``run_loop_<model>``: the out-of-line
-  instantiations of the templates in core/loop.pxi (execute_prefixed,
-  run_loop), which take the model as a constant.
+* ``shape_table_<model>``: per opcode and ModRM reg, the SHAPE_* bits the
+  length decoder and the LOCK check use (ModRM, immediates, lockable).
+* ``execute_prefixed_<model>``, ``run_chunk_<model>`` and
+  ``run_loop_<model>``: the out-of-line instantiations of the templates in
+  core/loop.pxi (execute_prefixed, run_chunk, run_loop), which take the
+  model as a constant. run_chunk_<model> is reached only through a pointer
+  (the fault guard calls it), so it is never inlined.
 
 and dispatchers (``execute``, ``execute_prefixed_for``, ``run_loop_for``)
 that pick the instantiation: inside a template the model is a constant, so
@@ -32,7 +36,7 @@ except ImportError:                     # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import table as T                   # type: ignore[no-redef]
 
-UD = "raise_fault(c, d, eip, left, VEC_UD)"
+UD = "raise_fault(c, d, eip, VEC_UD)"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "core" / "execute_gen.pxi"
 
 
@@ -94,9 +98,13 @@ def _opcode_code(rows: list[T.Form], model: str) -> str:
             raise ValueError(f"{model}: bad group rows for {f.encoding}")
         regs[f.reg] = _form_code(f, False)
     cases = _merge(sorted(regs.items()))
+    # A body that decodes ModRM itself (POP Ev: after the pop) is chosen by
+    # the reg field read ahead, ModRM left undecoded.
+    decode = ["modrm(c, d)"] if rows[0].modrm is not False else []
+    var = "d.reg" if decode else "((d.p[0] >> 3) & 7)"
     if len(cases) == 1 and len(regs) == 8:
-        return "modrm(c, d)\n" + cases[0][1]
-    return "\n".join(["modrm(c, d)"] + _chain(cases, "d.reg", str, None if len(regs) == 8 else UD))
+        return "\n".join(decode + [cases[0][1]])
+    return "\n".join(decode + _chain(cases, var, str, None if len(regs) == 8 else UD))
 
 
 def _page(model: str, page: int) -> list[str]:
@@ -105,6 +113,10 @@ def _page(model: str, page: int) -> list[str]:
         if f.prefix is None and f.page == page:
             by_op.setdefault(f.opcode, []).append(f)
     items = []
+    if page == 0:
+        # A prefix byte reached unprefixed: tell the loop (it decodes the
+        # prefixes out of line), sparing it a separate prefix test.
+        items += [(f.opcode, "return 1") for f in T.forms(model) if f.prefix]
     for opc in sorted(by_op):
         rows = by_op[opc]
         if rows[0].escape:
@@ -116,21 +128,77 @@ def _page(model: str, page: int) -> list[str]:
 
 
 def _execute(model: str) -> list[str]:
-    return ([f"cdef inline void execute_{model}(CpuState* c, Insn* d, uint32_t op, int o32,",
-             "                              uint32_t* eip_p, uint64_t* left) noexcept nogil:",
+    return ([f"cdef inline int execute_{model}(CpuState* c, Insn* d, uint32_t op, int o32,",
+             "                             uint32_t* eip_p, uint64_t* left) noexcept nogil:",
              "    cdef uint32_t eip = eip_p[0]"]
             + _indent("\n".join(_page(model, 0)), 4)
-            + ["    eip_p[0] = eip", "", ""])
+            + ["    eip_p[0] = eip", "    return 0", "", ""])
+
+
+def shape(f: T.Form) -> int:
+    """SHAPE_* bits of a form (core/state.pxi): its ModRM byte, immediates
+    and LOCK."""
+    if f.escape:
+        return 0x100
+    fixed = z = o = 0
+    for kind in filter(None, f.immediate.split(",")):
+        if kind == "b":
+            fixed += 1
+        elif kind == "w":
+            fixed += 2
+        elif kind == "z":
+            z += 1
+        elif kind == "p":           # offset (operand size) and selector
+            fixed += 2
+            z += 1
+        elif kind == "o":
+            o += 1
+    has_modrm = f.modrm is not None or f.decodes_modrm     # modrm=False: the body decodes it
+    return fixed | (z << 3) | (o << 5) | (0x40 if has_modrm else 0) | (0x80 if f.lock else 0)
+
+
+def shapes(model: str) -> dict[int, int]:
+    """{(opcode << 3) | reg: shape} of a model's forms (opcodes without a
+    form: 0, no ModRM; a group's missing reg values: ModRM only)."""
+    out = {}
+    for f in T.forms(model):
+        if f.prefix:
+            continue
+        if f.reg is None:
+            for r in range(8):
+                out[(f.opcode << 3) | r] = shape(f)
+        else:
+            for r in range(8):
+                out.setdefault((f.opcode << 3) | r, 0x40)
+            out[(f.opcode << 3) | f.reg] = shape(f)
+    return out
 
 
 def _prefixes() -> list[str]:
     out = [f"cdef uint8_t prefix_table_{m}[256]" for m in T.MODELS]
+    out += [f"cdef uint16_t shape_table_{m}[4096]" for m in T.MODELS]
     out += ["", "cdef void init_prefix_tables() noexcept nogil:"]
     for m in T.MODELS:
         out.append(f"    memset(prefix_table_{m}, 0, 256)")
         for f in T.forms(m):
             if f.prefix:
                 out.append(f"    prefix_table_{m}[0x{f.opcode:02X}] = {f.prefix}    # {f.mnemonic}")
+    for m in T.MODELS:
+        table = shapes(m)
+        # runs of equal values, one loop each, keep the file short
+        out.append(f"    memset(shape_table_{m}, 0, sizeof(shape_table_{m}))")
+        keys = sorted(k for k in table if table[k])
+        i = 0
+        while i < len(keys):
+            j = i
+            while j + 1 < len(keys) and keys[j + 1] == keys[j] + 1 and table[keys[j + 1]] == table[keys[i]]:
+                j += 1
+            if i == j:
+                out.append(f"    shape_table_{m}[0x{keys[i]:03X}] = 0x{table[keys[i]]:03X}")
+            else:
+                out.append(f"    for _k in range(0x{keys[i]:03X}, 0x{keys[j] + 1:03X}): "
+                           f"shape_table_{m}[_k] = 0x{table[keys[i]]:03X}")
+            i = j + 1
     return out + ["", "init_prefix_tables()", "", ""]
 
 
@@ -153,8 +221,11 @@ def _instances() -> list[str]:
                 f"                              uint64_t* left) noexcept nogil:",
                 f"    execute_prefixed(c, d, op, eip, left, MODEL_{m})",
                 "",
+                f"cdef int run_chunk_{m}(void* c, uint64_t chunk) noexcept nogil:",
+                f"    return run_chunk(<CpuState*>c, chunk, MODEL_{m})",
+                "",
                 f"cdef int run_loop_{m}(CpuState* c, uint64_t budget) noexcept nogil:",
-                f"    return run_loop(c, budget, MODEL_{m})",
+                f"    return run_loop(c, budget, MODEL_{m}, run_chunk_{m})",
                 "", ""]
     out += ["# The one run-time choice of model: once per entry to the loop.",
             "cdef int run_loop_for(CpuState* c, uint64_t budget) noexcept nogil:"]
@@ -170,7 +241,7 @@ def generate() -> str:
     for m in T.MODELS:
         out += _execute(m)
     out += _dispatch(
-        "execute", "void",
+        "execute", "int",
         "CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* eip, uint64_t* left",
         "c, d, op, {o32}, eip, left",
         lambda m, a: f"execute_{m}(" + a.format(o32="o32" if T.OPERAND_SIZE_32[m] else "0") + ")")
@@ -178,10 +249,17 @@ def generate() -> str:
         "execute_prefixed_for", "void",
         "CpuState* c, Insn* d, uint32_t op, uint32_t* eip, uint64_t* left",
         "c, d, op, eip, left", lambda m, a: f"execute_prefixed_{m}({a})")
+    def which(models):
+        return " or ".join(f"model == MODEL_{m}" for m in models) or "0"
     out += ["# 1 if the model has 32-bit operands (a constant inside the templates).",
             "cdef inline int model_o32(int model) noexcept nogil:",
-            "    return " + (" or ".join(f"model == MODEL_{m}" for m in T.MODELS
-                                        if T.OPERAND_SIZE_32[m]) or "0"), "", ""]
+            "    return " + which(m for m in T.MODELS if T.OPERAND_SIZE_32[m]), "",
+            "# 1 if the model limits instruction length (table.INSN_LIMIT), and if it",
+            "# raises #UD for LOCK before a form that cannot be locked (table.LOCK_UD).",
+            "cdef inline int model_insn_limit(int model) noexcept nogil:",
+            "    return " + which(m for m in T.MODELS if T.INSN_LIMIT[m]), "",
+            "cdef inline int model_lock_ud(int model) noexcept nogil:",
+            "    return " + which(m for m in T.MODELS if T.LOCK_UD[m]), "", ""]
     out += _instances()
     return "\n".join(out)
 

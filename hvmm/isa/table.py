@@ -30,6 +30,11 @@ MODELS = ("8086", "386")          # C enum MODEL_<name>, in this order
 # Models with 32-bit operands (the 0x66 prefix): the others get one
 # instantiation of their switch, with o32 = 0.
 OPERAND_SIZE_32 = {"8086": False, "386": True}
+# Longest instruction in bytes (#GP(0) beyond), 0 for none: the 8086 takes
+# any run of prefixes.
+INSN_LIMIT = {"8086": 0, "386": 15}
+# LOCK before a form whose `lock` is False (or a register operand) is #UD.
+LOCK_UD = {"8086": False, "386": True}
 ALL = frozenset(MODELS)
 I8086 = frozenset({"8086"})
 I386 = frozenset({"386"})
@@ -89,7 +94,7 @@ class Form:
         pointer) o (address-size offset), comma-joined; '' for none."""
         kinds = []
         for o in self.operands.split(","):
-            if o[:1] in "IJ":
+            if o[:1] and o[0] in "IJ":
                 kinds.append({"b": "b", "w": "w", "z": "z", "v": "z"}[o[1]])
             elif o == "Ap":
                 kinds.append("p")
@@ -259,8 +264,10 @@ row(0x8E, "MOV", "Sw,Ew", "mov_sreg_ew(c, d, &eip, left, d.reg, 0)", models=I386
     iced=_iced("MOV_SREG_RM16"), note="MOV CS is #UD")
 row(0x8E, "MOV", "Sw,Ew", "mov_sreg_ew(c, d, &eip, left, d.reg & 3, 1)", models=I8086,
     note="sreg field is 2 bits; MOV CS jumps")
-row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, iced=_iced("POP_RM16", "POP_RM32"),
-    note="the address uses the popped SP")
+row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, reg=0, models=I386,
+    iced=_iced("POP_RM16", "POP_RM32"), note="the address uses the popped SP; reg 1-7 #UD")
+row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, models=I8086,
+    note="the address uses the popped SP; the reg field is ignored")
 
 # ---- 0x90-0xAF -------------------------------------------------------------------
 row(0x90, "NOP", "", "pass")
@@ -303,8 +310,8 @@ for opc, mn, k, inline in STRINGS:
                 out.append(pat.format(s.upper(), acc[s], bits))
         return tuple(out)
     call = "string_op" if inline else "string_rep_op"
-    row(opc, mn + "B", "", f"{call}(c, d, {k}, 1)", iced=names("b"), **fl)
-    row(opc + 1, mn, "", f"{call}(c, d, {k}, vsize(o32))", iced=names("wd"), **fl)
+    row(opc, mn + "B", "", f"{call}(c, d, left, {k}, 1)", iced=names("b"), **fl)
+    row(opc + 1, mn, "", f"{call}(c, d, left, {k}, vsize(o32))", iced=names("wd"), **fl)
 row(0xA8, "TEST", "AL,Ib", "alu(c, 4, c.regs[R_EAX] & 0xFF, fetch8(d), 0x80)",
     flags=ARITH, undefined="A", iced=_iced("TEST_AL_IMM8"))
 row(0xA9, "TEST", "eAX,Iz", "alu(c, 4, get_rv(c, R_EAX, o32), fetchv(d, o32), vmsb(o32))",
@@ -353,9 +360,14 @@ row(0xC4, "LES", "Gv,Mp", "load_far_pointer(c, d, S_ES, o32)", models=I8086, reg
 row(0xC5, "LDS", "Gv,Mp", "load_far_pointer(c, d, S_DS, o32)", models=I386, reg_form="#UD",
     iced=_iced("LDS_R16_M1616", "LDS_R32_M1632"))
 row(0xC5, "LDS", "Gv,Mp", "load_far_pointer(c, d, S_DS, o32)", models=I8086, reg_form="ignored")
-row(0xC6, "MOV", "Eb,Ib", "rm8_write(c, d, fetch8(d))", iced=_iced("MOV_RM8_IMM8"))
-row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)",
-    iced=_iced("MOV_RM16_IMM16", "MOV_RM32_IMM32"))
+row(0xC6, "MOV", "Eb,Ib", "rm8_write(c, d, fetch8(d))", reg=0, models=I386,
+    iced=_iced("MOV_RM8_IMM8"), note="reg 1-7 #UD")
+row(0xC6, "MOV", "Eb,Ib", "rm8_write(c, d, fetch8(d))", models=I8086,
+    note="the reg field is ignored")
+row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)", reg=0, models=I386,
+    iced=_iced("MOV_RM16_IMM16", "MOV_RM32_IMM32"), note="reg 1-7 #UD")
+row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)", models=I8086,
+    note="the reg field is ignored")
 row(0xC8, "ENTER", "Iw,Ib", "enter(c, d, o32)", models=I386,
     iced=_iced("ENTERW_IMM16_IMM8", "ENTERD_IMM16_IMM8"))
 row(0xC8, "RETF", "Iw", "ret_far(c, d, &eip, fetch16(d), o32)", models=I8086, note="alias of CA")
@@ -374,7 +386,7 @@ _shift_rows(0xD1, "Ev,1", "1", "1")
 _shift_rows(0xD2, "Eb,CL", "c.regs[R_ECX] & 0xFF", "CL")
 _shift_rows(0xD3, "Ev,CL", "c.regs[R_ECX] & 0xFF", "CL")
 for models, i8086 in ((I386, 0), (I8086, 1)):    # the 8086 sets SF ZF PF before #DE
-    row(0xD4, "AAM", "Ib", f"if op_aam(c, fetch8(d), {i8086}): raise_fault(c, d, eip, left, VEC_DE)",
+    row(0xD4, "AAM", "Ib", f"if op_aam(c, fetch8(d), {i8086}): raise_fault(c, d, eip, VEC_DE)",
         models=models, flags=ARITH, undefined="OAC",
         note="divisor 0: SF ZF PF as for a zero result, then #DE" if i8086 else "")
 row(0xD5, "AAD", "Ib", "op_aad(c, fetch8(d))", flags=ARITH, undefined="OAC",
@@ -384,7 +396,7 @@ row(0xD7, "XLAT", "", "set_r8(c, 0, rd8(c, seg_of(d), (c.regs[R_EBX] + (c.regs[R
 for k in range(8):
     row(0xD8 + k, "ESC", "M", "pass", models=I8086, modrm=True,
         note="coprocessor escape: no coprocessor answers")
-    row(0xD8 + k, "ESC", "M", "if c.cr[0] & 4: raise_fault(c, d, eip, left, VEC_NM)", models=I386,
+    row(0xD8 + k, "ESC", "M", "if c.cr[0] & 4: raise_fault(c, d, eip, VEC_NM)", models=I386,
         modrm=True, note="no FPU; #NM with CR0.EM set")
 
 # ---- 0xE0-0xEF: LOOP/JCXZ, I/O, CALL/JMP -------------------------------------------
@@ -430,15 +442,15 @@ for r, mn in GRP3:
               "NEG": "rm8_write(c, d, alu_neg(c, rm8_read(c, d), 0x80))",
               "MUL": f"mul8(c, rm8_read(c, d), {signed}, {negate})",
               "IMUL": f"mul8(c, rm8_read(c, d), {signed}, {negate})",
-              "DIV": f"if div8(c, rm8_read(c, d), 0, 0, 0): raise_fault(c, d, eip, left, VEC_DE)",
-              "IDIV": f"if div8(c, rm8_read(c, d), 1, {negate}, {i8086}): raise_fault(c, d, eip, left, VEC_DE)"}[mn]
+              "DIV": f"if div8(c, rm8_read(c, d), 0, 0, 0): raise_fault(c, d, eip, VEC_DE)",
+              "IDIV": f"if div8(c, rm8_read(c, d), 1, {negate}, {i8086}): raise_fault(c, d, eip, VEC_DE)"}[mn]
         bv = {"TEST": "alu(c, 4, rmv_read(c, d, o32), fetchv(d, o32), vmsb(o32))",
               "NOT": "rmv_write(c, d, ~rmv_read(c, d, o32), o32)",
               "NEG": "rmv_write(c, d, alu_neg(c, rmv_read(c, d, o32), vmsb(o32)), o32)",
               "MUL": f"mulv(c, rmv_read(c, d, o32), {signed}, {negate}, o32)",
               "IMUL": f"mulv(c, rmv_read(c, d, o32), {signed}, {negate}, o32)",
-              "DIV": "if divv(c, rmv_read(c, d, o32), 0, 0, 0, o32): raise_fault(c, d, eip, left, VEC_DE)",
-              "IDIV": f"if divv(c, rmv_read(c, d, o32), 1, {negate}, {i8086}, o32): raise_fault(c, d, eip, left, VEC_DE)"}[mn]
+              "DIV": "if divv(c, rmv_read(c, d, o32), 0, 0, 0, o32): raise_fault(c, d, eip, VEC_DE)",
+              "IDIV": f"if divv(c, rmv_read(c, d, o32), 1, {negate}, {i8086}, o32): raise_fault(c, d, eip, VEC_DE)"}[mn]
         fl = {"TEST": dict(flags=ARITH, undefined="A"), "NOT": {}, "NEG": dict(flags=ARITH),
               "MUL": dict(flags=ARITH, undefined="SZAP"), "IMUL": dict(flags=ARITH, undefined="SZAP"),
               "DIV": dict(flags=ARITH, undefined=ARITH), "IDIV": dict(flags=ARITH, undefined=ARITH)}[mn]
@@ -491,7 +503,7 @@ for r, mn, opnd, body, rf in GRP7:
 row(0x106, "CLTS", "", "c.cr[0] &= ~(<uint32_t>8)", models=I386)
 row(0x108, "INVD", "", "pass", models=I386, note="no caches")
 row(0x109, "WBINVD", "", "pass", models=I386, note="no caches")
-row(0x10B, "UD2", "", "raise_fault(c, d, eip, left, VEC_UD)", models=I386)
+row(0x10B, "UD2", "", "raise_fault(c, d, eip, VEC_UD)", models=I386)
 row(0x120, "MOV", "Rd,Cd", "mov_r32_cr(c, d, eip, left)", models=I386)
 row(0x121, "MOV", "Rd,Dd", "c.regs[d.rm] = c.dr[d.reg]", models=I386)
 row(0x122, "MOV", "Cd,Rd", "mov_cr_r32(c, d, eip, left)", models=I386,

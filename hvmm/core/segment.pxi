@@ -1,0 +1,48 @@
+# Segment limits. The fast paths of memory.pxi compare an offset against
+# the bounds (end1/end2/end4) kept in the segment cache; everything else
+# comes here, out of line: the full check, and the fault it raises.
+
+cdef enum:
+    ATTR_S = 0x10           # code or data segment (not a system descriptor)
+    ATTR_CODE = 0x08
+    ATTR_EXPAND_DOWN = 0x04 # in a data segment's type
+    ATTR_DB = 0x4000        # D/B: 32-bit code segment / big stack
+    ATTR_UNUSABLE = 0x10000 # VMX layout: a null selector was loaded
+
+# Recompute the bounds after the limit or attributes changed (never on a
+# real-mode selector load, which keeps both).
+cdef void seg_bounds(SegCache* s) noexcept nogil:
+    cdef uint64_t e = <uint64_t>s.limit + 1
+    if (s.attr & ATTR_UNUSABLE) or (s.attr & (ATTR_S | ATTR_CODE | ATTR_EXPAND_DOWN)) == (
+            ATTR_S | ATTR_EXPAND_DOWN):
+        s.end1 = s.end2 = s.end4 = 0        # always the checked path
+        return
+    s.end1 = e
+    s.end2 = e - 1
+    s.end4 = e - 3 if e >= 3 else 0
+
+# Whether `size` bytes at `off` lie inside the segment (expand-up: offsets
+# 0..limit; expand-down: limit+1 .. FFFF or FFFFFFFF by the B bit).
+cdef int seg_access_ok(SegCache* s, uint32_t off, uint32_t size) noexcept nogil:
+    cdef uint64_t last = <uint64_t>off + size - 1
+    cdef uint64_t upper
+    if s.attr & ATTR_UNUSABLE:
+        return 0
+    if (s.attr & (ATTR_S | ATTR_CODE | ATTR_EXPAND_DOWN)) == (ATTR_S | ATTR_EXPAND_DOWN):
+        upper = 0xFFFFFFFFu if (s.attr & ATTR_DB) else 0xFFFF
+        return off > s.limit and last <= upper
+    return last <= s.limit
+
+# An access missed the fast bound: fault unless it is inside the segment
+# after all (an expand-down segment). #SS(0) through SS, else #GP(0). The
+# 8086 has no limits: it returns and the caller wraps the offset.
+cdef void seg_check(CpuState* c, int seg, uint32_t off, uint32_t size) noexcept nogil:
+    if not c.limit_checks or seg_access_ok(&c.seg[seg], off, size):
+        return
+    raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
+
+# The offset mask for the bytes of an access that went the slow way: the
+# 8086 wraps inside its 64 KiB segment; later models checked the limit, so
+# the bytes follow each other linearly.
+cdef inline uint32_t slow_mask(CpuState* c, uint32_t amask) noexcept nogil:
+    return 0xFFFFFFFFu if c.limit_checks else amask
