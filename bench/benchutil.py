@@ -14,7 +14,8 @@ IO_RESULTS = {}
 
 
 def io_ratios():
-    """The ratios issue 3 asks for, from whichever I/O figures were measured:
+    """The I/O cost ratios the hybrid design is judged by, from whichever
+    figures were measured:
     {'python_over_kernel': ..., 'kernel_over_register': ..., ...}."""
     best = {key: r[2] for key, r in IO_RESULTS.items()}
     ratios = {}

@@ -11,7 +11,7 @@ RATIO_LABELS = {
     "kernel_pic_over_register": "in-kernel OUT to the PIC / register instruction",
     "python_over_register": "Python device (Machine) / register instruction",
 }
-REQUIRED_PYTHON_OVER_KERNEL = 20  # issue 3: the Python path costs >= 20x
+REQUIRED_PYTHON_OVER_KERNEL = 20  # the design: a Python exit costs >= 20x an in-kernel access
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -44,7 +44,7 @@ def pytest_terminal_summary(terminalreporter):
         if "python_over_kernel" in ratios:
             ok = ratios["python_over_kernel"] >= REQUIRED_PYTHON_OVER_KERNEL
             tr.write_line(
-                f"issue 3 requires Python/in-kernel >= {REQUIRED_PYTHON_OVER_KERNEL}x: "
+                f"the hybrid design expects Python/in-kernel >= {REQUIRED_PYTHON_OVER_KERNEL}x: "
                 + ("met" if ok else "NOT MET")
             )
 

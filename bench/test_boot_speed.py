@@ -1,6 +1,6 @@
 """Booting FreeDOS to its prompt: instructions and wall seconds.
 
-The issue's reference figures on this machine: 8086tiny 2.05 s, QEMU 2.9 s
+Reference figures on this machine: 8086tiny 2.05 s, QEMU 2.9 s
 (most of either a 2 s wait in the kernel that a virtual clock can skip).
 Skipped where ../shared/images/freedos.img is absent.
 """

@@ -6,7 +6,7 @@ import re
 
 from hvmm.display import TextScreen
 from hvmm.frontends.ansi import ScreenRenderer
-from test_console import ESC, PtyHvmm, blank, put, screen_of
+from terminal_kit import ESC, PtyHvmm, blank, put, screen_of
 
 
 def rows_addressed(out: str) -> set:
