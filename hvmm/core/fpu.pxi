@@ -173,11 +173,11 @@ cdef void fpu_store_form(CpuState* c, Insn* d, int form, uint32_t n) noexcept no
     cdef FpuState f = c.fpu
     cdef uint8_t buf[16]
     memset(buf, 0xA5, 16)
-    x87_host_run(&f, form, buf)
+    x87_host_run(&f, form, buf, 0)
     if fpu_untouched(buf, n, 0xA5):
         f = c.fpu
         memset(buf, 0x5A, 16)
-        x87_host_run(&f, form, buf)
+        x87_host_run(&f, form, buf, 0)
         if fpu_untouched(buf, n, 0x5A):
             n = 0
     if n:
@@ -189,7 +189,7 @@ cdef void fpu_esc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, uint32_t o
     cdef int form
     cdef uint8_t k
     cdef uint8_t buf[16]
-    cdef uint32_t n
+    cdef uint32_t n, fl
     if d.mod == 3:
         form = ((op & 7) << 6) | (d.reg << 3) | d.rm
         k = x87_kind_reg[form]
@@ -209,7 +209,13 @@ cdef void fpu_esc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, uint32_t o
         if form == FORM_FNSTSW_AX:
             set_r16(c, R_EAX, c.fpu.sw)
             return
-        x87_host_run(&c.fpu, form, NULL)
+        if k & XK_P6:
+            # FCMOVcc reads the flags; FCOMI/FUCOMI(P) set ZF PF CF, clear OF SF AF
+            fl = x87_host_run(&c.fpu, form, NULL, get_eflags(c))
+            if (d.reg & 4) and (op & 1):
+                set_flags_masked(c, F_ARITH, fl)
+        else:
+            x87_host_run(&c.fpu, form, NULL, 0)
         if form == FORM_FNINIT:
             fpu_clear_pointers(&c.fpu)
     elif form == MEMF_FLDENV or form == MEMF_FRSTOR:
@@ -226,6 +232,6 @@ cdef void fpu_esc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, uint32_t o
             fpu_store_form(c, d, 512 + form, n)
         else:
             fpu_mem_read(c, d, buf, n)
-            x87_host_run(&c.fpu, 512 + form, buf)
+            x87_host_run(&c.fpu, 512 + form, buf, 0)
     if not (k & XK_CONTROL):
         fpu_note_insn(c, &c.fpu, d, eip, op)

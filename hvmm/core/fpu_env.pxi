@@ -95,7 +95,7 @@ cdef void fpu_store_env(CpuState* c, Insn* d, int o32, int save) noexcept nogil:
         fpu_init_state(f)
     else:
         f.cw |= 0x3F
-        x87_host_run(f, -1, NULL)       # ES and B follow the masks
+        x87_host_run(f, -1, NULL, 0)       # ES and B follow the masks
 
 cdef void fpu_load_env(CpuState* c, Insn* d, int o32, int rstor) noexcept nogil:
     # FLDENV / FRSTOR: the whole image is read before anything changes.
@@ -147,7 +147,7 @@ cdef void fpu_load_env(CpuState* c, Insn* d, int o32, int rstor) noexcept nogil:
         for i in range(8):
             memcpy(f.st[i], b + n + 10 * i, 10)
             memset(f.st[i] + 10, 0, 6)
-    x87_host_run(f, -1, NULL)           # ES and B follow flags and masks
+    x87_host_run(f, -1, NULL, 0)           # ES and B follow flags and masks
 
 cdef void fxsave_rstor(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
                        int restore) noexcept nogil:
@@ -178,7 +178,7 @@ cdef void fxsave_rstor(CpuState* c, Insn* d, uint32_t eip, uint64_t* left,
         for i in range(8):
             memcpy(f.st[i], b + 32 + 16 * i, 10)
             memset(f.st[i] + 10, 0, 6)
-        x87_host_run(f, -1, NULL)
+        x87_host_run(f, -1, NULL, 0)
     else:
         memcpy(b, f, 160)
         memset(b + 5, 0, 1)
