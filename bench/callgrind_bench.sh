@@ -12,6 +12,7 @@ set -euo pipefail
 checkout=${1:-.}
 model=${2:-386}
 cd "$checkout"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # this checkout's hvmm, not the installed one
 python=$(python3 -c 'import sys; print(sys.executable)')  # not a pyenv shim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

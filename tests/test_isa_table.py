@@ -50,9 +50,12 @@ def test_switch_compiles_to_jump_tables():
     tests = re.findall(r"\b(?:op|d\.reg)\s*(==|!=|<=|>=|<(?![<=])|>(?![>=]))", switch)
     assert tests and set(tests) == {"=="}
     assert "c.model" not in switch and "MODEL_" not in switch
-    for m in T.MODELS:
+    for m in generate.instantiated():
         assert f"cdef inline void execute_{m}(" in text
         assert f"cdef int run_loop_{m}(" in text
+    for m, host in generate.SHARES.items():
+        assert m in T.MODELS and host in generate.instantiated()
+        assert f"cdef inline void execute_{m}(" not in text
 
 
 def test_model_differences_are_rows():

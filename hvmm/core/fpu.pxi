@@ -94,19 +94,25 @@ cdef inline int fpu_exception_pending(CpuState* c) noexcept nogil:
     # reports it (the host's ES, recomputed the same way on load).
     return (c.fpu.sw & ~c.fpu.cw & 0x3F) != 0
 
-cdef void fpu_report(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
-    # A waiting instruction found an exception pending. CR0.NE: #MF, with
-    # the instruction restartable. Else the PC way: FERR# sets the latch
-    # that drives IRQ 13 (cleared by a write to port F0), and the CPU waits
-    # at the instruction (as HLT: the interrupt handler returns to it).
+cdef int fpu_ferr(CpuState* c) noexcept nogil:
+    # Without CR0.NE, the PC way: FERR# sets the latch that drives IRQ 13
+    # (cleared by a write to port F0). 0: report #MF instead.
     if c.cr[0] & CR0_NE:
-        raise_fault(c, d, eip, left, VEC_MF)
-        return
+        return 0
     if not c.ferr:
         c.ferr = 1
         pic_set_irq(&devs(c).pic, FERR_IRQ, 1)
-    c.halted = 1
-    stop_run(c, d, left, STOP_EVENTS, 0)
+    return 1
+
+cdef inline void fpu_report(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    # A waiting instruction found an exception pending: #MF (CR0.NE), with
+    # the instruction restartable, or FERR#, and the CPU waits at the
+    # instruction (as HLT: the interrupt handler returns to it).
+    if fpu_ferr(c):
+        c.halted = 1
+        stop_run(c, d, left, STOP_EVENTS, 0)
+    else:
+        raise_fault(c, d, eip, left, VEC_MF)
 
 cdef void fpu_clear_ferr(CpuState* c) noexcept nogil:
     # OUT to port F0 (the PC/AT's "clear coprocessor busy"): drop IRQ 13.
@@ -115,6 +121,7 @@ cdef void fpu_clear_ferr(CpuState* c) noexcept nogil:
         pic_set_irq(&devs(c).pic, FERR_IRQ, 0)
 
 cdef inline void fwait(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    # Inline in the 386's loop: nothing out of line sees d or left.
     if (c.cr[0] & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS):
         raise_fault(c, d, eip, left, VEC_NM)
     elif fpu_exception_pending(c):
@@ -186,6 +193,8 @@ cdef void fpu_store_form(CpuState* c, Insn* d, int form, uint32_t n) noexcept no
 
 cdef void fpu_esc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, uint32_t op,
                   int model) noexcept nogil:
+    # Out of line, reached from the loop through run_split (generate.py),
+    # which keeps the loop's d and left out of its reach.
     cdef int form
     cdef uint8_t k
     cdef uint8_t buf[16]
