@@ -559,11 +559,9 @@ for r in range(8):
 # ---- Pentium Pro / II additions (686) -----------------------------------------------
 row(0x11F, "NOP", "Ev", "pass", models=I686, iced=_iced("NOP_RM16", "NOP_RM32"),
     note="multi-byte NOP: no memory access")
-for r in range(8):
-    # the 0x0F page's group 16: only /0 and /1 exist on a P6 with FXSR
-    if r < 2:
-        row(0x1AE, ("FXSAVE", "FXRSTOR")[r], "M", f"fxsave_rstor(c, d, eip, left, {r})",
-            reg=r, models=I686, reg_form="#UD")
+for r in range(2):      # group 16: only /0 and /1 on a P6 with FXSR (no SSE)
+    row(0x1AE, ("FXSAVE", "FXRSTOR")[r], "M", f"fxsave_rstor(c, d, eip, left, {r})",
+        reg=r, models=I686, reg_form="#UD")
 row(0x130, "WRMSR", "", "wrmsr(c, d, eip, left)", models=I686)
 row(0x131, "RDTSC", "", "rdtsc(c, d, eip, left)", models=I686)
 row(0x132, "RDMSR", "", "rdmsr(c, d, eip, left)", models=I686)
