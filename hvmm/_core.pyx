@@ -38,6 +38,12 @@ include "core/string.pxi"
 include "core/bits.pxi"
 include "core/move.pxi"
 include "core/system.pxi"
+# the x87 FPU (the host's runs the arithmetic) and the 686's system additions
+include "core/fpu_host.pxi"
+include "core/fpu.pxi"
+include "core/fpu_env.pxi"
+include "core/cmov.pxi"
+include "core/msr.pxi"
 # the opcode switch, generated from hvmm/isa/table.py by setup.py
 include "core/execute_gen.pxi"
 include "core/loop.pxi"
@@ -70,11 +76,11 @@ DEFAULT_EPOCH = 1767225600          # 2026-01-01 00:00:00 UTC: the RTC's start
 _DEVICE_NAMES = {
     DEV_NONE: "(none)", DEV_PIC: "pic", DEV_PIT: "pit", DEV_KBC: "i8042",
     DEV_RTC: "rtc", DEV_UART: "uart", DEV_VIDEO: "video", DEV_POST: "post",
-    DEV_A20: "port92", DEV_DEBUGCON: "debugcon", DEV_DEBUGEXIT: "debug-exit",
+    DEV_A20: "port92", DEV_DEBUGCON: "debugcon", DEV_DEBUGEXIT: "debug-exit", DEV_FPU: "fpu",
 }
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}
-_MODELS = {"8086": MODEL_8086, "386": MODEL_386}
+_MODELS = {"8086": MODEL_8086, "386": MODEL_386, "686": MODEL_686}
 
 
 def _check_port(unsigned int port, unsigned int size):
@@ -85,8 +91,10 @@ def _check_port(unsigned int port, unsigned int size):
 cdef class Cpu(CpuDebug):
     """An x86 CPU with its guest physical memory.
 
-    model: "8086" (the original's quirks, 1 MiB wrap) or "386" (a 386/486
-    in real mode: 32-bit registers and the 0x0F opcodes, an A20 gate).
+    model: "8086" (the original's quirks, 1 MiB wrap, no coprocessor), "386"
+    (a 386/486 with a 387 in real mode: 32-bit registers and the 0x0F
+    opcodes, an A20 gate) or "686" (Pentium Pro/II class: x87 with FCMOV
+    and FCOMI, CMOVcc, CMPXCHG8B, TSC, MSRs, family-6 CPUID).
     ips: instructions per second of virtual time; epoch: the RTC's start
     (seconds since 1970); devices=False leaves every port on the empty bus.
     """
@@ -111,7 +119,7 @@ cdef class Cpu(CpuDebug):
     def __init__(self, memory_size=16 << 20, model="386", ips=DEFAULT_IPS,
                  epoch=DEFAULT_EPOCH, devices=True):
         if model not in _MODELS:
-            raise ValueError(f"unknown CPU model {model!r} (choose 8086 or 386)")
+            raise ValueError(f"unknown CPU model {model!r} (choose 8086, 386 or 686)")
         memory_size = int(memory_size)
         if memory_size < 4096 or memory_size % 4096 or memory_size > (1 << 32) - (1 << 20):
             raise ValueError("memory size must be a multiple of 4 KiB, at least 4 KiB")
@@ -145,6 +153,9 @@ cdef class Cpu(CpuDebug):
             self.s.shapes = shape_table_386
             self.s.limit_checks = 1
             self.s.insn_limit = 15
+            if self.s.model == MODEL_686:
+                self.s.prefixes = prefix_table_686
+                self.s.shapes = shape_table_686
             self.s.flags_fixed = 0x0002
             self.s.flags_writable16 = 0x7FD5
             self.s.flags_writable32 = 0x247FD5      # + AC, ID (486)
@@ -205,6 +216,8 @@ cdef class Cpu(CpuDebug):
         self.s.rep_partial = 0
         self.s.last_exception = -1
         self.s.win_len = 0
+        fpu_reset(&self.s)
+        msr_reset(&self.s)
 
     # ---- running ------------------------------------------------------
 

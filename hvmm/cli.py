@@ -5,9 +5,9 @@ subcommand runs inside.
     hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--bios FILE] [--write]
               [--headless] [--wait TEXT] [--type TEXT] [--sleep SECONDS] ... [--print-screen]
               [--realtime | --no-realtime] [machine, limit, output options]
-    hvmm run [--cpu 8086|386] [--screenshot FILE.png] [...]
+    hvmm run [--cpu 8086|386|686] [--screenshot FILE.png] [...]
     hvmm devices
-    hvmm conformance DIR [--cpu 8086|286|386] [--filter OPCODE] [--by-file] [--json FILE]
+    hvmm conformance DIR [--cpu 8086|286|386|686] [--filter OPCODE] [--by-file] [--json FILE]
 
 The subcommands live in :mod:`hvmm.commands`; the exit statuses are one
 table, :class:`hvmm.status.ExitStatus` (hvmm's own are even, a guest's
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR", help="directory of <opcode>.json.gz files")
     p.add_argument(
         "--cpu",
-        choices=("8086", "286", "386"),
+        choices=("8086", "286", "386", "686"),
         default="386",
         help="CPU model (default 386, as for exec and boot; 286 once the core has it)",
     )

@@ -60,7 +60,7 @@ MUST_PASS = frozenset({"normal", "alias", "undocumented"})
 #: statuses that are run and reported but never count as failures
 INFORMATIONAL = frozenset({"fpu"})
 #: models the runner knows; the core may not have them all (286)
-CPU_MODELS = ("8086", "286", "386")
+CPU_MODELS = ("8086", "286", "386", "686")
 
 REGS = ("ax", "bx", "cx", "dx", "sp", "bp", "si", "di",
         "cs", "ss", "ds", "es", "ip", "flags")

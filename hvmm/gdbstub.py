@@ -11,7 +11,7 @@ while it runs) and shows it how each slice ended (a breakpoint, a
 watchpoint, a finished single step become stop replies).
 
 What gdb sees: the i386 register set (eax..edi, eip, eflags, cs..gs as
-32-bit registers, the x87 registers as zeros until the core has an FPU,
+32-bit registers, the x87 registers as zeros (not wired to Cpu.fpu_image yet),
 cr0/cr2/cr3/cr4 in the ``system`` group), architecture i8086 when the CPU
 is in real mode at connection (``set architecture i386`` after a switch),
 memory at linear addresses, breakpoints (Z0/Z1) on the core's breakpoint

@@ -161,13 +161,20 @@ class Case:
 TABLE_FORMS = {n: f for n, f in T.by_iced().items() if "386" in f.models}
 
 
+# The 686 model's additions (run on Cpu(model="686"): test_differential_686).
+TABLE_FORMS_686 = {n: f for n, f in T.by_iced().items() if "686" in f.models}
+for _f in T.ROWS:
+    if "686" in _f.models and "386" not in _f.models:
+        TABLE_FORMS_686.update({n: _f for n in _f.iced})
+
+
 def _codes(*names):
     return _codes_re("|".join(names))
 
 
-def _codes_re(pattern):
+def _codes_re(pattern, forms=None):
     rx = re.compile(pattern)
-    out = sorted(_CODE_BY_NAME[n] for n in TABLE_FORMS if rx.fullmatch(n))
+    out = sorted(_CODE_BY_NAME[n] for n in (forms or TABLE_FORMS) if rx.fullmatch(n))
     if not out:
         raise KeyError(f"no table form matches {pattern}")
     return out
@@ -175,7 +182,7 @@ def _codes_re(pattern):
 
 def undefined_flags(name: str) -> int:
     """EFLAGS bits the table says the form leaves undefined (not compared)."""
-    return TABLE_FORMS[name].mask("undefined")
+    return (TABLE_FORMS.get(name) or TABLE_FORMS_686[name]).mask("undefined")
 
 
 ALU = "(ADD|OR|ADC|SBB|AND|SUB|XOR|CMP)"
@@ -246,6 +253,12 @@ FAMILIES: dict[str, list[int]] = {
     "string": [],      # filled by the string builder
     "string_rep": [],
     "string_a32": [],
+}
+
+# Families of the 686 model only (not drawn by the 386 suite).
+FAMILIES_686: dict[str, list[int]] = {
+    "cmov": _codes_re(r"CMOV" + CC + r"_R(16|32)_RM(16|32)", TABLE_FORMS_686),
+    "cmpxchg8b": _codes_re(r"CMPXCHG8B_M64", TABLE_FORMS_686),
 }
 
 STRING_OPS = ("movs", "cmps", "stos", "lods", "scas")

@@ -196,6 +196,12 @@ class Fixups:
             st.set({8: R.AL, 16: R.AX, 32: R.EAX}[width], v)
             tags.add("cmpxchg/equal")
 
+    def _fix_cmpxchg8b(self, st, rng, name, chosen, kinds, mem, tags, ctx):
+        if rng.random() < 0.5:
+            st.g[EAX] = st.rd(mem.linear, 4)
+            st.g[EDX] = st.rd(mem.linear + 4, 4)
+            tags.add("cmpxchg8b/equal")
+
     def _fix_bound(self, st, rng, name, chosen, kinds, mem, tags, ctx):
         width = 32 if "32" in name.split("_")[1] else 16
         n = width // 8

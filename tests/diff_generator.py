@@ -8,7 +8,7 @@ from iced_x86 import OpCodeOperandKind as K, Register as R
 
 from diff_common import (  # noqa: F401
     AF, ARITH, CF, CODE_HI, CODE_LO, CODE_SLOT, DATA_HI, DATA_LO, DATA_SEGS, DF, EAX, EBP,
-    EBX, ECX, EDI, EDX, ESI, ESP, FAMILIES, IF, IVT_HANDLER_SEG, MARGIN, OF, R16, R32, R8,
+    EBX, ECX, EDI, EDX, ESI, ESP, FAMILIES, FAMILIES_686, IF, IVT_HANDLER_SEG, MARGIN, OF, R16, R32, R8,
     REGINFO, SEG_REG, STRING_OPS, TF, WINDOW, Case, code_name, disasm, undefined_flags)
 from diff_fixups import Fixups, Mem
 
@@ -249,7 +249,7 @@ class Generator(Fixups):
             code = rng.choice(FAMILIES[family])
             ins = self._branch(st, rng, family, code, tags, ctx, ip)
         else:
-            code = rng.choice(FAMILIES[family])
+            code = rng.choice(FAMILIES.get(family) or FAMILIES_686[family])
             ins = self._generic(st, rng, family, code, tags, ctx, ip)
         name = code_name(code)
         oc = X.OpCodeInfo(code)
@@ -426,7 +426,7 @@ class Generator(Fixups):
                            "push_imm", "pusha_popa", "pushf_popf", "enter_leave")
         if stack:
             reserved.add(ESP)
-        if family in ("div", "cmpxchg"):
+        if family in ("div", "cmpxchg", "cmpxchg8b"):
             reserved |= {EAX, EDX}
         if family in ("shift_cl", "shld_shrd_cl"):
             reserved.add(ECX)       # CL is set after the memory operand is solved

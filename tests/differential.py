@@ -37,7 +37,7 @@ diff_runners (Unicorn and hvmm runners, comparison); this module is the
 interface the tests use.
 """
 from diff_common import (  # noqa: F401
-    COVERAGE_386, FAMILIES, FLAGS_COMPARE, Case, code_name, disasm, flag_str, undefined_flags)
+    COVERAGE_386, FAMILIES, FAMILIES_686, FLAGS_COMPARE, Case, code_name, disasm, flag_str, undefined_flags)
 from diff_generator import Generator, Skip  # noqa: F401
 from diff_runners import (  # noqa: F401
     HvmmRunner, Result, UnicornCpu, UnicornRef, compare, format_failures, run_cases)

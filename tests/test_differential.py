@@ -93,3 +93,18 @@ def test_harness_self_consistency():
     gen = D.Generator(SEED + 1)
     n, failures = D.run_cases(gen, range(300), D.UnicornRef(), D.HvmmRunner(D.UnicornCpu))
     assert not failures, D.format_failures(failures)
+
+
+@needs_core
+def test_differential_686_additions():
+    """CMOVcc and CMPXCHG8B on the 686 model (4,000 cases), both outcomes
+    of each (a true and a false condition; equal and unequal)."""
+    from hvmm._core import Cpu
+
+    gen = D.Generator(SEED + 686, families=list(D.FAMILIES_686))
+    dut = D.HvmmRunner(lambda: Cpu(memory_size=2 << 20, model="686", devices=False))
+    n, failures = D.run_cases(gen, range(4000), D.UnicornRef(), dut)
+    assert n == 4000
+    assert not failures, D.format_failures(failures, limit=20)
+    tags = collections.Counter(t for i in range(4000) for t in gen.case(i).tags)
+    assert tags["cmov"] > 1000 and tags["cmpxchg8b"] > 1000 and tags["cmpxchg8b/equal"] > 300

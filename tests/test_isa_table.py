@@ -50,10 +50,14 @@ def test_switch_compiles_to_jump_tables():
     tests = re.findall(r"\b(?:op|d\.reg)\s*(==|!=|<=|>=|<(?![<=])|>(?![>=]))", switch)
     assert tests and set(tests) == {"=="}
     assert "c.model" not in switch and "MODEL_" not in switch
-    for m in T.MODELS:
+    for m in generate.instantiated():
         assert f"cdef inline int execute_{m}(" in text
         assert f"cdef int run_loop_{m}(" in text
         assert f"cdef int run_chunk_{m}(void* c, uint64_t chunk)" in text
+    for m, host in generate.SHARES.items():
+        assert m in T.MODELS and host in generate.instantiated()
+        assert f"cdef inline int execute_{m}(" not in text
+        assert f"run_chunk_{m}" not in text
 
 
 def test_instruction_shapes_follow_the_rows():
@@ -67,6 +71,14 @@ def test_instruction_shapes_follow_the_rows():
     assert sh[0x9A << 3] == 0x0A and sh[0xC8 << 3] == 0x03    # ptr16:16/32; Iw,Ib
     assert sh[0xA0 << 3] == 0x20 and sh[0x0F << 3] == 0x100   # moffs; the 0F escape
     assert sh[(0x8F << 3) | 1] == 0x40                        # POP /1: ModRM, #UD
+    # The 686 (it runs the 386's switch, with its own shape table): every
+    # 386 form the same, plus its own; x87 escapes take a ModRM, no LOCK.
+    sh6 = generate.shapes("686")
+    assert all(sh6[k] == v for k, v in sh.items() if k >> 3 not in (0x1A2,))
+    assert sh6[0xD8 << 3] == sh6[(0xDF << 3) | 7] == 0x40 == sh[0xDD << 3]
+    assert sh6[(0x1C7 << 3) | 1] == 0xC0 and (0x1C7 << 3) | 1 not in sh    # LOCK CMPXCHG8B
+    assert sh6[0x140 << 3] == sh6[0x11F << 3] == 0x40 and sh6[0x131 << 3] == 0
+    assert T.INSN_LIMIT["686"] == 15 and T.LOCK_UD["686"]
 
 
 def test_model_differences_are_rows():

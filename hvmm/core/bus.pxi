@@ -37,7 +37,8 @@ cdef enum:
     DEV_A20 = 8         # port 0x92: "fast A20" and reset
     DEV_DEBUGCON = 9    # port 0xE9: Bochs/QEMU debug console
     DEV_DEBUGEXIT = 10  # port 0xF4: QEMU isa-debug-exit
-    DEV_COUNT = 11
+    DEV_FPU = 11        # port 0xF0: clears the FERR# latch on IRQ 13 (fpu.pxi)
+    DEV_COUNT = 12
 
 cdef enum:
     PATH_KERNEL = 0
@@ -174,6 +175,8 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     bus_map(dv, 0x92, 0x92, DEV_A20)
     bus_map(dv, 0xE9, 0xE9, DEV_DEBUGCON)
     bus_map(dv, 0xF4, 0xF4, DEV_DEBUGEXIT)
+    if c.model != MODEL_8086:
+        bus_map(dv, 0xF0, 0xF0, DEV_FPU)
     dv.post_code = 0
     dv.port92 = 0x02
     dv.debugcon_len = 0
@@ -259,6 +262,11 @@ cdef int kernel_write(CpuState* c, int dev, uint32_t port, uint32_t size,
             c.stop_reason = EXIT_BUDGET
             return BUS_STOP
         return BUS_DONE
+    elif dev == DEV_FPU:
+        if c.ferr:
+            c.ferr = 0
+            pic_set_irq(&dv.pic, 13, 0)
+        return BUS_EVENTS
     elif dev == DEV_DEBUGEXIT:
         dv.debug_exit_value = v
         c.stop_reason = EXIT_DEBUG_EXIT

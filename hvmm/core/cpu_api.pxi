@@ -195,3 +195,17 @@ cdef class CpuRegisters:
     property bh:
         def __get__(self): return get_r8(&self.s, 7)
         def __set__(self, v): set_r8(&self.s, 7, v)
+
+    # ---- x87 (386 and 686 models) --------------------------------------
+
+    property fpu_image:
+        """The x87 state as 160 bytes in FXSAVE layout (control, status,
+        abridged tag, opcode, pointers, ST(0)..ST(7) in 16-byte slots)."""
+        def __get__(self):
+            return bytes((<char*>&self.s.fpu)[:160])
+        def __set__(self, data):
+            data = bytes(data)
+            if len(data) != 160:
+                raise ValueError("the x87 image is 160 bytes")
+            memcpy(&self.s.fpu, <char*>data, 160)
+            self.s.fpu.mxcsr = 0x1F80

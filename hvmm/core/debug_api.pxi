@@ -220,6 +220,16 @@ cdef class CpuDebug(CpuRegisters):
                     "nmi_pending": s.nmi_pending, "idle_ns": s.idle_ns, "ud_exit": s.ud_exit,
                     "a20mask": s.a20mask, "ipmask": s.ipmask, "io_in": s.io_in,
                     "io_out": s.io_out},
+            # the x87 (FXSAVE layout and the real-mode pointers' linear
+            # addresses), its FERR# latch, the 686's MSRs and TSC offset
+            "fpu": bytes((<char*>&s.fpu)[:sizeof(FpuState)]).hex(), "ferr": s.ferr,
+            "msr": {"tsc_offset": s.tsc_offset, "apic_base": s.apic_base,
+                    "sysenter": [s.sysenter_cs, s.sysenter_esp, s.sysenter_eip],
+                    "mtrr_var": [s.mtrr_var[i] for i in range(16)],
+                    "mtrr_fixed": [s.mtrr_fixed[i] for i in range(11)],
+                    "mtrr_def_type": s.mtrr_def_type,
+                    "perf_evtsel": [s.perf_evtsel[0], s.perf_evtsel[1]],
+                    "perf_ctr": [s.perf_ctr[0], s.perf_ctr[1]], "debugctl": s.debugctl},
         }
 
     def set_cpu_state(self, d):
@@ -239,6 +249,22 @@ cdef class CpuDebug(CpuRegisters):
         s.icount, s.halted, s.shadow, s.nmi_pending = r["icount"], r["halted"], r["shadow"], r["nmi_pending"]
         s.idle_ns, s.ud_exit, s.a20mask, s.ipmask = r["idle_ns"], r["ud_exit"], r["a20mask"], r["ipmask"]
         s.io_in, s.io_out = r["io_in"], r["io_out"]
+        fpu = bytes.fromhex(d["fpu"])
+        if len(fpu) != sizeof(FpuState):
+            raise ValueError("x87 state of the wrong size")
+        memcpy(&s.fpu, <char*>fpu, sizeof(FpuState))
+        s.ferr = d["ferr"]
+        m = d["msr"]
+        s.tsc_offset, s.apic_base, s.mtrr_def_type, s.debugctl = (
+            m["tsc_offset"], m["apic_base"], m["mtrr_def_type"], m["debugctl"])
+        s.sysenter_cs, s.sysenter_esp, s.sysenter_eip = m["sysenter"]
+        for i in range(16):
+            s.mtrr_var[i] = m["mtrr_var"][i]
+        for i in range(11):
+            s.mtrr_fixed[i] = m["mtrr_fixed"][i]
+        for i in range(2):
+            s.perf_evtsel[i] = m["perf_evtsel"][i]
+            s.perf_ctr[i] = m["perf_ctr"][i]
         s.win_len = 0
 
     @staticmethod

@@ -23,6 +23,7 @@ cdef enum:
     VEC_SS = 12     # stack fault: an SS-based access outside the limit
     VEC_GP = 13     # general protection
     VEC_PF = 14
+    VEC_MF = 16     # x87 floating-point error (CR0.NE = 1; fpu.pxi)
 
 # The guard: fn(c, arg) runs with c.fault_jmp armed; a raise_exception
 # inside it returns -1 here. In C so that setjmp sits in a frame of its

@@ -105,6 +105,7 @@ cdef enum:
 cdef enum:
     MODEL_8086 = 0
     MODEL_386 = 1
+    MODEL_686 = 2
 
 cdef enum:
     MAX_BREAKPOINTS = 64
@@ -128,6 +129,8 @@ ctypedef struct SegCache:
 ctypedef struct DescTable:
     uint32_t base
     uint32_t limit
+
+include "fpu_state.pxi"
 
 ctypedef struct CpuState:
     uint32_t regs[8]
@@ -216,3 +219,17 @@ ctypedef struct CpuState:
     # whether fill_fetchbuf is reading code (watchpoints watch data only)
     void* dbg
     int fetching
+    # ---- x87 (386 and 686), the 686's model-specific registers (fpu*.pxi, msr.pxi)
+    FpuState fpu
+    int ferr                    # FERR# drives IRQ 13 (CR0.NE = 0; port F0 clears it)
+    int64_t tsc_offset          # TSC = virtual cycles + tsc_offset (WRMSR 0x10)
+    uint64_t apic_base
+    uint64_t sysenter_cs
+    uint64_t sysenter_esp
+    uint64_t sysenter_eip
+    uint64_t mtrr_var[16]       # MTRRphysBase/Mask 0-7 (0x200-0x20F)
+    uint64_t mtrr_fixed[11]     # 0x250, 0x258, 0x259, 0x268-0x26F
+    uint64_t mtrr_def_type      # 0x2FF
+    uint64_t perf_evtsel[2]     # 0x186, 0x187
+    uint64_t perf_ctr[2]        # 0xC1, 0xC2 (no events counted)
+    uint64_t debugctl           # 0x1D9

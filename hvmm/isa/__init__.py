@@ -2,7 +2,7 @@
 
 ``table`` holds one row per opcode form (group opcodes: one per ModRM reg
 value; the 0x0F page too) with its mnemonic, operands, CPU models, flags,
-lockability and body. From it:
+lockability and body (``form``: what a row is, and the CPU models). From it:
 
 * ``generate`` writes the core's opcode switch (``hvmm/core/execute_gen.pxi``,
   built by setup.py before Cython runs, never committed), one instantiation

@@ -7,13 +7,19 @@ needs to be built first); the output is not committed.
 
 For every CPU model in table.MODELS the output has:
 
-* ``execute_<model>(c, d, op, o32, eip_p, left)``: the opcode switch built
-  from that model's rows; it returns 1, doing nothing, for a prefix byte. Only equality tests on ``op`` (gcc turns the
-  chain into a jump table); opcodes with the same body share a case. It is
-  `inline`, so each caller gets a copy with `o32` folded in.
 * ``prefix_table_<model>``: the prefix bytes of that model.
 * ``shape_table_<model>``: per opcode and ModRM reg, the SHAPE_* bits the
   length decoder and the LOCK check use (ModRM, immediates, lockable).
+
+and for every *instantiated* model (not in SHARES: the 686 runs the 386's):
+
+* ``execute_<model>(c, d, op, o32, eip_p, left)``: the opcode switch built
+  from the rows of that model and of the models sharing it; it returns 1,
+  doing nothing, for a prefix byte. Only equality tests on ``op`` (gcc
+  turns the chain into a jump table); opcodes with the same body share a
+  case; opcodes whose rows differ between the sharing models call an
+  out-of-line helper (split_page<n>) that chooses by c.model. It is
+  `inline`, so each caller gets a copy with `o32` folded in.
 * ``execute_prefixed_<model>``, ``run_chunk_<model>`` and
   ``run_loop_<model>``: the out-of-line instantiations of the templates in
   core/loop.pxi (execute_prefixed, run_chunk, run_loop), which take the
@@ -37,6 +43,32 @@ except ImportError:                     # run as a script
     import table as T                   # type: ignore[no-redef]
 
 UD = "raise_fault(c, d, eip, VEC_UD)"
+
+# A model that runs another model's instantiation of the switch (a third
+# copy of the loop costs ~40 s of compile time). Opcodes whose rows differ
+# between the two become out-of-line helpers (split_<opcode>) that choose
+# by c.model; the others are shared inline.
+SHARES = {"686": "386"}
+
+
+def instantiated() -> list[str]:
+    return [m for m in T.MODELS if m not in SHARES]
+
+
+def _members(model: str) -> list[str]:
+    return [model] + [m for m, host in SHARES.items() if host == model]
+
+
+def _check_shares() -> None:
+    """A sharing model runs with its host's constants (operand size, length
+    limit, LOCK #UD, the prefix cases of the switch): they must agree."""
+    for m, host in SHARES.items():
+        for name in ("OPERAND_SIZE_32", "INSN_LIMIT", "LOCK_UD"):
+            if getattr(T, name)[m] != getattr(T, name)[host]:
+                raise ValueError(f"{m} shares the {host}'s switch but differs in {name}")
+        if ({(f.opcode, f.prefix) for f in T.forms(m) if f.prefix}
+                != {(f.opcode, f.prefix) for f in T.forms(host) if f.prefix}):
+            raise ValueError(f"{m} shares the {host}'s switch but has other prefixes")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "core" / "execute_gen.pxi"
 
 
@@ -107,32 +139,114 @@ def _opcode_code(rows: list[T.Form], model: str) -> str:
     return "\n".join(decode + _chain(cases, var, str, None if len(regs) == 8 else UD))
 
 
-def _page(model: str, page: int) -> list[str]:
-    by_op: dict[int, list[T.Form]] = {}
-    for f in T.forms(model):
-        if f.prefix is None and f.page == page:
-            by_op.setdefault(f.opcode, []).append(f)
+def _page(model: str, page: int, splits: dict | None = None) -> list[str]:
+    """The switch of one page for an instantiated model and the models
+    that share it; `splits` collects the out-of-line helpers."""
+    members = _members(model)
+    by_op: dict[int, dict[str, list[T.Form]]] = {}
+    for m in members:
+        for f in T.forms(m):
+            if f.prefix is None and f.page == page:
+                by_op.setdefault(f.opcode, {}).setdefault(m, []).append(f)
     items = []
     if page == 0:
         # A prefix byte reached unprefixed: tell the loop (it decodes the
         # prefixes out of line), sparing it a separate prefix test.
         items += [(f.opcode, "return 1") for f in T.forms(model) if f.prefix]
     for opc in sorted(by_op):
-        rows = by_op[opc]
+        per_model = by_op[opc]
+        rows = next(iter(per_model.values()))
         if rows[0].escape:
-            code = "\n".join(["op = 0x100 | fetch8(d)"] + _page(model, 1))
+            code = "\n".join(["op = 0x100 | fetch8(d)"] + _page(model, 1, splits))
         else:
-            code = _opcode_code(rows, model)
+            codes = {m: _opcode_code(per_model[m], m) if m in per_model else UD for m in members}
+            code = codes[model]
+            if len(set(codes.values())) > 1:
+                # every such opcode of the page goes through one call site
+                # (each out-of-line call in the loop costs it registers)
+                name = f"split_page{page}"
+                if splits is not None:
+                    splits.setdefault(name, {})[opc] = codes
+                code = f"run_split({page}, c, d, op, o32, &eip)"
         items.append((opc, code))
     return _chain(_merge(items), "op", lambda v: f"0x{v:02X}", UD)
 
 
-def _execute(model: str) -> list[str]:
+SPLIT_CALL = """\
+ctypedef struct SplitIO:
+    const uint8_t* p
+    const uint8_t* start
+    uint32_t eip
+
+ctypedef void (*split_fn)(CpuState*, SplitIO*, uint32_t, int, int, int, uint32_t, int,
+                          int) noexcept nogil
+
+# The split helpers of each page are called through this table (filled at
+# import; volatile: gcc knows nothing of the callee) with the decoder's
+# state as values, not the loop's Insn and EIP themselves: were those
+# passed to an out-of-line function they would live in memory, and a copy
+# of the Insn made here gcc hoists, as vector code, to the top of the
+# loop. Either costs the 386's loop about 10 % (callgrind, bench.bin).
+# The budget is c.insn_left (run_chunk passes nothing else as `left`): it
+# is in memory anyway, and a fault inside a helper finds it current.
+cdef extern from *:
+    \"\"\"
+    static void* volatile hvmm_split_table[2];
+    \"\"\"
+    void* split_table "hvmm_split_table"[2]
+
+cdef inline void run_split(int page, CpuState* c, Insn* d, uint32_t op, int o32,
+                           uint32_t* eip) noexcept nogil:
+    cdef SplitIO io
+    io.p = d.p
+    io.start = d.start
+    io.eip = eip[0]
+    (<split_fn>split_table[page])(c, &io, op, o32, d.o32, d.a32, d.amask, d.ovr, d.rep)
+    d.p = io.p
+    d.start = io.start
+    eip[0] = io.eip
+
+"""
+
+
+def _split_helper(name: str, by_op: dict) -> list[str]:
+    """The opcodes of a page whose rows differ between models sharing a
+    switch: out of line, choosing by the opcode, then by the model (o32 is
+    a run-time value here)."""
+    out = [f"cdef void {name}(CpuState* c, SplitIO* io, uint32_t op, int o32, int d_o32,",
+           "                 int d_a32, uint32_t d_amask, int d_ovr, int d_rep) noexcept nogil:",
+           "    cdef Insn insn",
+           "    cdef Insn* d = &insn",
+           "    cdef uint32_t eip = io.eip",
+           "    cdef uint64_t* left = &c.insn_left",
+           "    insn.p = io.p",
+           "    insn.start = io.start",
+           "    insn.o32 = d_o32",
+           "    insn.a32 = d_a32",
+           "    insn.amask = d_amask",
+           "    insn.ovr = d_ovr",
+           "    insn.rep = d_rep"]
+    cases = []
+    for opc, codes in by_op.items():
+        models = list(codes)
+        lines = []
+        for i, m in enumerate(models):
+            head = "else:" if i == len(models) - 1 else ("if" if i == 0 else "elif") + f" c.model == MODEL_{m}:"
+            lines.append(head)
+            lines += _indent(codes[m], 4)
+        cases.append((opc, "\n".join(lines)))
+    out += _indent("\n".join(_chain(_merge(cases), "op", lambda v: f"0x{v:02X}", UD)), 4)
+    return out + ["    io.p = insn.p", "    io.start = insn.start", "    io.eip = eip", "", ""]
+
+
+def _execute(model: str) -> tuple[list[str], dict]:
+    splits: dict = {}
+    body = _page(model, 0, splits)
     return ([f"cdef inline int execute_{model}(CpuState* c, Insn* d, uint32_t op, int o32,",
              "                             uint32_t* eip_p, uint64_t* left) noexcept nogil:",
              "    cdef uint32_t eip = eip_p[0]"]
-            + _indent("\n".join(_page(model, 0)), 4)
-            + ["    eip_p[0] = eip", "    return 0", "", ""])
+            + _indent("\n".join(body), 4)
+            + ["    eip_p[0] = eip", "    return 0", "", ""]), splits
 
 
 def shape(f: T.Form) -> int:
@@ -204,9 +318,10 @@ def _prefixes() -> list[str]:
 
 def _dispatch(name: str, ret: str, params: str, args: str, per_model) -> list[str]:
     out = [f"cdef inline {ret} {name}({params}, int model) noexcept nogil:"]
-    for i, m in enumerate(T.MODELS):
+    models = instantiated()
+    for i, m in enumerate(models):
         kw = "if" if i == 0 else "elif"
-        if i == len(T.MODELS) - 1:
+        if i == len(models) - 1:
             out.append("    else:")
         else:
             out.append(f"    {kw} model == MODEL_{m}:")
@@ -216,7 +331,7 @@ def _dispatch(name: str, ret: str, params: str, args: str, per_model) -> list[st
 
 def _instances() -> list[str]:
     out = []
-    for m in T.MODELS:
+    for m in instantiated():
         out += [f"cdef void execute_prefixed_{m}(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,",
                 f"                              uint64_t* left) noexcept nogil:",
                 f"    execute_prefixed(c, d, op, eip, left, MODEL_{m})",
@@ -229,17 +344,31 @@ def _instances() -> list[str]:
                 "", ""]
     out += ["# The one run-time choice of model: once per entry to the loop.",
             "cdef int run_loop_for(CpuState* c, uint64_t budget) noexcept nogil:"]
-    for i, m in enumerate(T.MODELS[:-1]):
+    models = instantiated()
+    for m in models[:-1]:
         out += [f"    if c.model == MODEL_{m}:", f"        return run_loop_{m}(c, budget)"]
-    return out + [f"    return run_loop_{T.MODELS[-1]}(c, budget)", ""]
+    return out + [f"    return run_loop_{models[-1]}(c, budget)",
+                  "# (" + ", ".join(f"{m} runs the {h}'s loop" for m, h in SHARES.items()) + ")", ""]
 
 
 def generate() -> str:
     out = ["# GENERATED by hvmm/isa/generate.py from hvmm/isa/table.py: do not edit,",
            "# do not commit (setup.py writes it before Cython runs).", "", ""]
+    _check_shares()
     out += _prefixes()
-    for m in T.MODELS:
-        out += _execute(m)
+    switches, splits = [], {}
+    for m in instantiated():
+        text, sp = _execute(m)
+        switches += text
+        splits.update(sp)
+    if splits:
+        out += SPLIT_CALL.split("\n")
+    for name in sorted(splits):
+        out += _split_helper(name, splits[name])
+    for name in sorted(splits):
+        out.append(f"split_table[{name[-1]}] = <void*>{name}")
+    out.append("")
+    out += switches
     out += _dispatch(
         "execute", "int",
         "CpuState* c, Insn* d, uint32_t op, int o32, uint32_t* eip, uint64_t* left",

@@ -24,90 +24,12 @@ left (the loop's budget: faults and exits stop it). Anything longer is a
 """
 from __future__ import annotations
 
-import dataclasses
-
-MODELS = ("8086", "386")          # C enum MODEL_<name>, in this order
-# Models with 32-bit operands (the 0x66 prefix): the others get one
-# instantiation of their switch, with o32 = 0.
-OPERAND_SIZE_32 = {"8086": False, "386": True}
-# Longest instruction in bytes (#GP(0) beyond), 0 for none: the 8086 takes
-# any run of prefixes.
-INSN_LIMIT = {"8086": 0, "386": 15}
-# LOCK before a form whose `lock` is False (or a register operand) is #UD.
-LOCK_UD = {"8086": False, "386": True}
-ALL = frozenset(MODELS)
-I8086 = frozenset({"8086"})
-I386 = frozenset({"386"})
-
-# EFLAGS letters used in `flags` / `undefined`.
-FLAG_BITS = {"O": 0x800, "D": 0x400, "I": 0x200, "T": 0x100, "S": 0x80, "Z": 0x40,
-             "A": 0x10, "P": 0x4, "C": 0x1}
-ARITH = "OSZAPC"
-
-
-@dataclasses.dataclass(frozen=True)
-class Form:
-    opcode: int                 # 0x00-0xFF, or 0x100 | byte for 0F xx
-    mnemonic: str
-    operands: str = ""          # "Eb,Gb", "Ev,Iz", "" ...
-    body: str = "pass"
-    models: frozenset = ALL
-    reg: int | None = None      # ModRM reg field of a group row
-    flags: str = ""             # flags written (defined or not)
-    undefined: str = ""         # of those, the ones left undefined
-    lock: bool = False          # LOCK allowed (memory destination)
-    modrm: bool | None = None   # None: from the operands; False: the body decodes it
-    reg_form: str = "ok"        # with mod = 3: "ok", "#UD", or "ignored" (no effect)
-    pm_only: bool = False       # exists in protected mode only: #UD in real mode
-    prefix: str | None = None   # a prefix byte: its PX_ kind (no body)
-    escape: bool = False        # the 0x0F byte: escape to the two-byte page
-    iced: tuple = ()            # iced-x86 Code names of this form (differential suite)
-    note: str = ""
-
-    @property
-    def page(self) -> int:
-        return self.opcode >> 8
-
-    @property
-    def encoding(self) -> str:
-        s = f"0F {self.opcode & 0xFF:02X}" if self.page else f"{self.opcode:02X}"
-        return s + (f" /{self.reg}" if self.reg is not None else "")
-
-    @property
-    def decodes_modrm(self) -> bool:
-        if self.modrm is not None:
-            return self.modrm
-        # ModRM operand kinds: a capital and a lower-case size (Eb Gv Sw Ms
-        # Cd ...) or M alone; register names (ES, DX, eAX) are all capitals.
-        return self.reg is not None or any(
-            o[:1] in "EGMSCDR" and (len(o) == 1 or (len(o) == 2 and o[1].islower()))
-            for o in self.operands.split(","))
-
-    @property
-    def operand_size(self) -> bool:
-        """The form depends on the operand size (16/32 bits)."""
-        return "o32" in self.body
-
-    @property
-    def immediate(self) -> str:
-        """Immediate/displacement bytes after ModRM: b w z (word/dword) p (far
-        pointer) o (address-size offset), comma-joined; '' for none."""
-        kinds = []
-        for o in self.operands.split(","):
-            if o[:1] and o[0] in "IJ":
-                kinds.append({"b": "b", "w": "w", "z": "z", "v": "z"}[o[1]])
-            elif o == "Ap":
-                kinds.append("p")
-            elif o[:1] == "O":
-                kinds.append("o")
-        return ",".join(kinds)
-
-    def mask(self, which: str) -> int:
-        out = 0
-        for ch in getattr(self, which):
-            out |= FLAG_BITS[ch]
-        return out
-
+try:
+    from .form import (ALL, ARITH, FLAG_BITS, I386, I686, I8086, INSN_LIMIT, LOCK_UD,  # noqa: F401
+                       MODELS, ONLY386, OPERAND_SIZE_32, Form)
+except ImportError:                     # loaded as a top-level module (generate.py as a script)
+    from form import (ALL, ARITH, FLAG_BITS, I386, I686, I8086, INSN_LIMIT, LOCK_UD,  # type: ignore  # noqa: F401
+                      MODELS, ONLY386, OPERAND_SIZE_32, Form)
 
 ROWS: list[Form] = []
 
@@ -274,7 +196,9 @@ row(0x90, "NOP", "", "pass")
 row(0x98, "CBW", "", "cbw(c, o32)", iced=_iced("CBW", "CWDE"))
 row(0x99, "CWD", "", "cwd(c, o32)", iced=_iced("CWD", "CDQ"))
 row(0x9A, "CALL", "Ap", "call_far_ptr(c, d, &eip, o32)", iced=_iced("CALL_PTR1616", "CALL_PTR1632"))
-row(0x9B, "WAIT", "", "pass", note="no coprocessor to wait for")
+row(0x9B, "WAIT", "", "pass", models=I8086, note="no coprocessor to wait for")
+row(0x9B, "WAIT", "", "fwait(c, d, eip, left)", models=I386,
+    note="#NM with CR0.MP and TS; a pending x87 exception: #MF or FERR#")
 row(0x9C, "PUSHF", "", "pushf(c, o32)", iced=_iced("PUSHFW", "PUSHFD"))
 row(0x9D, "POPF", "", "popf(c, d, left, o32)", flags=ARITH + "DIT", iced=_iced("POPFW", "POPFD"))
 row(0x9E, "SAHF", "", "set_flags_masked(c, F_SF | F_ZF | F_AF | F_PF | F_CF, (c.regs[R_EAX] >> 8) & 0xFF)",
@@ -396,8 +320,11 @@ row(0xD7, "XLAT", "", "set_r8(c, 0, rd8(c, seg_of(d), (c.regs[R_EBX] + (c.regs[R
 for k in range(8):
     row(0xD8 + k, "ESC", "M", "pass", models=I8086, modrm=True,
         note="coprocessor escape: no coprocessor answers")
-    row(0xD8 + k, "ESC", "M", "if c.cr[0] & 4: raise_fault(c, d, eip, VEC_NM)", models=I386,
-        modrm=True, note="no FPU; #NM with CR0.EM set")
+    # The x87 (core/fpu*.pxi): one out-of-line helper decodes the rest.
+    row(0xD8 + k, "ESC", "", "fpu_esc(c, d, eip, left, op, FPU_387)", models=ONLY386,
+        modrm=True, note="387: x87 without FCMOVcc/FCOMI")
+    row(0xD8 + k, "ESC", "", "fpu_esc(c, d, eip, left, op, FPU_P6)", models=I686,
+        modrm=True, note="P6 x87: with FCMOVcc, FCOMI, FUCOMI")
 
 # ---- 0xE0-0xEF: LOOP/JCXZ, I/O, CALL/JMP -------------------------------------------
 row(0xE0, "LOOPNE", "Jb", "loop_short(c, d, &eip, LOOP_WHILE_NZ)",
@@ -516,7 +443,8 @@ for cc in range(16):
         iced=_iced(f"SET{CC[cc]}_RM8"))
 row(0x1A0, "PUSH", "FS", "pushv(c, c.seg[S_FS].sel, o32)", models=I386, iced=_iced("PUSHW_FS", "PUSHD_FS"))
 row(0x1A1, "POP", "FS", "load_seg_real(c, S_FS, popv(c, o32))", models=I386, iced=_iced("POPW_FS", "POPD_FS"))
-row(0x1A2, "CPUID", "", "cpuid(c)", models=I386, note="a 486DX4-like part without FPU")
+row(0x1A2, "CPUID", "", "cpuid(c)", models=ONLY386, note="a 486DX4-like part")
+row(0x1A2, "CPUID", "", "cpuid_686(c)", models=I686, note="family 6: see core/msr.pxi")
 row(0x1A8, "PUSH", "GS", "pushv(c, c.seg[S_GS].sel, o32)", models=I386, iced=_iced("PUSHW_GS", "PUSHD_GS"))
 row(0x1A9, "POP", "GS", "load_seg_real(c, S_GS, popv(c, o32))", models=I386, iced=_iced("POPW_GS", "POPD_GS"))
 for opc, k, mn in ((0x1A3, 0, "BT"), (0x1AB, 1, "BTS"), (0x1B3, 2, "BTR"), (0x1BB, 3, "BTC")):
@@ -559,6 +487,27 @@ row(0x1C1, "XADD", "Ev,Gv", "xadd_ev_gv(c, d, o32)", models=I386, flags=ARITH, l
 for r in range(8):
     row(0x1C8 + r, "BSWAP", REGV[r].replace("e", "E"), "bswap(c, op & 7, o32)", models=I386,
         iced=_iced("BSWAP_R32"), note="486; 16-bit form clears the word")
+
+# ---- Pentium Pro / II additions (686) -----------------------------------------------
+row(0x11F, "NOP", "Ev", "pass", models=I686, iced=_iced("NOP_RM16", "NOP_RM32"),
+    note="multi-byte NOP: no memory access")
+for r in range(2):      # group 16: only /0 and /1 on a P6 with FXSR (no SSE)
+    row(0x1AE, ("FXSAVE", "FXRSTOR")[r], "M", f"fxsave_rstor(c, d, eip, left, {r})",
+        reg=r, models=I686, reg_form="#UD")
+row(0x130, "WRMSR", "", "wrmsr(c, d, eip, left)", models=I686)
+row(0x131, "RDTSC", "", "rdtsc(c, d, eip, left)", models=I686)
+row(0x132, "RDMSR", "", "rdmsr(c, d, eip, left)", models=I686)
+row(0x133, "RDPMC", "", "rdpmc(c, d, eip, left)", models=I686)
+row(0x134, "SYSENTER", "", "sysenter(c, d, &eip, left)", models=I686,
+    note="#GP(0) in real mode")
+row(0x135, "SYSEXIT", "", "sysexit(c, d, &eip, left)", models=I686,
+    note="#GP(0) in real mode")
+for cc in range(16):
+    row(0x140 + cc, "CMOV" + CC[cc], "Gv,Ev", f"cmov(c, d, {cc}, o32)", models=I686,
+        iced=_iced(f"CMOV{CC[cc]}_R16_RM16", f"CMOV{CC[cc]}_R32_RM32"),
+        note="the source is read whatever the condition")
+row(0x1C7, "CMPXCHG8B", "Mq", "cmpxchg8b(c, d)", reg=1, models=I686, flags="Z", lock=True,
+    reg_form="#UD", iced=_iced("CMPXCHG8B_M64"))
 
 
 def forms(model: str | None = None) -> list[Form]:

@@ -1,0 +1,210 @@
+# The 686 model's system additions: CPUID (family 6), the time-stamp
+# counter, model-specific registers, performance counters, SYSENTER and
+# SYSEXIT.
+
+cdef inline uint32_t cpl_now(CpuState* c) noexcept nogil:
+    # Real mode runs at CPL 0. (Protected mode: CS's RPL; VM86: 3.)
+    return c.seg[S_CS].sel & 3 if c.cr[0] & 1 else 0
+
+# CPUID leaf 1 EDX: only what works in full. With protected mode, turn on
+# VME (1), DE (2), PSE (3), PAE (6), PGE (13), PSE36 (17) as each works,
+# SEP (11) with SYSENTER/SYSEXIT, APIC (9) with a local APIC (and an
+# APIC_BASE that can enable it), MCE (7)/MCA (14) with machine checks,
+# PAT (16) with paging's memory types; MMX (23) is not planned.
+cdef enum:
+    CPUID_FPU = 1 << 0
+    CPUID_TSC = 1 << 4
+    CPUID_MSR = 1 << 5
+    CPUID_CX8 = 1 << 8
+    CPUID_MTRR = 1 << 12
+    CPUID_CMOV = 1 << 15
+    CPUID_FXSR = 1 << 24
+    CPUID_686_EDX = CPUID_FPU | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_MTRR | CPUID_CMOV | CPUID_FXSR
+    CPUID_686_SIGNATURE = 0x0652     # family 6, model 5 (Pentium II), stepping 2
+
+# "hvmm virtual Pentium Pro-class CPU", NUL-padded to 48 bytes: 0x80000002-4.
+cdef char* CPUID_BRAND = b"hvmm virtual Pentium Pro-class CPU\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+
+cdef inline void cpuid_set(CpuState* c, uint32_t a, uint32_t b, uint32_t cx, uint32_t dx) noexcept nogil:
+    c.regs[R_EAX] = a
+    c.regs[R_EBX] = b
+    c.regs[R_ECX] = cx
+    c.regs[R_EDX] = dx
+
+cdef void cpuid_686(CpuState* c) noexcept nogil:
+    cdef uint32_t leaf = c.regs[R_EAX]
+    cdef const char* s
+    if leaf == 0:
+        cpuid_set(c, 2, 0x756E6547, 0x6C65746E, 0x49656E69)     # GenuineIntel
+    elif leaf == 1:
+        cpuid_set(c, CPUID_686_SIGNATURE, 0, 0, CPUID_686_EDX)
+    elif leaf == 0x80000000u:
+        cpuid_set(c, 0x80000004u, 0, 0, 0)
+    elif leaf == 0x80000001u:
+        cpuid_set(c, 0, 0, 0, 0)
+    elif 0x80000002u <= leaf <= 0x80000004u:
+        s = CPUID_BRAND + 16 * (leaf - 0x80000002u)
+        cpuid_set(c, ld32(<const uint8_t*>s), ld32(<const uint8_t*>s + 4),
+                  ld32(<const uint8_t*>s + 8), ld32(<const uint8_t*>s + 12))
+    else:
+        # Leaf 2 (cache and TLB descriptors of a 512 KiB-L2 Pentium II),
+        # which is also what Intel parts return beyond the highest leaf.
+        cpuid_set(c, 0x03020101, 0, 0, 0x0C040843)
+
+# ---- time-stamp counter: virtual cycles at `ips` Hz -------------------------
+cdef inline uint64_t tsc_now(CpuState* c, uint64_t* left) noexcept nogil:
+    cdef uint64_t ns = now_in_loop(c, left[0])
+    return <uint64_t>((<u128>ns * c.ips) / 1000000000u) + <uint64_t>c.tsc_offset
+
+cdef inline void rdtsc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    cdef uint64_t t
+    if (c.cr[4] & 4) and cpl_now(c) != 0:              # CR4.TSD
+        raise_fault(c, d, eip, VEC_GP)
+        return
+    t = tsc_now(c, left)
+    c.regs[R_EAX] = <uint32_t>t
+    c.regs[R_EDX] = <uint32_t>(t >> 32)
+
+cdef inline void rdpmc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    # Two counters (P6); they count nothing, so they hold what was written.
+    cdef uint32_t n = c.regs[R_ECX]
+    if n > 1 or (not (c.cr[4] & 0x100) and cpl_now(c) != 0):     # CR4.PCE
+        raise_fault(c, d, eip, VEC_GP)
+        return
+    c.regs[R_EAX] = <uint32_t>c.perf_ctr[n]
+    c.regs[R_EDX] = <uint32_t>(c.perf_ctr[n] >> 32) & 0xFF
+
+# ---- model-specific registers -------------------------------------------------
+cdef enum:
+    MSR_TSC = 0x10
+    MSR_PLATFORM_ID = 0x17
+    MSR_APIC_BASE = 0x1B
+    MSR_EBL_CR_POWERON = 0x2A
+    MSR_BIOS_UPDT_TRIG = 0x79
+    MSR_BIOS_SIGN_ID = 0x8B
+    MSR_PERFCTR0 = 0xC1
+    MSR_MTRRCAP = 0xFE
+    MSR_SYSENTER_CS = 0x174
+    MSR_SYSENTER_ESP = 0x175
+    MSR_SYSENTER_EIP = 0x176
+    MSR_PERFEVTSEL0 = 0x186
+    MSR_DEBUGCTL = 0x1D9
+    MSR_MTRR_DEF_TYPE = 0x2FF
+    APIC_BASE_RESET = 0xFEE00100    # bootstrap processor, APIC disabled
+
+cdef uint64_t* msr_slot(CpuState* c, uint32_t n) noexcept nogil:
+    # The storage of a read-write MSR, or NULL.
+    if n == MSR_APIC_BASE:
+        return &c.apic_base
+    if n == MSR_SYSENTER_CS:
+        return &c.sysenter_cs
+    if n == MSR_SYSENTER_ESP:
+        return &c.sysenter_esp
+    if n == MSR_SYSENTER_EIP:
+        return &c.sysenter_eip
+    if n == MSR_PERFCTR0 or n == MSR_PERFCTR0 + 1:
+        return &c.perf_ctr[n - MSR_PERFCTR0]
+    if n == MSR_PERFEVTSEL0 or n == MSR_PERFEVTSEL0 + 1:
+        return &c.perf_evtsel[n - MSR_PERFEVTSEL0]
+    if n == MSR_DEBUGCTL:
+        return &c.debugctl
+    if 0x200 <= n <= 0x20F:
+        return &c.mtrr_var[n - 0x200]
+    if n == 0x250:
+        return &c.mtrr_fixed[0]
+    if n == 0x258 or n == 0x259:
+        return &c.mtrr_fixed[1 + n - 0x258]
+    if 0x268 <= n <= 0x26F:
+        return &c.mtrr_fixed[3 + n - 0x268]
+    if n == MSR_MTRR_DEF_TYPE:
+        return &c.mtrr_def_type
+    return NULL
+
+cdef void msr_reset(CpuState* c) noexcept nogil:
+    cdef int i
+    c.tsc_offset = 0
+    c.apic_base = APIC_BASE_RESET
+    c.sysenter_cs = c.sysenter_esp = c.sysenter_eip = 0
+    for i in range(16):
+        c.mtrr_var[i] = 0
+    for i in range(11):
+        c.mtrr_fixed[i] = 0
+    c.mtrr_def_type = 0
+    c.perf_evtsel[0] = c.perf_evtsel[1] = 0
+    c.perf_ctr[0] = c.perf_ctr[1] = 0
+    c.debugctl = 0
+
+cdef inline void rdmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    cdef uint32_t n = c.regs[R_ECX]
+    cdef uint64_t v
+    cdef uint64_t* p = msr_slot(c, n)
+    if cpl_now(c) != 0:
+        raise_fault(c, d, eip, VEC_GP)
+        return
+    if p != NULL:
+        v = p[0]
+    elif n == MSR_TSC:
+        v = tsc_now(c, left)
+    elif n == MSR_MTRRCAP:
+        v = 0x508           # 8 variable ranges, fixed ranges, write-combining
+    elif n == MSR_PLATFORM_ID or n == MSR_EBL_CR_POWERON or n == MSR_BIOS_SIGN_ID:
+        v = 0               # no platform bits, no bus settings, no microcode
+    else:
+        raise_fault(c, d, eip, VEC_GP)
+        return
+    c.regs[R_EAX] = <uint32_t>v
+    c.regs[R_EDX] = <uint32_t>(v >> 32)
+
+cdef inline int mtrr_type_ok(uint64_t t) noexcept nogil:
+    return t == 0 or t == 1 or t == 4 or t == 5 or t == 6
+
+cdef void wrmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    cdef uint32_t n = c.regs[R_ECX]
+    cdef uint64_t v = (<uint64_t>c.regs[R_EDX] << 32) | c.regs[R_EAX]
+    cdef uint64_t* p = msr_slot(c, n)
+    cdef int bad = cpl_now(c) != 0
+    cdef int i
+    if n == MSR_TSC:
+        if not bad:
+            # The P6 writes the low 32 bits and clears the high ones.
+            c.tsc_offset = <int64_t>((v & 0xFFFFFFFFu) - (tsc_now(c, left) - <uint64_t>c.tsc_offset))
+    elif n == MSR_BIOS_UPDT_TRIG or n == MSR_BIOS_SIGN_ID or n == MSR_EBL_CR_POWERON:
+        pass                # no microcode to load; bus settings are fixed
+    elif p == NULL:
+        bad = 1
+    elif n == MSR_APIC_BASE:
+        # No local APIC yet: it cannot be enabled (bit 11), nor moved.
+        bad = bad or (v & 0xFFFFFFFFFFFFF6FFu) != (APIC_BASE_RESET & 0xFFFFFFFFFFFFF6FFu) or (v & 0x800) != 0
+    elif n == MSR_PERFCTR0 or n == MSR_PERFCTR0 + 1:
+        v = <uint64_t><int64_t><int32_t><uint32_t>v & 0xFFFFFFFFFFu   # 40 bits, low 32 sign-extended
+    elif n == MSR_MTRR_DEF_TYPE:
+        bad = bad or (v & ~(<uint64_t>0xCFF)) != 0 or not mtrr_type_ok(v & 0xFF)
+    elif 0x200 <= n <= 0x20F:
+        # 36-bit physical addresses; PhysBase has a type, PhysMask a valid bit
+        if n & 1:
+            bad = bad or (v & ~(<uint64_t>0xFFFFFF800u)) != 0
+        else:
+            bad = bad or (v & ~(<uint64_t>0xFFFFFF0FFu)) != 0 or not mtrr_type_ok(v & 0xFF)
+    elif 0x250 <= n <= 0x26F:
+        for i in range(8):
+            if not mtrr_type_ok((v >> (8 * i)) & 0xFF):
+                bad = 1
+    if bad:
+        raise_fault(c, d, eip, VEC_GP)
+    elif p != NULL and n != MSR_APIC_BASE:
+        p[0] = v
+
+# ---- SYSENTER / SYSEXIT ----------------------------------------------------------
+# #GP(0) in real mode (and with SYSENTER_CS = 0); the protected-mode
+# transfer comes with protected mode (and CPUID's SEP bit with it).
+cdef inline void sysenter(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left) noexcept nogil:
+    if not (c.cr[0] & 1) or (c.sysenter_cs & 0xFFFC) == 0:
+        raise_fault(c, d, eip[0], VEC_GP)
+    else:
+        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
+
+cdef inline void sysexit(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left) noexcept nogil:
+    if not (c.cr[0] & 1) or (c.sysenter_cs & 0xFFFC) == 0 or cpl_now(c) != 0:
+        raise_fault(c, d, eip[0], VEC_GP)
+    else:
+        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)

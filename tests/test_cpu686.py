@@ -1,0 +1,96 @@
+"""The 686 model's integer and system additions (CMOVcc and CMPXCHG8B are
+in the Unicorn differential suite): CPUID, RDTSC, the MSRs, RDPMC, the
+multi-byte NOP, SYSENTER/SYSEXIT in real mode, and `--cpu 686`."""
+import struct
+
+import pytest
+
+from hvmm._core import Cpu
+
+IVT_HLT = 0x500          # every vector points at a HLT here; the frame tells which
+
+
+def run(code: bytes, model="686", regs=None, cr4=0, budget=1000):
+    cpu = Cpu(memory_size=1 << 20, model=model, devices=False)
+    cpu.invalid_opcode_exits = False
+    for v in range(32):                               # vector v -> 0050:v (a HLT)
+        cpu.memory[4 * v:4 * v + 4] = struct.pack("<HH", v, IVT_HLT >> 4)
+    cpu.memory[IVT_HLT:IVT_HLT + 32] = b"\xf4" * 32
+    cpu.memory[0x7C00:0x7C00 + len(code) + 1] = code + b"\xf4"
+    cpu.cs, cpu.eip, cpu.ss, cpu.esp = 0, 0x7C00, 0, 0x7000
+    for k, v in (regs or {}).items():
+        setattr(cpu, k, v)
+    ex = cpu.run(budget)
+    fault = cpu.eip - 1 if cpu.cs == IVT_HLT >> 4 else None
+    return cpu, ex, fault
+
+
+def cpuid(leaf, model="686"):
+    cpu, _, _ = run(b"\x0f\xa2", model, {"eax": leaf})
+    return cpu.eax, cpu.ebx, cpu.ecx, cpu.edx
+
+
+def test_cpuid_leaves():
+    assert cpuid(0)[0] == 2 and struct.pack("<3I", *(cpuid(0)[i] for i in (1, 3, 2))) == b"GenuineIntel"
+    eax, ebx, ecx, edx = cpuid(1)
+    assert (eax >> 8) & 0xF == 6                               # family 6
+    features = {n: bool(edx >> b & 1) for n, b in (("fpu", 0), ("vme", 1), ("de", 2), ("pse", 3),
+                ("tsc", 4), ("msr", 5), ("pae", 6), ("cx8", 8), ("apic", 9), ("sep", 11),
+                ("mtrr", 12), ("pge", 13), ("cmov", 15), ("mmx", 23), ("fxsr", 24))}
+    assert {n for n, on in features.items() if on} == {"fpu", "tsc", "msr", "cx8", "mtrr", "cmov", "fxsr"}
+    assert cpuid(2)[0] & 0xFF == 1                             # one CPUID(2) round
+    assert cpuid(0x80000000)[0] == 0x80000004
+    brand = b"".join(struct.pack("<4I", *cpuid(0x80000002 + i)) for i in range(3))
+    assert brand.rstrip(b"\0").startswith(b"hvmm ")
+    assert cpuid(0x1234) == cpuid(2)                           # beyond the last leaf: leaf 2
+    assert cpuid(1, "386")[0] == 0x0480                        # the 386 model keeps its own
+
+
+def test_rdtsc_is_the_virtual_clock():
+    # rdtsc; mov esi, eax; nop x 98; rdtsc
+    code = b"\x0f\x31\x66\x89\xc6" + b"\x90" * 98 + b"\x0f\x31"
+    a, _, _ = run(code)
+    b, _, _ = run(code)
+    assert (a.eax, a.esi) == (b.eax, b.esi)                    # deterministic
+    assert a.eax - a.esi == 100                                # one cycle per instruction at 100 MIPS
+
+
+def test_msrs():
+    # wrmsr TSC = 0x1000; rdmsr TSC
+    cpu, _, fault = run(b"\x0f\x30\x0f\x32", regs={"ecx": 0x10, "eax": 0x1000, "edx": 5})
+    assert fault is None and cpu.edx == 0 and 0x1000 <= cpu.eax < 0x1010   # the high half is cleared
+    for msr, value in ((0xFE, 0x508), (0x1B, 0xFEE00100), (0x2FF, 0)):
+        cpu, _, fault = run(b"\x0f\x32", regs={"ecx": msr})
+        assert fault is None and (cpu.edx << 32 | cpu.eax) == value
+    cpu, _, fault = run(b"\x0f\x30\x0f\x32", regs={"ecx": 0x200, "eax": 0x12345006, "edx": 0})
+    assert fault is None and cpu.eax == 0x12345006
+    for msr in (0x3A, 0xC0000080, 0x1A0):                      # not on this CPU
+        _, _, fault = run(b"\x0f\x32", regs={"ecx": msr})
+        assert fault == 13
+    _, _, fault = run(b"\x0f\x30", regs={"ecx": 0xFE})         # MTRRcap is read-only
+    assert fault == 13
+    _, _, fault = run(b"\x0f\x30", regs={"ecx": 0x2FF, "eax": 2})   # type 2 is reserved
+    assert fault == 13
+
+
+def test_rdpmc_nop_sysenter_ud2():
+    cpu, _, fault = run(b"\x0f\x33", regs={"ecx": 1})
+    assert fault is None and (cpu.eax, cpu.edx) == (0, 0)
+    _, _, fault = run(b"\x0f\x33", regs={"ecx": 2})
+    assert fault == 13
+    # nop word [0xFFFF] (no access: no wrap, no fault), then ud2
+    cpu, _, fault = run(b"\x0f\x1f\x06\xff\xff\x0f\x0b")
+    assert fault == 6 and cpu.memory[0x7000 - 6:0x7000 - 4] == b"\x05\x7c"  # #UD at the UD2
+    for code in (b"\x0f\x34", b"\x0f\x35"):                    # SYSENTER/SYSEXIT: #GP(0)
+        _, _, fault = run(code)
+        assert fault == 13
+    for code in (b"\x0f\x31", b"\x0f\x44\xc0", b"\x0f\xc7\x0e\x00\x08"):   # not on the 386
+        _, _, fault = run(code, model="386")
+        assert fault == 6
+
+
+def test_cli_accepts_686(hvmm_main):
+    status, out, err = hvmm_main("exec", "--cpu", "686", "--help")
+    assert status == 0
+    with pytest.raises(ValueError, match="686"):
+        Cpu(model="586")
