@@ -562,29 +562,6 @@ cdef class Cpu(CpuDebug):
         def __set__(self, v):
             self.s.ud_exit = 1 if v else 0
 
-    # ---- breakpoints --------------------------------------------------
-
-    def add_breakpoint(self, unsigned int linear):
-        if self.s.nbp >= MAX_BREAKPOINTS:
-            raise ValueError(f"at most {MAX_BREAKPOINTS} breakpoints")
-        self.s.bp[self.s.nbp] = linear
-        self.s.nbp += 1
-        self.s.events |= EV_BREAKPOINTS
-
-    def remove_breakpoint(self, unsigned int linear):
-        cdef uint32_t i, j = 0
-        for i in range(self.s.nbp):
-            if self.s.bp[i] != linear:
-                self.s.bp[j] = self.s.bp[i]
-                j += 1
-        self.s.nbp = j
-        if j == 0:
-            self.s.events &= ~(<uint32_t>EV_BREAKPOINTS)
-
-    def clear_breakpoints(self):
-        self.s.nbp = 0
-        self.s.events &= ~(<uint32_t>EV_BREAKPOINTS)
-
     # ---- memory ---------------------------------------------------------
 
     def read_linear(self, unsigned int address, unsigned int length):

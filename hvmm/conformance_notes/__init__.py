@@ -202,10 +202,20 @@ class Note:
         return None
 
 
+_NOTE_MODELS = {"686": ("686", "386")}
+
+
 def notes_for(info, model, where, warn) -> tuple:
     """The notes for `model` in a metadata entry (set, opcode or reg): one
     object, or (in hvmm's own notes) a list of them."""
-    note = info.get(model) if isinstance(info, dict) else None
+    note = None
+    if isinstance(info, dict):
+        # A later model shares its predecessor's notes unless it has its own
+        # (the 686 behaves as the 386 everywhere these sets look).
+        for name in _NOTE_MODELS.get(model, (model,)):
+            note = info.get(name)
+            if note is not None:
+                break
     if isinstance(note, dict):
         return (Note(note, where, warn),)
     if isinstance(note, list):      # several, each with its own reason

@@ -28,6 +28,29 @@ cdef class CpuDebug(CpuRegisters):
     cdef inline DebugState* _debug(self):
         return <DebugState*>self.s.dbg
 
+    # ---- breakpoints --------------------------------------------------
+
+    def add_breakpoint(self, unsigned int linear):
+        if self.s.nbp >= MAX_BREAKPOINTS:
+            raise ValueError(f"at most {MAX_BREAKPOINTS} breakpoints")
+        self.s.bp[self.s.nbp] = linear
+        self.s.nbp += 1
+        self.s.events |= EV_BREAKPOINTS
+
+    def remove_breakpoint(self, unsigned int linear):
+        cdef uint32_t i, j = 0
+        for i in range(self.s.nbp):
+            if self.s.bp[i] != linear:
+                self.s.bp[j] = self.s.bp[i]
+                j += 1
+        self.s.nbp = j
+        if j == 0:
+            self.s.events &= ~(<uint32_t>EV_BREAKPOINTS)
+
+    def clear_breakpoints(self):
+        self.s.nbp = 0
+        self.s.events &= ~(<uint32_t>EV_BREAKPOINTS)
+
     cdef _memory_map_changed(self):
         pass            # Cpu's: recompute the RAM prefix, drop the fetch window
 
