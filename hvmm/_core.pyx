@@ -33,6 +33,8 @@ include "kernel/rtc.pxi"
 include "kernel/uart.pxi"
 include "kernel/vga.pxi"
 include "kernel/textvideo.pxi"
+include "kernel/pci.pxi"
+include "kernel/ide.pxi"
 include "core/bus.pxi"
 include "core/string.pxi"
 include "core/bits.pxi"
@@ -46,6 +48,7 @@ include "core/debug.pxi"
 # the Python-facing pieces of Cpu: its Exit record, its registers (base class)
 include "core/cpu_api.pxi"
 include "core/debug_api.pxi"
+include "kernel/devices_api.pxi"
 
 EXIT_REASONS = {
     EXIT_BUDGET: "budget",
@@ -71,6 +74,7 @@ _DEVICE_NAMES = {
     DEV_NONE: "(none)", DEV_PIC: "pic", DEV_PIT: "pit", DEV_KBC: "i8042",
     DEV_RTC: "rtc", DEV_UART: "uart", DEV_VIDEO: "video", DEV_POST: "post",
     DEV_A20: "port92", DEV_DEBUGCON: "debugcon", DEV_DEBUGEXIT: "debug-exit",
+    DEV_PCI: "pci", DEV_IDE: "ide",
 }
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}
@@ -82,7 +86,7 @@ def _check_port(unsigned int port, unsigned int size):
         raise ValueError(f"bad port access: port {port:#x}, size {size}")
 
 
-cdef class Cpu(CpuDebug):
+cdef class Cpu(CpuDevices):
     """An x86 CPU with its guest physical memory.
 
     model: "8086" (the original's quirks, 1 MiB wrap) or "386" (a 386/486

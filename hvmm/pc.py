@@ -78,9 +78,18 @@ class PC(Machine):
             self.cpu.alias_rom((1 << 32) - len(rom), rom_base, len(rom))
         self.disk = DiskPort(drives, protect=[(rom_base, 1 << 20)])
         self.add_device(self.disk)
+        # The same hard disks on the in-kernel IDE controller: hda the
+        # primary master, hdb the primary slave (as QEMU's -hda/-hdb).
+        for index, number in enumerate((0x80, 0x81)):
+            if number in drives and hasattr(self.cpu, "ide_attach"):
+                self._attach_ide(index, drives[number])
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
             self.cpu.reset()
         set_cmos_memory(self.cpu, len(self.cpu.memory))
+
+    def _attach_ide(self, index, image) -> None:
+        self.cpu.ide_attach(index, image.data)
+        image.change_sources.append(lambda: self.cpu.ide_take_changed(index))
 
     def halt_stop(self, ex) -> Stop:
         """A halt in the BIOS ROM after INT 18h (POST code 18h) is the BIOS
