@@ -80,8 +80,11 @@ def boot_disks(args) -> dict:
             what = "floppy" if slot == "floppy" else "first hard disk"
             raise UsageError(f"IMAGE {args.image} is a {what} image, and --{slot} gives one too")
         disks[slot] = args.image
-    if not disks and not args.bios:
-        raise UsageError("boot: no disk: give IMAGE, --floppy, --hda or a --bios that needs none")
+    if (args.initrd or args.append is not None) and not args.kernel:
+        raise UsageError("--initrd and --append need --kernel")
+    if not disks and not args.bios and not args.kernel:
+        raise UsageError("boot: no disk: give IMAGE, --floppy, --hda or a --bios that needs none "
+                         "(or --kernel)")
     if "hdb" in disks and "hda" not in disks:
         raise UsageError("--hdb needs --hda (the BIOS numbers hard disks from 80h)")
     return disks
@@ -136,6 +139,8 @@ def cmd_boot(args) -> int:
                 debug_stream=debug_kept if debug_kept is not None else _DEFAULT)
         for spec in args.device or ():
             pc.add_device(create_device(spec))
+        if args.kernel:
+            _load_kernel(pc, args)
     except BaseException:
         for image in images.values():
             image.close()
@@ -163,6 +168,17 @@ def cmd_boot(args) -> int:
     from hvmm.headless import format_screen
 
     return finish(pc, args, result, screen=format_screen(pc) if args.print_screen else None)
+
+
+def _load_kernel(pc, args) -> None:
+    """--kernel/--initrd/--append: the Linux boot protocol (one-line errors)."""
+    from hvmm.firmware.linux_boot import load_linux, read_file
+
+    if args.cpu == "8086":
+        raise UsageError("--kernel needs the 386 CPU model (Linux's setup code is 386 code)")
+    kernel = read_file(args.kernel, "kernel")
+    initrd = read_file(args.initrd, "initrd") if args.initrd else None
+    load_linux(pc, kernel, initrd, args.append or "", name=f"kernel {args.kernel}")
 
 
 def _boot_headless(pc, args, steps, serial, debugger=None):
@@ -224,6 +240,12 @@ def add_boot_parser(sub, parents) -> None:
     p.add_argument("--bios", metavar="FILE",
                    help="boot another ROM image (64 or 128 KiB, mapped to end at 1 MiB "
                    "and at 4 GiB) instead of the hvmm BIOS; IMAGE is then optional")
+    g = p.add_argument_group("direct kernel boot (the Linux x86 boot protocol)")
+    g.add_argument("--kernel", metavar="FILE",
+                   help="a Linux bzImage to start at INT 19h instead of a disk's boot sector "
+                   "(disks stay attached)")
+    g.add_argument("--initrd", metavar="FILE", help="an initial ramdisk for --kernel")
+    g.add_argument("--append", metavar="TEXT", help="the kernel command line for --kernel")
     p.add_argument("--headless", action="store_true",
                    help="no console: run under the --wait/--type script "
                    "(without it: the interactive console, Ctrl-] leaves)")
