@@ -35,6 +35,7 @@ include "kernel/vga.pxi"
 include "kernel/textvideo.pxi"
 include "kernel/pci.pxi"
 include "kernel/ide.pxi"
+include "kernel/acpi_pm.pxi"
 include "core/bus.pxi"
 include "core/string.pxi"
 include "core/bits.pxi"
@@ -63,6 +64,7 @@ EXIT_REASONS = {
     EXIT_RESET: "reset",
     EXIT_WATCHPOINT: "watchpoint",
     EXIT_TRACE_FULL: "trace_full",
+    EXIT_POWER_OFF: "power_off",
 }
 
 NO_DEADLINE = 0xFFFFFFFFFFFFFFFF
@@ -74,7 +76,7 @@ _DEVICE_NAMES = {
     DEV_NONE: "(none)", DEV_PIC: "pic", DEV_PIT: "pit", DEV_KBC: "i8042",
     DEV_RTC: "rtc", DEV_UART: "uart", DEV_VIDEO: "video", DEV_POST: "post",
     DEV_A20: "port92", DEV_DEBUGCON: "debugcon", DEV_DEBUGEXIT: "debug-exit",
-    DEV_PCI: "pci", DEV_IDE: "ide",
+    DEV_PCI: "pci", DEV_IDE: "ide", DEV_ACPI: "acpi-pm",
 }
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}

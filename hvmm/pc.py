@@ -51,12 +51,13 @@ class PC(Machine):
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
     for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
     128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``,
-    ``debug_stream``, ``realtime``: as for Machine.
+    ``debug_stream``, ``realtime``: as for Machine.  ``acpi``: the ACPI
+    tables at E0000h (hvmm.firmware.acpi; with our BIOS, not on the 8086).
     """
 
     def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None,
                  write=False, bios: bytes | None = None, ips=None, debug_stream=_DEFAULT,
-                 realtime=False):
+                 realtime=False, acpi=True):
         rom = bios_image() if bios is None else bytes(bios)
         if len(rom) not in (0x10000, 0x20000):
             raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 or 128 KiB")
@@ -76,6 +77,10 @@ class PC(Machine):
         self.cpu.map_rom(rom_base, rom)
         if cpu != "8086":
             self.cpu.alias_rom((1 << 32) - len(rom), rom_base, len(rom))
+        if acpi and bios is None and cpu != "8086" and len(self.cpu.memory) > 1 << 20:
+            from hvmm.firmware.acpi import install
+
+            install(self.cpu)
         self.disk = DiskPort(drives, protect=[(rom_base, 1 << 20)])
         self.add_device(self.disk)
         # The same hard disks on the in-kernel IDE controller: hda the

@@ -136,6 +136,7 @@ def cmd_boot(args) -> int:
     images = open_boot_disks(disks, args.write)
     try:
         pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios, realtime=realtime,
+                acpi=args.acpi,
                 debug_stream=debug_kept if debug_kept is not None else _DEFAULT)
         for spec in args.device or ():
             pc.add_device(create_device(spec))
@@ -246,6 +247,9 @@ def add_boot_parser(sub, parents) -> None:
                    "(disks stay attached)")
     g.add_argument("--initrd", metavar="FILE", help="an initial ramdisk for --kernel")
     g.add_argument("--append", metavar="TEXT", help="the kernel command line for --kernel")
+    p.add_argument("--acpi", action=argparse.BooleanOptionalAction, default=True,
+                   help="ACPI tables (RSDP, RSDT, FADT, FACS, DSDT with S5: the PM timer "
+                   "and power-off) for the guest; --no-acpi leaves them out")
     p.add_argument("--headless", action="store_true",
                    help="no console: run under the --wait/--type script "
                    "(without it: the interactive console, Ctrl-] leaves)")

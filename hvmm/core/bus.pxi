@@ -39,7 +39,11 @@ cdef enum:
     DEV_DEBUGEXIT = 10  # port 0xF4: QEMU isa-debug-exit
     DEV_PCI = 11        # 0xCF8-0xCFF: PCI configuration space
     DEV_IDE = 12        # 1F0-1F7, 3F6, 170-177, 376: the ATA channels
-    DEV_COUNT = 13
+    DEV_ACPI = 13       # 0x600-0x60B: ACPI PM1 registers and the PM timer
+    DEV_COUNT = 14
+
+cdef enum:
+    EXIT_POWER_OFF = 20 # the guest powered off (ACPI S5)
 
 cdef enum:
     PATH_KERNEL = 0
@@ -82,6 +86,7 @@ ctypedef struct Devices:
     TextVideoState video
     PciState pci
     IdeState ide
+    AcpiPmState acpi
     IdeMedia* ide_media                 # the disks behind the IDE channels
                                         # (this process's: kept by snapshots)
     uint8_t post_code
@@ -166,6 +171,7 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     textvideo_init(&dv.video, TV_CGA | TV_VGA)
     pci_reset(&dv.pci)
     ide_reset(&dv.ide, &dv.pic)
+    acpi_pm_reset(&dv.acpi)
     bus_map(dv, 0x20, 0x21, DEV_PIC)
     bus_map(dv, 0xA0, 0xA1, DEV_PIC)
     bus_map(dv, 0x4D0, 0x4D1, DEV_PIC)
@@ -184,6 +190,7 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     bus_map(dv, 0x3F6, 0x3F6, DEV_IDE)
     bus_map(dv, 0x170, 0x177, DEV_IDE)
     bus_map(dv, 0x376, 0x376, DEV_IDE)
+    bus_map(dv, ACPI_PM_BASE, ACPI_PM_LAST, DEV_ACPI)
     bus_map(dv, 0x92, 0x92, DEV_A20)
     bus_map(dv, 0xE9, 0xE9, DEV_DEBUGCON)
     bus_map(dv, 0xF4, 0xF4, DEV_DEBUGEXIT)
@@ -222,6 +229,8 @@ cdef int kernel_read(CpuState* c, int dev, uint32_t port, uint32_t size,
         return ide_io_read(&dv.ide, dv.ide_media, port, size, v, now)
     elif dev == DEV_PCI:
         return pci_io_read(&dv.pci, port, size, v, now)
+    elif dev == DEV_ACPI:
+        return acpi_pm_io_read(&dv.acpi, port, size, v, now)
     elif dev == DEV_POST:
         v[0] = dv.post_code
         return size == 1
@@ -266,6 +275,11 @@ cdef int kernel_write(CpuState* c, int dev, uint32_t port, uint32_t size,
             c.stop_reason = EXIT_RESET
             return BUS_STOP
         return BUS_DONE if r else -1
+    elif dev == DEV_ACPI:
+        if acpi_pm_io_write(&dv.acpi, port, size, v, now) == 2:
+            c.stop_reason = EXIT_POWER_OFF
+            return BUS_STOP
+        return BUS_DONE
     elif dev == DEV_POST:
         dv.post_code = v & 0xFF
         return BUS_DONE

@@ -248,7 +248,7 @@ cdef class CpuDebug(CpuRegisters):
         return (f"cpu{sizeof(CpuState)}-dev{sizeof(Devices)}-pic{sizeof(PicState)}"
                 f"-pit{sizeof(PitState)}-kbc{sizeof(I8042State)}-rtc{sizeof(RtcState)}"
                 f"-uart{sizeof(UartState)}-video{sizeof(TextVideoState)}"
-                f"-pci{sizeof(PciState)}-ide{sizeof(IdeState)}")
+                f"-pci{sizeof(PciState)}-ide{sizeof(IdeState)}-acpi{sizeof(AcpiPmState)}")
 
     def get_kernel_state(self):
         """The in-kernel devices (the C Devices struct) as raw bytes."""
