@@ -164,3 +164,21 @@ def test_committed_guest_is_up_to_date(tmp_path):
     subprocess.run(["nasm", "-f", "bin", "-i", str(ROOT / "guests") + "/", "-o", str(out),
                     str(ROOT / "guests" / "ide_test.asm")], check=True)
     assert out.read_bytes() == GUEST.read_bytes()
+
+
+def test_boot_hda_stats_show_the_data_port_in_kernel(tmp_path, hvmm_main):
+    path = tmp_path / "disk.img"
+    path.write_bytes(bytes(disk_bytes(4)))
+    status, _, err = hvmm_main("boot", "--hda", path, "--headless", "--stats")
+    assert status == 25, err                      # the guest's exit: (12 << 1) | 1
+    ide = next(line.split() for line in err.splitlines() if line.startswith("ide "))
+    assert ide[1] == "in-kernel" and int(ide[2]) > 19 * 256
+    assert path.read_bytes() == bytes(disk_bytes(4))    # no --write: untouched
+
+
+def test_machine_reset_keeps_the_disks():
+    cpu = Cpu()
+    cpu.ide_attach(0, bytearray(512 * 8))
+    cpu.io_write(0xCF9, 1, 0x06)                 # a PIIX3 reset
+    cpu.reset_devices()
+    assert cpu.io_read(0x1F7, 1) == 0x50
