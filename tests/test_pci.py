@@ -131,3 +131,19 @@ def test_python_pci_device_cannot_take_a_chipset_slot():
         slot = 1
     with pytest.raises(ConfigError):
         Machine(cpu="386", memory_mb=1, devices=[Bad()], debug_stream=io.BytesIO())
+
+
+def test_python_pci_device_in_a_snapshot(tmp_path):
+    from hvmm.devices import PciDevice as Exported
+    assert Exported is PciDevice
+    card = Card()
+    m = Machine(cpu="386", memory_mb=1, devices=[card], debug_stream=io.BytesIO())
+    m.load_image(GUEST)
+    m.run(max_instructions=100)
+    m.save_state(tmp_path / "s.hvmm")
+    other = Card()
+    m2 = Machine(cpu="386", memory_mb=1, devices=[other], debug_stream=io.BytesIO())
+    m2.load_state(tmp_path / "s.hvmm")
+    assert other.bar_address(0) == 0xE000
+    assert other.config_read(0x10, 4) == 0xE001
+    assert m2.cpu.pci_address == address(2, 0, 0x10)       # CONFIG_ADDRESS restored too
