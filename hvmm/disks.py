@@ -265,6 +265,24 @@ class HardDiskImage(RawImage):
         return Geometry(cylinders, heads, spt)
 
 
+class CdImage(RawImage):
+    """A CD-ROM image (an ISO 9660 file): whole 2048-byte sectors, read
+    only (the ATAPI drive on the secondary IDE channel; kernel/atapi.pxi)."""
+
+    kind = "CD image"
+
+    def __init__(self, path):
+        super().__init__(path, write=False)
+
+    def _check_size(self, size: int) -> None:
+        if not size or size % 2048:
+            raise ConfigError(
+                f"CD image {self.path}: {size} bytes is not a positive multiple of 2048")
+
+    def _geometry(self, data) -> Geometry:
+        return Geometry(0, 0, 0)
+
+
 def default_geometry(total: int) -> tuple[int, int]:
     """(heads, sectors per track) of the standard translation for a disk
     of ``total`` sectors."""

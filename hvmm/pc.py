@@ -15,7 +15,7 @@ POST and boots drive A: or else hard disk 80h (INT 19h).  See docs/firmware.md.
 
 from __future__ import annotations
 
-from hvmm.disks import FloppyImage, HardDiskImage
+from hvmm.disks import CdImage, FloppyImage, HardDiskImage
 from hvmm.errors import ConfigError
 from hvmm.firmware import DiskPort, bios_image
 from hvmm.machine import Machine, Stop, _DEFAULT
@@ -51,11 +51,13 @@ class PC(Machine):
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
     for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
     128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``,
-    ``debug_stream``, ``realtime``: as for Machine.  ``acpi``: the ACPI
+    ``debug_stream``, ``realtime``: as for Machine.  ``cdrom``: an ISO
+    image (path or ``hvmm.disks.CdImage``) in an ATAPI drive, the secondary
+    IDE master (for a kernel's driver; the BIOS does not boot it).  ``acpi``: the ACPI
     tables at E0000h (hvmm.firmware.acpi; with our BIOS, not on the 8086).
     """
 
-    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None,
+    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None, cdrom=None,
                  write=False, bios: bytes | None = None, ips=None, debug_stream=_DEFAULT,
                  realtime=False, acpi=True):
         rom = bios_image() if bios is None else bytes(bios)
@@ -88,6 +90,10 @@ class PC(Machine):
         for index, number in enumerate((0x80, 0x81)):
             if number in drives and hasattr(self.cpu, "ide_attach"):
                 self._attach_ide(index, drives[number])
+        self.cdrom = None
+        if cdrom is not None:
+            self.cdrom = cdrom if hasattr(cdrom, "geometry") else CdImage(cdrom)
+            self.cpu.ide_attach(2, self.cdrom.data, cdrom=True)
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
             self.cpu.reset()
         set_cmos_memory(self.cpu, len(self.cpu.memory))

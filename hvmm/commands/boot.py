@@ -136,7 +136,7 @@ def cmd_boot(args) -> int:
     images = open_boot_disks(disks, args.write)
     try:
         pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios, realtime=realtime,
-                acpi=args.acpi,
+                acpi=args.acpi, cdrom=args.cdrom,
                 debug_stream=debug_kept if debug_kept is not None else _DEFAULT)
         for spec in args.device or ():
             pc.add_device(create_device(spec))
@@ -166,6 +166,8 @@ def cmd_boot(args) -> int:
                     f"(the console keeps the last {debug_kept.limit >> 20} MiB)")
         sys.stdout.flush()
         pc.disk.close()
+        if pc.cdrom is not None:
+            pc.cdrom.close()
     from hvmm.headless import format_screen
 
     return finish(pc, args, result, screen=format_screen(pc) if args.print_screen else None)
@@ -236,6 +238,9 @@ def add_boot_parser(sub, parents) -> None:
     p.add_argument("--hda", metavar="IMAGE",
                    help="raw hard-disk image for disk 80h (C:), any multiple of 512 bytes")
     p.add_argument("--hdb", metavar="IMAGE", help="raw hard-disk image for disk 81h")
+    p.add_argument("--cdrom", metavar="ISO",
+                   help="an ISO image in an ATAPI CD-ROM drive, the secondary IDE master "
+                   "(read only; for the guest's driver, the BIOS does not boot it)")
     p.add_argument("--write", action="store_true",
                    help="write the guest's disk writes to the image files")
     p.add_argument("--bios", metavar="FILE",

@@ -20,12 +20,13 @@ cdef class CpuDevices(CpuDebug):
                 free(self._ide_media.disk[i].dirty)
             free(self._ide_media)
 
-    def ide_attach(self, int index, data):
+    def ide_attach(self, int index, data, cdrom=False):
         """Put a disk on IDE drive `index` (0 primary master, 1 primary
         slave, 2 secondary master, 3 secondary slave): `data` is its
         writable buffer of whole sectors (a disk image's mmap), shared with
-        the caller, who must keep it mapped while attached. None removes it."""
-        cdef unsigned char[::1] view
+        the caller, who must keep it mapped while attached. None removes it.
+        cdrom: an ATAPI CD-ROM of 2048-byte sectors (read only) instead."""
+        cdef const unsigned char[::1] view
         cdef IdeDisk* d
         cdef uint64_t sectors, bits
         cdef uint32_t shift = 0
@@ -38,6 +39,8 @@ cdef class CpuDevices(CpuDebug):
         (<Devices*>self.s.devices).ide_media = self._ide_media
         if data is None:
             return
+        if not cdrom and memoryview(data).readonly:
+            raise ValueError("an IDE disk needs a writable buffer (the guest writes it)")
         view = data
         sectors = len(view) // IDE_SECTOR
         if sectors == 0:
@@ -51,8 +54,13 @@ cdef class CpuDevices(CpuDebug):
         if d.dirty == NULL:
             raise MemoryError()
         d.dirty_shift = shift
+        if cdrom and (len(view) % CD_SECTOR or len(view) == 0):
+            free(d.dirty)
+            d.dirty = NULL
+            raise ValueError("a CD image is whole 2048-byte sectors")
         d.sectors = sectors
-        d.data = &view[0]
+        d.cdrom = 1 if cdrom else 0
+        d.data = <uint8_t*>&view[0]
         self._ide_views[index] = view
 
     def ide_take_changed(self, int index):

@@ -58,12 +58,15 @@ cdef enum:
     IDE_XFER_NONE = 0
     IDE_XFER_BUFFER = 1         # IDENTIFY: the channel's buffer
     IDE_XFER_DISK = 2           # sectors: the image itself
+    IDE_XFER_MEDIA = 3          # ATAPI data: the CD image (kernel/atapi.pxi)
+    IDE_XFER_PACKET = 4         # ATAPI: the 12-byte command packet coming in
 
 ctypedef struct IdeDisk:        # set from Python (Cpu.ide_attach)
     uint8_t* data               # NULL: no drive
     uint64_t sectors
     uint8_t* dirty              # one bit per 2^dirty_shift sectors written
     uint32_t dirty_shift
+    int cdrom                   # an ATAPI CD-ROM (2048-byte sectors, read only)
 
 ctypedef struct IdeMedia:
     IdeDisk disk[IDE_DRIVES]
@@ -87,6 +90,11 @@ ctypedef struct IdeChannel:
     uint32_t pos, end           # bytes of the current block
     uint8_t buf[IDE_SECTOR]
     IdeDriveRegs drive[2]
+    # ATAPI (kernel/atapi.pxi)
+    uint64_t media_off          # byte offset of the data in the CD image
+    uint32_t left               # bytes of the command's data not yet moved
+    uint32_t limit              # byte count limit of the PACKET command
+    uint8_t sense_key, asc
 
 ctypedef struct IdeState:
     PicState* pic
@@ -312,6 +320,9 @@ cdef void ide_command(IdeState* s, IdeMedia* m, int c, uint8_t cmd) noexcept nog
     cdef uint64_t top
     if d == NULL or d.data == NULL:
         return                          # no drive: it does not answer
+    if d.cdrom:
+        atapi_command(s, ch, d, cmd)
+        return
     if cmd == 0x90:                     # EXECUTE DEVICE DIAGNOSTIC
         ide_signature(ch)
         ch.select &= ~ATA_DEV
@@ -406,11 +417,16 @@ cdef uint32_t ide_data_read(IdeState* s, IdeChannel* ch, IdeDisk* d, uint32_t si
         n = ch.end - ch.pos
     if ch.xfer == IDE_XFER_BUFFER:
         memcpy(&v, &ch.buf[ch.pos], n)
+    elif ch.xfer == IDE_XFER_MEDIA:
+        memcpy(&v, &d.data[ch.media_off + ch.pos], n)
     else:
         memcpy(&v, &d.data[ch.lba * IDE_SECTOR + ch.pos], n)
     ch.pos += n
     if ch.pos >= ch.end:
-        if ch.xfer == IDE_XFER_BUFFER:
+        if d.cdrom and ch.xfer != IDE_XFER_NONE and not (ch.xfer == IDE_XFER_BUFFER and
+                                                       ch.left == 0 and ch.limit == 0):
+            atapi_chunk_done(s, ch, d)
+        elif ch.xfer == IDE_XFER_BUFFER:
             ch.xfer = IDE_XFER_NONE
             ch.status = ATA_DRDY | ATA_DSC
         else:
@@ -420,6 +436,9 @@ cdef uint32_t ide_data_read(IdeState* s, IdeChannel* ch, IdeDisk* d, uint32_t si
 cdef void ide_data_write(IdeState* s, IdeChannel* ch, IdeDisk* d, uint32_t size,
                          uint32_t v) noexcept nogil:
     cdef uint32_t n = size
+    if ch.xfer == IDE_XFER_PACKET:
+        atapi_packet_write(s, ch, d, size, v)
+        return
     if ch.xfer != IDE_XFER_DISK or not ch.writing:
         return
     if n > ch.end - ch.pos:
@@ -489,6 +508,8 @@ cdef int ide_io_write(IdeState* s, IdeMedia* m, uint32_t port, uint32_t size,
             ch.irq_pending = 0
         elif not (v & ATA_SRST) and (ch.ctrl & ATA_SRST):
             ide_signature(ch)           # the reset completes (no BSY time)
+            if m.disk[c * 2].cdrom:
+                atapi_signature(ch)
             ch.select = 0xA0
             ch.status = ATA_DRDY | ATA_DSC
         ch.ctrl = v
