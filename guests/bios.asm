@@ -44,6 +44,7 @@ CMD_VERIFY      equ 3
 CMD_GEOMETRY    equ 4
 CMD_DRIVES      equ 5
 CMD_SIZE        equ 6               ; total sectors in LBA low/high
+CMD_KERNEL      equ 7               ; a loaded kernel: segment in LBA low, SP in high
 
 ; ---- BDA offsets (segment 0040h) ---------------------------------------------
 BDA_COM1        equ 0x00

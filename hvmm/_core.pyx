@@ -33,6 +33,10 @@ include "kernel/rtc.pxi"
 include "kernel/uart.pxi"
 include "kernel/vga.pxi"
 include "kernel/textvideo.pxi"
+include "kernel/pci.pxi"
+include "kernel/ide.pxi"
+include "kernel/atapi.pxi"
+include "kernel/acpi_pm.pxi"
 include "core/bus.pxi"
 include "core/string.pxi"
 include "core/bits.pxi"
@@ -52,6 +56,7 @@ include "core/debug.pxi"
 # the Python-facing pieces of Cpu: its Exit record, its registers (base class)
 include "core/cpu_api.pxi"
 include "core/debug_api.pxi"
+include "kernel/devices_api.pxi"
 
 EXIT_REASONS = {
     EXIT_BUDGET: "budget",
@@ -66,6 +71,7 @@ EXIT_REASONS = {
     EXIT_RESET: "reset",
     EXIT_WATCHPOINT: "watchpoint",
     EXIT_TRACE_FULL: "trace_full",
+    EXIT_POWER_OFF: "power_off",
 }
 
 NO_DEADLINE = 0xFFFFFFFFFFFFFFFF
@@ -77,6 +83,7 @@ _DEVICE_NAMES = {
     DEV_NONE: "(none)", DEV_PIC: "pic", DEV_PIT: "pit", DEV_KBC: "i8042",
     DEV_RTC: "rtc", DEV_UART: "uart", DEV_VIDEO: "video", DEV_POST: "post",
     DEV_A20: "port92", DEV_DEBUGCON: "debugcon", DEV_DEBUGEXIT: "debug-exit", DEV_FPU: "fpu",
+    DEV_PCI: "pci", DEV_IDE: "ide", DEV_ACPI: "acpi-pm",
 }
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}
@@ -88,7 +95,7 @@ def _check_port(unsigned int port, unsigned int size):
         raise ValueError(f"bad port access: port {port:#x}, size {size}")
 
 
-cdef class Cpu(CpuDebug):
+cdef class Cpu(CpuDevices):
     """An x86 CPU with its guest physical memory.
 
     model: "8086" (the original's quirks, 1 MiB wrap, no coprocessor), "386"

@@ -142,6 +142,7 @@ class RawImage:
         self.geometry = self._geometry(data)
         self.dirty = False
         self.changed: set[int] = set()     # LBAs the guest wrote (snapshots)
+        self.change_sources = []    # callables -> LBAs written elsewhere (IDE)
 
     def _check_size(self, size: int) -> None:
         raise NotImplementedError
@@ -167,13 +168,24 @@ class RawImage:
 
     # ---- snapshots (hvmm.snapshot): the guest's changes -----------------------
 
+    def sync_changes(self) -> None:
+        """Fold in the sectors written around ``write()``: the in-kernel IDE
+        controller writes the mapping directly and keeps its own record."""
+        for source in self.change_sources:
+            lbas = source()
+            if lbas:
+                self.changed.update(lbas)
+                self.dirty = True
+
     def overlay(self) -> dict[int, bytes]:
         """The sectors the guest wrote since the image was opened: {LBA: data}."""
+        self.sync_changes()
         return {lba: self.read(lba, 1) for lba in sorted(self.changed)}
 
     def restore_overlay(self, sectors: dict[int, bytes]) -> None:
         """Make the guest's changes exactly ``sectors`` (an ``overlay()``):
         sectors changed since then go back to the file's contents."""
+        self.sync_changes()
         revert = self.changed - set(sectors)
         if revert:
             if self.path.startswith("<") or self.writable:
@@ -189,6 +201,7 @@ class RawImage:
 
     def close(self) -> None:
         """Flush guest writes to the file (with ``write``) and unmap."""
+        self.sync_changes()
         if self._file is not None:
             data, self._file = self._file, None
             if self.writable:
@@ -250,6 +263,24 @@ class HardDiskImage(RawImage):
         heads, spt = mbr_geometry(data[:SECTOR]) or default_geometry(total)
         cylinders = min(max(total // (heads * spt), 1), MAX_CHS_CYLINDERS)
         return Geometry(cylinders, heads, spt)
+
+
+class CdImage(RawImage):
+    """A CD-ROM image (an ISO 9660 file): whole 2048-byte sectors, read
+    only (the ATAPI drive on the secondary IDE channel; kernel/atapi.pxi)."""
+
+    kind = "CD image"
+
+    def __init__(self, path):
+        super().__init__(path, write=False)
+
+    def _check_size(self, size: int) -> None:
+        if not size or size % 2048:
+            raise ConfigError(
+                f"CD image {self.path}: {size} bytes is not a positive multiple of 2048")
+
+    def _geometry(self, data) -> Geometry:
+        return Geometry(0, 0, 0)
 
 
 def default_geometry(total: int) -> tuple[int, int]:

@@ -15,7 +15,7 @@ POST and boots drive A: or else hard disk 80h (INT 19h).  See docs/firmware.md.
 
 from __future__ import annotations
 
-from hvmm.disks import FloppyImage, HardDiskImage
+from hvmm.disks import CdImage, FloppyImage, HardDiskImage
 from hvmm.errors import ConfigError
 from hvmm.firmware import DiskPort, bios_image
 from hvmm.machine import Machine, Stop, _DEFAULT
@@ -51,12 +51,15 @@ class PC(Machine):
     ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
     for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
     128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``,
-    ``debug_stream``, ``realtime``: as for Machine.
+    ``debug_stream``, ``realtime``: as for Machine.  ``cdrom``: an ISO
+    image (path or ``hvmm.disks.CdImage``) in an ATAPI drive, the secondary
+    IDE master (for a kernel's driver; the BIOS does not boot it).  ``acpi``: the ACPI
+    tables at E0000h (hvmm.firmware.acpi; with our BIOS, not on the 8086).
     """
 
-    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None,
+    def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None, cdrom=None,
                  write=False, bios: bytes | None = None, ips=None, debug_stream=_DEFAULT,
-                 realtime=False):
+                 realtime=False, acpi=True):
         rom = bios_image() if bios is None else bytes(bios)
         if len(rom) not in (0x10000, 0x20000):
             raise ConfigError(f"BIOS image is {len(rom)} bytes, not 64 or 128 KiB")
@@ -76,11 +79,28 @@ class PC(Machine):
         self.cpu.map_rom(rom_base, rom)
         if cpu != "8086":
             self.cpu.alias_rom((1 << 32) - len(rom), rom_base, len(rom))
+        if acpi and bios is None and cpu != "8086" and len(self.cpu.memory) > 1 << 20:
+            from hvmm.firmware.acpi import install
+
+            install(self.cpu)
         self.disk = DiskPort(drives, protect=[(rom_base, 1 << 20)])
         self.add_device(self.disk)
+        # The same hard disks on the in-kernel IDE controller: hda the
+        # primary master, hdb the primary slave (as QEMU's -hda/-hdb).
+        for index, number in enumerate((0x80, 0x81)):
+            if number in drives and hasattr(self.cpu, "ide_attach"):
+                self._attach_ide(index, drives[number])
+        self.cdrom = None
+        if cdrom is not None:
+            self.cdrom = cdrom if hasattr(cdrom, "geometry") else CdImage(cdrom)
+            self.cpu.ide_attach(2, self.cdrom.data, cdrom=True)
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):
             self.cpu.reset()
         set_cmos_memory(self.cpu, len(self.cpu.memory))
+
+    def _attach_ide(self, index, image) -> None:
+        self.cpu.ide_attach(index, image.data)
+        image.change_sources.append(lambda: self.cpu.ide_take_changed(index))
 
     def halt_stop(self, ex) -> Stop:
         """A halt in the BIOS ROM after INT 18h (POST code 18h) is the BIOS

@@ -56,7 +56,7 @@ class Stop:
 
     @property
     def ok(self) -> bool:
-        return self.reason in ("hlt", "debug_exit", "reset")
+        return self.reason in ("hlt", "debug_exit", "reset", "power_off")
 
 
 def fmt_addr(cs: int, eip: int) -> str:
@@ -108,6 +108,8 @@ def guest_stop(machine, ex) -> Stop:
         return Stop("debug_exit", guest_status(ex.value), ex, value=ex.value)
     if reason == "reset":
         return Stop("reset", ExitStatus.OK, ex, note="the guest asked for a reset")
+    if reason == "power_off":
+        return Stop("power_off", ExitStatus.OK, ex, note="the guest powered off (ACPI S5)")
     status = ExitStatus.TRIPLE_FAULT if reason == "triple_fault" else ExitStatus.GUEST_FAULT
     return Stop(reason, status, ex, error=describe_error(machine.cpu, ex))
 

@@ -80,6 +80,8 @@ def describe_stop(cpu, stop: Stop, instructions: int | None = None) -> str:
         return f"guest halted with interrupts off at {at}{after}"
     if stop.reason == "reset":
         return f"guest asked for a reset at {where}{after}, stopping"
+    if stop.reason == "power_off":
+        return f"guest powered off (ACPI S5){after}"
     if stop.reason == "interrupted":
         return f"interrupted at {where}{after}"
     if stop.reason == "limit":

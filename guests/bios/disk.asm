@@ -460,6 +460,12 @@ int18_handler:
 ; then hard disk 80h. Each failure is reported; when nothing boots, INT 18h.
 int19_handler:
         sti
+        mov     dx, DISK_CMD            ; a kernel the host loaded (--kernel)?
+        mov     ax, CMD_KERNEL
+        out     dx, ax
+        in      ax, dx
+        test    ax, ax
+        jz      boot_kernel
         mov     ax, BDA_SEG
         mov     ds, ax
         test    byte [BDA_EQUIP], 1
@@ -475,6 +481,29 @@ int19_handler:
         call    boot_from
 .none:  int     0x18
         jmp     halt_forever
+
+; The Linux boot protocol's real-mode entry: DS = ES = FS = GS = SS = the
+; setup segment, SP at the end of its heap, CS:IP = segment + 20h : 0,
+; interrupts off (hvmm/firmware/linux_boot.py loaded it all).
+boot_kernel:
+        cpu     386
+        mov     dx, DISK_LBA_HI
+        in      ax, dx
+        mov     bx, ax                  ; SP
+        mov     dx, DISK_LBA_LO
+        in      ax, dx                  ; the setup segment
+        cli
+        mov     ds, ax
+        mov     es, ax
+        mov     fs, ax
+        mov     gs, ax
+        mov     ss, ax
+        mov     sp, bx
+        add     ax, 0x20
+        push    ax
+        push    word 0
+        retf
+        cpu     8086
 
 ; boot_from: read sector 0 of drive DL to 0000:7C00 and, when it ends in
 ; 55AA, jump to it with DL = the drive. Returns (after a message) otherwise.

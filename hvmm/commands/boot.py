@@ -80,8 +80,11 @@ def boot_disks(args) -> dict:
             what = "floppy" if slot == "floppy" else "first hard disk"
             raise UsageError(f"IMAGE {args.image} is a {what} image, and --{slot} gives one too")
         disks[slot] = args.image
-    if not disks and not args.bios:
-        raise UsageError("boot: no disk: give IMAGE, --floppy, --hda or a --bios that needs none")
+    if (args.initrd or args.append is not None) and not args.kernel:
+        raise UsageError("--initrd and --append need --kernel")
+    if not disks and not args.bios and not args.kernel:
+        raise UsageError("boot: no disk: give IMAGE, --floppy, --hda or a --bios that needs none "
+                         "(or --kernel)")
     if "hdb" in disks and "hda" not in disks:
         raise UsageError("--hdb needs --hda (the BIOS numbers hard disks from 80h)")
     return disks
@@ -133,9 +136,12 @@ def cmd_boot(args) -> int:
     images = open_boot_disks(disks, args.write)
     try:
         pc = PC(**images, cpu=args.cpu, memory_mb=args.memory, bios=bios, realtime=realtime,
+                acpi=args.acpi, cdrom=args.cdrom,
                 debug_stream=debug_kept if debug_kept is not None else _DEFAULT)
         for spec in args.device or ():
             pc.add_device(create_device(spec))
+        if args.kernel:
+            _load_kernel(pc, args)
     except BaseException:
         for image in images.values():
             image.close()
@@ -160,9 +166,22 @@ def cmd_boot(args) -> int:
                     f"(the console keeps the last {debug_kept.limit >> 20} MiB)")
         sys.stdout.flush()
         pc.disk.close()
+        if pc.cdrom is not None:
+            pc.cdrom.close()
     from hvmm.headless import format_screen
 
     return finish(pc, args, result, screen=format_screen(pc) if args.print_screen else None)
+
+
+def _load_kernel(pc, args) -> None:
+    """--kernel/--initrd/--append: the Linux boot protocol (one-line errors)."""
+    from hvmm.firmware.linux_boot import load_linux, read_file
+
+    if args.cpu == "8086":
+        raise UsageError("--kernel needs the 386 CPU model (Linux's setup code is 386 code)")
+    kernel = read_file(args.kernel, "kernel")
+    initrd = read_file(args.initrd, "initrd") if args.initrd else None
+    load_linux(pc, kernel, initrd, args.append or "", name=f"kernel {args.kernel}")
 
 
 def _boot_headless(pc, args, steps, serial, debugger=None):
@@ -219,11 +238,23 @@ def add_boot_parser(sub, parents) -> None:
     p.add_argument("--hda", metavar="IMAGE",
                    help="raw hard-disk image for disk 80h (C:), any multiple of 512 bytes")
     p.add_argument("--hdb", metavar="IMAGE", help="raw hard-disk image for disk 81h")
+    p.add_argument("--cdrom", metavar="ISO",
+                   help="an ISO image in an ATAPI CD-ROM drive, the secondary IDE master "
+                   "(read only; for the guest's driver, the BIOS does not boot it)")
     p.add_argument("--write", action="store_true",
                    help="write the guest's disk writes to the image files")
     p.add_argument("--bios", metavar="FILE",
                    help="boot another ROM image (64 or 128 KiB, mapped to end at 1 MiB "
                    "and at 4 GiB) instead of the hvmm BIOS; IMAGE is then optional")
+    g = p.add_argument_group("direct kernel boot (the Linux x86 boot protocol)")
+    g.add_argument("--kernel", metavar="FILE",
+                   help="a Linux bzImage to start at INT 19h instead of a disk's boot sector "
+                   "(disks stay attached)")
+    g.add_argument("--initrd", metavar="FILE", help="an initial ramdisk for --kernel")
+    g.add_argument("--append", metavar="TEXT", help="the kernel command line for --kernel")
+    p.add_argument("--acpi", action=argparse.BooleanOptionalAction, default=True,
+                   help="ACPI tables (RSDP, RSDT, FADT, FACS, DSDT with S5: the PM timer "
+                   "and power-off) for the guest; --no-acpi leaves them out")
     p.add_argument("--headless", action="store_true",
                    help="no console: run under the --wait/--type script "
                    "(without it: the interactive console, Ctrl-] leaves)")

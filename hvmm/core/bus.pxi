@@ -38,7 +38,13 @@ cdef enum:
     DEV_DEBUGCON = 9    # port 0xE9: Bochs/QEMU debug console
     DEV_DEBUGEXIT = 10  # port 0xF4: QEMU isa-debug-exit
     DEV_FPU = 11        # port 0xF0: clears the FERR# latch on IRQ 13 (fpu.pxi)
-    DEV_COUNT = 12
+    DEV_PCI = 12        # 0xCF8-0xCFF: PCI configuration space
+    DEV_IDE = 13        # 1F0-1F7, 3F6, 170-177, 376: the ATA channels
+    DEV_ACPI = 14       # 0x600-0x60B: ACPI PM1 registers and the PM timer
+    DEV_COUNT = 15
+
+cdef enum:
+    EXIT_POWER_OFF = 20 # the guest powered off (ACPI S5)
 
 cdef enum:
     PATH_KERNEL = 0
@@ -79,6 +85,11 @@ ctypedef struct Devices:
     RtcState rtc
     UartState uart
     TextVideoState video
+    PciState pci
+    IdeState ide
+    AcpiPmState acpi
+    IdeMedia* ide_media                 # the disks behind the IDE channels
+                                        # (this process's: kept by snapshots)
     uint8_t post_code
     uint8_t port92
     uint32_t debug_exit_value
@@ -159,6 +170,9 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     dv.rtc.base_ns = 0
     uart_init(&dv.uart, &dv.pic, 0x3F8, 4)
     textvideo_init(&dv.video, TV_CGA | TV_VGA)
+    pci_reset(&dv.pci)
+    ide_reset(&dv.ide, &dv.pic)
+    acpi_pm_reset(&dv.acpi)
     bus_map(dv, 0x20, 0x21, DEV_PIC)
     bus_map(dv, 0xA0, 0xA1, DEV_PIC)
     bus_map(dv, 0x4D0, 0x4D1, DEV_PIC)
@@ -172,6 +186,12 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     bus_map(dv, 0x3C0, 0x3CF, DEV_VIDEO)
     bus_map(dv, 0x3D0, 0x3DF, DEV_VIDEO)
     bus_map(dv, 0x80, 0x80, DEV_POST)
+    bus_map(dv, 0xCF8, 0xCFF, DEV_PCI)
+    bus_map(dv, 0x1F0, 0x1F7, DEV_IDE)
+    bus_map(dv, 0x3F6, 0x3F6, DEV_IDE)
+    bus_map(dv, 0x170, 0x177, DEV_IDE)
+    bus_map(dv, 0x376, 0x376, DEV_IDE)
+    bus_map(dv, ACPI_PM_BASE, ACPI_PM_LAST, DEV_ACPI)
     bus_map(dv, 0x92, 0x92, DEV_A20)
     bus_map(dv, 0xE9, 0xE9, DEV_DEBUGCON)
     bus_map(dv, 0xF4, 0xF4, DEV_DEBUGEXIT)
@@ -208,6 +228,12 @@ cdef int kernel_read(CpuState* c, int dev, uint32_t port, uint32_t size,
         return uart_io_read(&dv.uart, port, size, v, now)
     elif dev == DEV_VIDEO:
         return textvideo_io_read(&dv.video, port, size, v, now)
+    elif dev == DEV_IDE:
+        return ide_io_read(&dv.ide, dv.ide_media, port, size, v, now)
+    elif dev == DEV_PCI:
+        return pci_io_read(&dv.pci, port, size, v, now)
+    elif dev == DEV_ACPI:
+        return acpi_pm_io_read(&dv.acpi, port, size, v, now)
     elif dev == DEV_POST:
         v[0] = dv.post_code
         return size == 1
@@ -224,6 +250,7 @@ cdef int kernel_read(CpuState* c, int dev, uint32_t port, uint32_t size,
 cdef int kernel_write(CpuState* c, int dev, uint32_t port, uint32_t size,
                       uint32_t v, uint64_t now) noexcept nogil:
     cdef Devices* dv = devs(c)
+    cdef int r
     if dev == DEV_PIC:
         return BUS_EVENTS if pic_io_write(&dv.pic, port, size, v, now) else -1
     elif dev == DEV_PIT:
@@ -243,6 +270,19 @@ cdef int kernel_write(CpuState* c, int dev, uint32_t port, uint32_t size,
             c.stop_reason = EXIT_RESET
             return BUS_STOP
         return BUS_EVENTS
+    elif dev == DEV_IDE:
+        return BUS_EVENTS if ide_io_write(&dv.ide, dv.ide_media, port, size, v, now) else -1
+    elif dev == DEV_PCI:
+        r = pci_io_write(&dv.pci, port, size, v, now)
+        if r == 2:
+            c.stop_reason = EXIT_RESET
+            return BUS_STOP
+        return BUS_DONE if r else -1
+    elif dev == DEV_ACPI:
+        if acpi_pm_io_write(&dv.acpi, port, size, v, now) == 2:
+            c.stop_reason = EXIT_POWER_OFF
+            return BUS_STOP
+        return BUS_DONE
     elif dev == DEV_POST:
         dv.post_code = v & 0xFF
         return BUS_DONE
@@ -291,7 +331,8 @@ cdef int bus_read(CpuState* c, uint32_t port, uint32_t size, uint32_t* v,
         dv.stats[dev][PATH_KERNEL] += 1
         if dev == DEV_RTC or dev == DEV_UART:
             return BUS_EVENTS       # reading may re-arm their interrupts
-        if (dev == DEV_PIC or dev == DEV_KBC) and dv.pic.intr and (c.flags & F_IF):
+        if (dev == DEV_PIC or dev == DEV_KBC or dev == DEV_IDE) and dv.pic.intr and (
+                c.flags & F_IF):
             return BUS_EVENTS
         return BUS_DONE
     if dv.port_py[port]:
@@ -320,7 +361,7 @@ cdef int bus_write(CpuState* c, uint32_t port, uint32_t size, uint32_t v,
             dv.ticks[dev] += hvmm_ticks() - t0
         else:
             r = kernel_write(c, dev, port, size, v, now)
-        if r == BUS_EVENTS and (dev == DEV_PIC or dev == DEV_KBC) and not (
+        if r == BUS_EVENTS and (dev == DEV_PIC or dev == DEV_KBC or dev == DEV_IDE) and not (
                 dv.pic.intr and (c.flags & F_IF)):
             r = BUS_DONE            # nothing to deliver: no need to stop
         if r >= 0:

@@ -296,7 +296,8 @@ cdef class CpuDebug(CpuRegisters):
         differs was written by another build of the core."""
         return (f"cpu{sizeof(CpuState)}-dev{sizeof(Devices)}-pic{sizeof(PicState)}"
                 f"-pit{sizeof(PitState)}-kbc{sizeof(I8042State)}-rtc{sizeof(RtcState)}"
-                f"-uart{sizeof(UartState)}-video{sizeof(TextVideoState)}")
+                f"-uart{sizeof(UartState)}-video{sizeof(TextVideoState)}"
+                f"-pci{sizeof(PciState)}-ide{sizeof(IdeState)}-acpi{sizeof(AcpiPmState)}")
 
     def get_kernel_state(self):
         """The in-kernel devices (the C Devices struct) as raw bytes."""
@@ -307,7 +308,8 @@ cdef class CpuDebug(CpuRegisters):
         and the ports Python claimed are this machine's, and stay."""
         cdef Devices* dv = <Devices*>self.s.devices
         cdef const uint8_t[:] b = data
-        cdef PicState* links[4]
+        cdef PicState* links[5]
+        cdef IdeMedia* media = dv.ide_media
         cdef uint8_t* claimed
         if len(data) != sizeof(Devices):
             raise ValueError("in-kernel device state of the wrong size")
@@ -315,9 +317,11 @@ cdef class CpuDebug(CpuRegisters):
         if claimed == NULL:
             raise MemoryError()
         links[0], links[1], links[2], links[3] = dv.pit.pic, dv.kbc.pic, dv.rtc.pic, dv.uart.pic
+        links[4] = dv.ide.pic
         memcpy(claimed, dv.port_py, 65536)
         memcpy(dv, &b[0], sizeof(Devices))
         dv.pit.pic, dv.kbc.pic, dv.rtc.pic, dv.uart.pic = links[0], links[1], links[2], links[3]
+        dv.ide.pic, dv.ide_media = links[4], media
         memcpy(dv.port_py, claimed, 65536)
         free(claimed)
         self.s.win_len = 0

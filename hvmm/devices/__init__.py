@@ -17,12 +17,14 @@ from hvmm.devices.base import (
     VirtualClock,
     normalize_ports,
 )
+from hvmm.devices.pci import PciDevice
 
 __all__ = [
     "NO_DEADLINE",
     "Device",
     "IrqLine",
     "MmioDevice",
+    "PciDevice",
     "PortDevice",
     "Timer",
     "VirtualClock",

@@ -32,6 +32,7 @@ BASE = 0x4A0
 SECTOR = 512
 
 CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_GEOMETRY, CMD_DRIVES, CMD_SIZE = 1, 2, 3, 4, 5, 6
+CMD_KERNEL = 7      # INT 19h: a kernel loaded by the host (hvmm.firmware.linux_boot)
 
 # INT 13h status codes the device reports.
 ST_OK = 0x00
@@ -60,6 +61,7 @@ class DiskPort(PortDevice):
         self.commands = 0
         self.sectors_read = 0
         self.sectors_written = 0
+        self.kernel_entry = None    # (setup segment, SP) for CMD_KERNEL
 
     # ---- snapshots (hvmm.snapshot; the images' changes are saved apart) -----
 
@@ -108,6 +110,11 @@ class DiskPort(PortDevice):
         """Run a command from the registers; return the status."""
         self.commands += 1
         r = self.regs
+        if command == CMD_KERNEL:
+            if self.kernel_entry is None:
+                return ST_BAD_COMMAND
+            r[R_LBA_LO], r[R_LBA_HI] = self.kernel_entry
+            return ST_OK
         if command == CMD_DRIVES:
             r[R_COUNT] = sum(1 for d in self.drives if d < 0x80)
             r[R_INFO] = sum(1 for d in self.drives if d >= 0x80)
