@@ -53,7 +53,9 @@ def test_switch_compiles_to_jump_tables():
     for m in T.MODELS:
         assert f"cdef inline int execute_{m}(" in text
         assert f"cdef int run_loop_{m}(" in text
-        assert f"cdef int run_chunk_{m}(void* c, uint64_t chunk)" in text
+        # one instruction loop per default size (CS.D) where the model has one
+        for bits in ((16, 32) if T.OPERAND_SIZE_32[m] else (16,)):
+            assert f"cdef int run_chunk_{m}_{bits}(void* c, uint64_t chunk)" in text
 
 
 def test_instruction_shapes_follow_the_rows():
