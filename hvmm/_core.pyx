@@ -42,6 +42,11 @@ include "core/string.pxi"
 include "core/bits.pxi"
 include "core/move.pxi"
 include "core/system.pxi"
+# protected mode: descriptors, privilege and far transfers, the IDT
+include "core/descriptor.pxi"
+include "core/privilege.pxi"
+include "core/idt.pxi"
+include "core/sysdesc.pxi"
 # the x87 FPU (the host's runs the arithmetic) and the 686's system additions
 include "core/fpu_host.pxi"
 include "core/fpu.pxi"
@@ -217,6 +222,7 @@ cdef class Cpu(CpuDevices):
         self.s.idtr.base = 0
         self.s.idtr.limit = 0x3FF
         self.s.ipmask = 0xFFFF
+        pm_reset(&self.s)
         self.s.halted = 0
         self.s.shadow = 0
         self.s.nmi_pending = 0

@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to load and start it, hex (default 0000:7C00); "
                    "DS=ES=SS=SEG, SP=OFF")
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
+    p.add_argument("--deliver-ud", action="store_true",
+                   help="deliver an invalid opcode to the guest as #UD (INT 6), as "
+                   "hardware does, instead of ending the run")
     p.set_defaults(func=cmd_exec)
 
     add_boot_parser(sub, [machine, runs, output_options(), devices, debug_options()])

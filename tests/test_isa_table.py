@@ -53,11 +53,13 @@ def test_switch_compiles_to_jump_tables():
     for m in generate.instantiated():
         assert f"cdef inline int execute_{m}(" in text
         assert f"cdef int run_loop_{m}(" in text
-        assert f"cdef int run_chunk_{m}(void* c, uint64_t chunk)" in text
+        # one instruction loop per default size (CS.D) where the model has one
+        for bits in ((16, 32) if T.OPERAND_SIZE_32[m] else (16,)):
+            assert f"cdef int run_chunk_{m}_{bits}(void* c, uint64_t chunk)" in text
     for m, host in generate.SHARES.items():
         assert m in T.MODELS and host in generate.instantiated()
         assert f"cdef inline int execute_{m}(" not in text
-        assert f"run_chunk_{m}" not in text
+        assert f"run_chunk_{m}_" not in text
 
 
 def test_instruction_shapes_follow_the_rows():

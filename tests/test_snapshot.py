@@ -137,3 +137,20 @@ def test_disk_overlay_saved_and_reverted(tmp_path):
     fresh.load_state(tmp_path / "s")
     assert fresh.disk.drives[0].read(5, 1) == b"A" * 512
     assert path.read_bytes() == bytes(1474560)      # the image file is untouched
+
+
+def test_cpu_state_carries_protected_mode():
+    # the CPL, the LDTR and TR caches and the exception counters survive a
+    # JSON round trip into another machine
+    m = build_machine(GUEST)
+    state = json.loads(json.dumps(m.cpu.get_cpu_state()))
+    state["cr"][0] |= 1
+    state["seg"][3] = [0x10, 0x1000, 0xFFF, 0x4091]         # DS: read-only data
+    state["pm"].update(cpl=3, ldtr=[0x28, 0x8000, 0x27, 0x82], tr=[0x30, 0x9000, 0x67, 0x8B],
+                       mode_switches=2)
+    state["pm"]["exc_by_vec"][13] = 4
+    other = build_machine(GUEST)
+    other.cpu.set_cpu_state(state)
+    again = json.loads(json.dumps(other.cpu.get_cpu_state()))
+    assert again["pm"] == state["pm"] and again["seg"] == state["seg"]
+    assert again == state

@@ -60,7 +60,8 @@ real_main:
         ENTER_PM32 main32
 
 ; Interrupts 12 and 13 in real mode: record the vector and saved IP,
-; resume at [rm_resume].
+; resume at [rm_resume]. (16-bit code: ENTER_PM32 leaves nasm in bits 32.)
+        bits    16
 rm_fault12:
         mov     word [cs:rm_vec], 12
         jmp     rm_fault

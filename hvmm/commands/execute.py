@@ -84,6 +84,8 @@ def cmd_exec(args) -> int:
     image = load_image(args.binary, (seg << 4) + off, memory_mib << 20)
     machine = build_machine(image, load=(seg, off), cpu_model=args.cpu, memory_mib=memory_mib,
                             devices=args.device or (), stats=args.stats)
+    if getattr(args, "deliver_ud", False):
+        machine.cpu.invalid_opcode_exits = False    # #UD to the guest's handler
     tools = Tools(machine, args)
     bar, on_progress = progress_bar(args.max_instructions)
     serial_io = None

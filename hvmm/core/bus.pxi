@@ -386,14 +386,18 @@ cdef int bus_write(CpuState* c, uint32_t port, uint32_t size, uint32_t v,
 cdef inline uint32_t io_in(CpuState* c, Insn* d, uint64_t* left, uint32_t port,
                            uint32_t size) noexcept nogil:
     cdef uint32_t v = 0
-    cdef int r = bus_read(c, port, size, &v, now_in_loop(c, left[0]))
+    cdef int r
+    io_check(c, port, size)
+    r = bus_read(c, port, size, &v, now_in_loop(c, left[0]))
     if r != BUS_DONE:
         stop_run(c, d, left, EXIT_IO if r == BUS_PYTHON else STOP_EVENTS, 1)
     return v
 
 cdef inline void io_out(CpuState* c, Insn* d, uint64_t* left, uint32_t port,
                         uint32_t size, uint32_t v) noexcept nogil:
-    cdef int r = bus_write(c, port, size, v, now_in_loop(c, left[0]))
+    cdef int r
+    io_check(c, port, size)
+    r = bus_write(c, port, size, v, now_in_loop(c, left[0]))
     if r == BUS_PYTHON:
         stop_run(c, d, left, EXIT_IO, 1)
     elif r == BUS_EVENTS:

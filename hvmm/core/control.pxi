@@ -9,6 +9,22 @@ cdef inline void load_seg_real(CpuState* c, int s, uint32_t sel) noexcept nogil:
     if s == S_CS:
         c.win_len = 0
 
+# Any segment register load but CS: the descriptor's in protected mode.
+cdef inline void load_seg(CpuState* c, int s, uint32_t sel) noexcept nogil:
+    if c.cr[0] & 1:
+        load_seg_pm(c, s, sel)
+    else:
+        load_seg_real(c, s, sel)
+
+# After a protected-mode transfer: a change of CS's default size ends the
+# chunk (the loop is compiled per size); a task switch is not built yet.
+cdef inline void pm_after(CpuState* c, Insn* d, uint64_t* left, int r) noexcept nogil:
+    if __builtin_expect(r != 0, 0):
+        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
+    elif c.cs_size_changed:
+        c.cs_size_changed = 0
+        stop_run(c, d, left, STOP_EVENTS, 1)
+
 # The FLAGS image pushed by PUSHF/INT: the 8086 reads bits 12-15 as 1.
 cdef inline uint32_t flags_image(CpuState* c) noexcept nogil:
     return get_eflags(c) | c.flags_fixed
@@ -27,6 +43,9 @@ cdef inline void write_flags(CpuState* c, uint32_t v, uint32_t writable) noexcep
 cdef void do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nogil:
     cdef uint32_t entry = vec * 4
     cdef uint32_t ip, cs
+    if c.cr[0] & 1:
+        pm_interrupt(c, vec, ret_eip, c.deliver_flags)
+        return
     if entry + 3 > c.idtr.limit:
         raise_exception(c, VEC_GP, 0)
     push16(c, flags_image(c) & 0xFFFF)
@@ -114,9 +133,14 @@ cdef inline void ret_near(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
     set_sp(c, c.regs[R_ESP] + release, sp_mask(c))
     jump_to(d, eip, target)
 
-cdef inline void ret_far(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
+cdef inline void ret_far(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, uint32_t release,
                          int o32) noexcept nogil:
     cdef uint32_t target, sel
+    if c.cr[0] & 1:
+        retf_pm(c, release, o32)
+        jump_to(d, eip, c.eip)
+        pm_after(c, d, left, 0)
+        return
     stack_checkpoint(c)
     target = popv(c, o32)
     sel = popv(c, o32) & 0xFFFF
@@ -125,31 +149,48 @@ cdef inline void ret_far(CpuState* c, Insn* d, uint32_t* eip, uint32_t release,
     jump_to(d, eip, target)
 
 # CALL/JMP ptr16:16/32 (9A, EA).
-cdef inline void call_far_ptr(CpuState* c, Insn* d, uint32_t* eip, int o32) noexcept nogil:
+cdef inline void call_far_ptr(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o32) noexcept nogil:
     cdef uint32_t target = fetchv(d, o32)
     cdef uint32_t sel = fetch16(d)
+    if c.cr[0] & 1:
+        far_pm_insn(c, d, eip, left, sel, target, 1, o32)
+        return
     stack_checkpoint(c)
     pushv(c, c.seg[S_CS].sel, o32)
     pushv(c, eip[0] + insn_len(d), o32)
     load_seg_real(c, S_CS, sel)
     jump_to(d, eip, target)
 
-cdef inline void jmp_far_ptr(CpuState* c, Insn* d, uint32_t* eip, int o32) noexcept nogil:
+cdef inline void jmp_far_ptr(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o32) noexcept nogil:
     cdef uint32_t target = fetchv(d, o32)
     cdef uint32_t sel = fetch16(d)
+    if c.cr[0] & 1:
+        far_pm_insn(c, d, eip, left, sel, target, 0, o32)
+        return
     load_seg_real(c, S_CS, sel)
     jump_to(d, eip, target)
 
 # CALL/JMP m16:16/32 (FF /3, /5).
-cdef inline void far_mem(CpuState* c, Insn* d, uint32_t* eip, int call, int o32) noexcept nogil:
+cdef inline void far_mem(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int call,
+                         int o32) noexcept nogil:
     cdef uint32_t target = mem_rdv_at(c, d, 0, o32)
     cdef uint32_t sel = mem_rd16_at(c, d, vsize(o32))
+    if c.cr[0] & 1:
+        far_pm_insn(c, d, eip, left, sel, target, call, o32)
+        return
     if call:
         stack_checkpoint(c)
         pushv(c, c.seg[S_CS].sel, o32)
         pushv(c, eip[0] + insn_len(d), o32)
     load_seg_real(c, S_CS, sel)
     jump_to(d, eip, target)
+
+cdef inline void far_pm_insn(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, uint32_t sel,
+                             uint32_t target, int call, int o32) noexcept nogil:
+    cdef int r = far_pm(c, sel, target, call, o32, eip[0] + insn_len(d))
+    if r == PM_OK:
+        jump_to(d, eip, c.eip)
+    pm_after(c, d, left, r)
 
 # POP CS (the 8086's 0F).
 cdef inline void pop_cs(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
@@ -160,11 +201,14 @@ cdef inline void pop_cs(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
 # A fault while pushing the frame or reading the vector is the INT
 # instruction's own.
 cdef inline void soft_int(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
-                          uint32_t vec) noexcept nogil:
+                          uint32_t vec, int dpl_checked) noexcept nogil:
     c.eip = eip[0]
     stack_checkpoint(c)
+    c.deliver_flags = DLV_SOFT if dpl_checked else 0
     do_interrupt(c, vec, eip[0] + insn_len(d))
     jump_to(d, eip, c.eip)
+    if c.cr[0] & 1:
+        pm_after(c, d, left, 0)
 
 cdef inline void bound(CpuState* c, Insn* d, uint32_t eip, uint64_t* left, int o32) noexcept nogil:
     cdef uint32_t index = get_rv(c, d.reg, o32)

@@ -50,6 +50,8 @@ cdef class CpuRegisters:
             self.s.seg[i].attr = attributes
         seg_bounds(&self.s.seg[i])
         self.s.win_len = 0
+        if i == S_CS and self.s.model != MODEL_8086:
+            self.s.ipmask = 0xFFFFFFFFu if (self.s.seg[i].attr & ATTR_DB) else 0xFFFF
 
     cdef inline _getseg(self, int i):
         return self.s.seg[i].sel

@@ -253,6 +253,12 @@ cdef class CpuDebug(CpuRegisters):
                     "mtrr_def_type": s.mtrr_def_type,
                     "perf_evtsel": [s.perf_evtsel[0], s.perf_evtsel[1]],
                     "perf_ctr": [s.perf_ctr[0], s.perf_ctr[1]], "debugctl": s.debugctl},
+            # protected mode: the CPL, the LDTR and TR caches, the counters
+            "pm": {"cpl": s.cpl,
+                   "ldtr": [s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr],
+                   "tr": [s.tr.sel, s.tr.base, s.tr.limit, s.tr.attr],
+                   "mode_switches": s.mode_switches,
+                   "exc_by_vec": [s.exc_by_vec[i] for i in range(32)]},
         }
 
     def set_cpu_state(self, d):
@@ -262,6 +268,7 @@ cdef class CpuDebug(CpuRegisters):
         s.eip, s.flags, s.lf_res, s.lf_aux = d["eip"], d["flags"], d["lf_res"], d["lf_aux"]
         for i in range(6):
             s.seg[i].sel, s.seg[i].base, s.seg[i].limit, s.seg[i].attr = d["seg"][i]
+            seg_bounds(&s.seg[i])
         for i in range(5):
             s.cr[i] = d["cr"][i]
         for i in range(8):
@@ -288,6 +295,14 @@ cdef class CpuDebug(CpuRegisters):
         for i in range(2):
             s.perf_evtsel[i] = m["perf_evtsel"][i]
             s.perf_ctr[i] = m["perf_ctr"][i]
+        p = d["pm"]
+        s.cpl, s.mode_switches = p["cpl"], p["mode_switches"]
+        s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr = p["ldtr"]
+        s.tr.sel, s.tr.base, s.tr.limit, s.tr.attr = p["tr"]
+        seg_bounds(&s.ldtr)
+        seg_bounds(&s.tr)
+        for i in range(32):
+            s.exc_by_vec[i] = p["exc_by_vec"][i]
         s.win_len = 0
 
     @staticmethod

@@ -88,10 +88,14 @@ cdef int deliver(CpuState* c, int vec, uint32_t ret_eip, int exception) noexcept
     cdef int second
     while True:
         c.deliver_vec = vec
+        c.deliver_flags = DLV_EXT
+        if exception and (vec == VEC_DF or (VEC_TS <= vec <= VEC_PF) or vec == 17):
+            c.deliver_flags = DLV_EXT | DLV_ERR
         if hvmm_guarded(c.fault_jmp, &c.guarded, deliver_guarded, c, ret_eip) == 0:
             if exception:
                 c.last_exception = vec
                 c.exceptions += 1
+                c.exc_by_vec[vec & 31] += 1
             return 0
         c.regs[R_ESP] = esp         # the frame pushed so far is dropped
         second = c.fault_vec

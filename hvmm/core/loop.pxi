@@ -5,8 +5,11 @@
 # execute_prefixed are templates taking the CPU model as a constant; the
 # generated run_chunk_<model>/run_loop_<model> instantiate them and
 # run_loop_for picks one once per entry, so nothing in the loop tests the
-# model at run time. A later per-code-segment-size variant (CS.D) is one
-# more constant parameter of the same templates.
+# model at run time. The 386's are instantiated twice more, per default
+# operand and address size (CS.D: 16- and 32-bit code segments), so that
+# unprefixed 32-bit code runs the same folded switch as 16-bit code; the
+# run loop picks the instantiation per chunk, and a CS load that changes
+# the size ends the chunk (pm_after, control.pxi).
 #
 # Faults (docs/faults.md): run_loop runs each chunk's instruction loop,
 # run_chunk, under a setjmp guard (hvmm_guarded, exception.pxi); run_chunk
@@ -179,17 +182,17 @@ cdef void check_lock(CpuState* c, const uint8_t* start) noexcept nogil:
 # copies of the switch (16- and 32-bit operands), which keeps the unprefixed
 # loop small enough for gcc to hold its state in registers.
 cdef inline void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,
-                                  uint64_t* left, int model) noexcept nogil:
+                                  uint64_t* left, int model, int d32) noexcept nogil:
     cdef int k = c.prefixes[op]
     cdef int lock = 0
     while k:
         if k < PX_OPSIZE:
             d.ovr = k - PX_SEG
         elif k == PX_OPSIZE:
-            d.o32 = 1
+            d.o32 = d32 ^ 1
         elif k == PX_ADDRSIZE:
-            d.a32 = 1
-            d.amask = 0xFFFFFFFF
+            d.a32 = d32 ^ 1
+            d.amask = 0xFFFF if d32 else 0xFFFFFFFF
         elif k == PX_LOCK:
             lock = 1
         else:
@@ -214,19 +217,19 @@ cdef inline void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* e
 # the stop reason (0: the chunk ran out) with the chunk's remaining count
 # in c.stop_left and EIP in c.eip. A raise_exception returns through the
 # guard around it instead (run_loop).
-cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model) noexcept nogil:
+cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model, int d32) noexcept nogil:
     # The chunk's count lives in c.insn_left, not in a register: a fault
     # finds it there (one memory decrement per instruction is cheaper than
     # a register and a store).
     cdef Insn d
     cdef Insn dp
     cdef uint32_t op, t, eip_tmp
-    cdef uint32_t ipmask = c.ipmask
+    cdef uint32_t ipmask = 0xFFFFFFFFu if d32 else 0xFFFF
     cdef uint32_t eip = c.eip
     cdef int reason
-    d.o32 = 0
-    d.a32 = 0
-    d.amask = 0xFFFF
+    d.o32 = d32
+    d.a32 = d32
+    d.amask = 0xFFFFFFFFu if d32 else 0xFFFF
     d.ovr = -1
     d.rep = 0
     c.insn_left = chunk
@@ -245,12 +248,12 @@ cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model) noexcept nogil
         # No prefix: d's prefix fields keep the defaults set before the
         # loop, and gcc folds them into this copy of the switch. A prefix
         # byte is a case of the switch that returns 1.
-        if execute(c, &d, op, 0, &eip, &c.insn_left, model):
+        if execute(c, &d, op, d32, &eip, &c.insn_left, model):
             # Prefixed instructions decode into a copy (d must not escape:
             # it would live in memory for the whole loop).
             dp = d
             eip_tmp = eip
-            execute_prefixed_for(c, &dp, op, &eip_tmp, &c.insn_left, model)
+            execute_prefixed_for(c, &dp, op, &eip_tmp, &c.insn_left, d32, model)
             d.p = dp.p
             d.start = dp.start
             eip = eip_tmp
@@ -265,11 +268,12 @@ cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model) noexcept nogil
     return reason
 
 cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
-                         hvmm_guarded_fn chunk_fn) noexcept nogil:
+                         hvmm_guarded_fn chunk16, hvmm_guarded_fn chunk32) noexcept nogil:
     cdef uint64_t left = 0, remaining = budget, chunk, executed, now, next_ev, skip
     cdef uint32_t eip, t
     cdef int reason = 0, vec
-    cdef uint32_t ipmask = c.ipmask
+    cdef uint32_t ipmask
+    cdef hvmm_guarded_fn chunk_fn
     cdef Devices* dv = devs(c)
     eip = c.eip
     c.esp_saved_at = NO_SERIAL
@@ -336,6 +340,8 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
             chunk = remaining
         c.chunk_len = chunk
         c.stop_reason = 0
+        c.cs_size_changed = 0
+        chunk_fn = chunk32 if (model_o32(model) and (c.seg[S_CS].attr & ATTR_DB)) else chunk16
 
         reason = hvmm_guarded(c.fault_jmp, &c.guarded, chunk_fn, c, chunk)
         if reason >= 0:
@@ -365,6 +371,7 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
         # Faults return to the faulting instruction on the 386; the 8086's
         # divide error returns past it.
         t = eip
+        ipmask = c.ipmask
         if c.fault_vec == VEC_DE and model == MODEL_8086:
             t = c.fault_next
         c.eip = eip

@@ -86,7 +86,7 @@ cdef uint32_t rd8_slow(CpuState* c, int seg, uint32_t off) noexcept nogil:
     return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
 
 cdef void wr8_slow(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
-    seg_check(c, seg, off, 1)
+    seg_check_w(c, seg, off, 1)
     phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
 
 cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
@@ -95,7 +95,7 @@ cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
     return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
 
 cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
-    if __builtin_expect(off >= c.seg[seg].end1, 0):
+    if __builtin_expect(off >= c.seg[seg].wend1, 0):
         wr8_slow(c, seg, off, v)
     else:
         phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
@@ -135,7 +135,7 @@ cdef uint32_t rd32_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noex
 
 cdef void wr16_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    seg_check(c, seg, off, 2)
+    seg_check_w(c, seg, off, 2)
     amask = slow_mask(c, amask)
     if mmio_whole(c, phys, off, 2, amask):
         mmio_access(c, phys, 2, 1, v & 0xFFFF)
@@ -145,7 +145,7 @@ cdef void wr16_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t ama
 
 cdef void wr32_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    seg_check(c, seg, off, 4)
+    seg_check_w(c, seg, off, 4)
     amask = slow_mask(c, amask)
     if mmio_whole(c, phys, off, 4, amask):
         mmio_access(c, phys, 4, 1, v)
@@ -175,7 +175,7 @@ cdef inline uint32_t rd32(CpuState* c, int seg, uint32_t off, uint32_t amask) no
 
 cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if off < c.seg[seg].end2 and (phys < c.ram_top - 1 or (
+    if off < c.seg[seg].wend2 and (phys < c.ram_top - 1 or (
             (phys & 0xFFF) != 0xFFF and c.pagekind[phys >> 12] == PG_RAM)):
         st16(c.mem + phys, v)
     else:
@@ -183,7 +183,7 @@ cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t a
 
 cdef inline void wr32(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if off < c.seg[seg].end4 and (phys < c.ram_top - 3 or (
+    if off < c.seg[seg].wend4 and (phys < c.ram_top - 3 or (
             (phys & 0xFFF) <= 0xFFC and c.pagekind[phys >> 12] == PG_RAM)):
         st32(c.mem + phys, v)
     else:

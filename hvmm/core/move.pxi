@@ -46,7 +46,7 @@ cdef inline void mov_sreg_ew(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left
     if sreg > 5 or (sreg == S_CS and not cs_ok):
         raise_fault(c, d, eip[0], VEC_UD)
     else:
-        load_seg_real(c, sreg, rm16_read(c, d))
+        load_seg(c, sreg, rm16_read(c, d))
         if sreg == S_SS:
             c.shadow = 1
         if sreg == S_CS:
@@ -56,5 +56,5 @@ cdef inline void mov_sreg_ew(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left
 cdef inline void load_far_pointer(CpuState* c, Insn* d, int sreg, int o32) noexcept nogil:
     cdef uint32_t offset = mem_rdv_at(c, d, 0, o32)
     cdef uint32_t sel = mem_rd16_at(c, d, vsize(o32))
+    load_seg(c, sreg, sel)
     set_rv(c, d.reg, offset, o32)
-    load_seg_real(c, sreg, sel)

@@ -3,8 +3,8 @@
 # SYSEXIT.
 
 cdef inline uint32_t cpl_now(CpuState* c) noexcept nogil:
-    # Real mode runs at CPL 0. (Protected mode: CS's RPL; VM86: 3.)
-    return c.seg[S_CS].sel & 3 if c.cr[0] & 1 else 0
+    # the CPL protected mode keeps (0 in real mode; privilege.pxi)
+    return c.cpl
 
 # CPUID leaf 1 EDX: only what works in full. With protected mode, turn on
 # VME (1), DE (2), PSE (3), PAE (6), PGE (13), PSE36 (17) as each works,

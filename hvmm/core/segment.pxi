@@ -6,7 +6,12 @@ cdef enum:
     ATTR_S = 0x10           # code or data segment (not a system descriptor)
     ATTR_CODE = 0x08
     ATTR_EXPAND_DOWN = 0x04 # in a data segment's type
+    ATTR_RW = 0x02          # readable code / writable data
+    ATTR_CONFORMING = 0x04  # in a code segment's type
+    ATTR_ACCESSED = 0x01
+    ATTR_PRESENT = 0x80
     ATTR_DB = 0x4000        # D/B: 32-bit code segment / big stack
+    ATTR_G = 0x8000
     ATTR_UNUSABLE = 0x10000 # VMX layout: a null selector was loaded
 
 # Recompute the bounds after the limit or attributes changed (never on a
@@ -16,10 +21,19 @@ cdef void seg_bounds(SegCache* s) noexcept nogil:
     if (s.attr & ATTR_UNUSABLE) or (s.attr & (ATTR_S | ATTR_CODE | ATTR_EXPAND_DOWN)) == (
             ATTR_S | ATTR_EXPAND_DOWN):
         s.end1 = s.end2 = s.end4 = 0        # always the checked path
+        s.wend1 = s.wend2 = s.wend4 = 0
         return
     s.end1 = e
     s.end2 = e - 1
     s.end4 = e - 3 if e >= 3 else 0
+    if (s.attr & (ATTR_CODE | ATTR_RW)) == ATTR_CODE:
+        s.end1 = s.end2 = s.end4 = 0        # execute-only code: reads checked
+    if (s.attr & (ATTR_CODE | ATTR_RW)) == ATTR_RW:
+        s.wend1 = s.end1
+        s.wend2 = s.end2
+        s.wend4 = s.end4
+    else:                                   # code, read-only data: writes checked
+        s.wend1 = s.wend2 = s.wend4 = 0
 
 # Whether `size` bytes at `off` lie inside the segment (expand-up: offsets
 # 0..limit; expand-down: limit+1 .. FFFF or FFFFFFFF by the B bit).
@@ -37,7 +51,22 @@ cdef int seg_access_ok(SegCache* s, uint32_t off, uint32_t size) noexcept nogil:
 # after all (an expand-down segment). #SS(0) through SS, else #GP(0). The
 # 8086 has no limits: it returns and the caller wraps the offset.
 cdef void seg_check(CpuState* c, int seg, uint32_t off, uint32_t size) noexcept nogil:
-    if not c.limit_checks or seg_access_ok(&c.seg[seg], off, size):
+    if not c.limit_checks:
+        return
+    if (c.cr[0] & 1) and (c.seg[seg].attr & (ATTR_CODE | ATTR_RW)) == ATTR_CODE:
+        raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)   # execute-only
+    if seg_access_ok(&c.seg[seg], off, size):
+        return
+    raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
+
+# The same for a write (and the read of a read-modify-write operand): in
+# protected mode the segment must be writable data.
+cdef void seg_check_w(CpuState* c, int seg, uint32_t off, uint32_t size) noexcept nogil:
+    if not c.limit_checks:
+        return
+    if (c.cr[0] & 1) and (c.seg[seg].attr & (ATTR_CODE | ATTR_RW)) != ATTR_RW:
+        raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
+    if seg_access_ok(&c.seg[seg], off, size):
         return
     raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
 

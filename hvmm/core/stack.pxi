@@ -109,9 +109,19 @@ cdef void op_leave(CpuState* c, int o32) noexcept nogil:
     set_sp(c, c.regs[R_EBP], m)
     set_rv(c, R_EBP, popv(c, o32), o32)
 
+# POP ES/DS/FS/GS: the load (protected mode: its checks) after the pop.
+cdef inline void pop_sreg(CpuState* c, int s, int o32) noexcept nogil:
+    cdef uint32_t sel
+    stack_checkpoint(c)
+    sel = popv(c, o32)
+    load_seg(c, s, sel)
+
 # POP SS: no interrupt between it and the next instruction.
 cdef inline void pop_ss(CpuState* c, int o32) noexcept nogil:
-    load_seg_real(c, S_SS, popv(c, o32))
+    cdef uint32_t sel
+    stack_checkpoint(c)
+    sel = popv(c, o32)
+    load_seg(c, S_SS, sel)
     c.shadow = 1
 
 # POP Ev: the operand's address uses the SP after the pop, so ModRM is

@@ -124,7 +124,11 @@ ctypedef struct SegCache:
     uint64_t end1
     uint64_t end2
     uint64_t end4
-    uint64_t pad[3]             # 64 bytes: seg[i] is indexed with a shift
+    # the same for writes: 0 for segments that are not writable data
+    # (code, read-only data), so a write goes to the checked path
+    uint64_t wend1
+    uint64_t wend2
+    uint64_t wend4              # 64 bytes: seg[i] is indexed with a shift
 
 ctypedef struct DescTable:
     uint32_t base
@@ -233,3 +237,11 @@ ctypedef struct CpuState:
     uint64_t perf_evtsel[2]     # 0x186, 0x187
     uint64_t perf_ctr[2]        # 0xC1, 0xC2 (no events counted)
     uint64_t debugctl           # 0x1D9
+    # protected mode (descriptor.pxi, privilege.pxi, idt.pxi)
+    int cpl                     # current privilege level (0 in real mode)
+    SegCache ldtr
+    SegCache tr
+    int deliver_flags           # DLV_* of the delivery under way (idt.pxi)
+    int cs_size_changed         # a CS load changed the default size: end the chunk
+    uint64_t mode_switches      # CR0.PE changes
+    uint64_t exc_by_vec[32]     # exceptions delivered, by vector

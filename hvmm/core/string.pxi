@@ -249,6 +249,7 @@ cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
     cdef uint32_t before = c.regs[R_ECX] & d.amask
     cdef uint32_t most = 0xFFFFFFFFu, done
     cdef int r, more
+    io_check(c, port, size)
     if d.rep and not (dv.port_dev[port] == DEV_NONE and dv.port_py[port]):
         if left[0] < 0xFFFFFFFFu:
             most = <uint32_t>left[0] + 1

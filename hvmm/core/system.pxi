@@ -10,14 +10,29 @@ cdef inline void pushf(CpuState* c, int o32) noexcept nogil:
         push16(c, flags_image(c) & 0xFFFF)
 
 cdef inline void popf(CpuState* c, Insn* d, uint64_t* left, int o32) noexcept nogil:
+    cdef uint32_t writable = c.flags_writable32 if o32 else c.flags_writable16
+    if __builtin_expect(c.cpl != 0, 0):
+        writable = popf_writable(c, writable)
     if o32:
-        write_flags(c, pop32(c), c.flags_writable32)
+        write_flags(c, pop32(c), writable)
     else:
-        write_flags(c, pop16(c), c.flags_writable16)
+        write_flags(c, pop16(c), writable)
     if (c.flags & F_IF) and devs(c).pic.intr:
         stop_run(c, d, left, STOP_EVENTS, 1)
 
+# Outside ring 0, POPF leaves IOPL alone, and IF too at CPL > IOPL.
+cdef uint32_t popf_writable(CpuState* c, uint32_t writable) noexcept nogil:
+    writable &= ~(<uint32_t>F_IOPL)
+    if <uint32_t>c.cpl > ((c.flags >> 12) & 3):
+        writable &= ~(<uint32_t>F_IF)
+    return writable
+
+cdef inline void cli(CpuState* c) noexcept nogil:
+    iopl_check(c)
+    c.flags &= ~(<uint32_t>F_IF)
+
 cdef inline void sti(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
+    iopl_check(c)
     if not (c.flags & F_IF):
         c.flags |= F_IF
         c.shadow = 1        # interrupts are recognised after the next insn
@@ -25,12 +40,24 @@ cdef inline void sti(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
             stop_run(c, d, left, STOP_EVENTS, 1)
 
 cdef inline void hlt(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
+    priv_check(c)
     c.halted = 1            # the loop's event check decides: wait or exit
     stop_run(c, d, left, STOP_EVENTS, 1)
 
 cdef inline void iret(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o32) noexcept nogil:
+    if c.cr[0] & 1:
+        iret_pm_insn(c, d, eip, left, o32)
+        return
     op_iret(c, o32)
     jump_to(d, eip, c.eip)
+    if (c.flags & F_IF) and devs(c).pic.intr:
+        stop_run(c, d, left, STOP_EVENTS, 1)
+
+cdef inline void iret_pm_insn(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o32) noexcept nogil:
+    cdef int r = iret_pm(c, o32)
+    if r == PM_OK:
+        jump_to(d, eip, c.eip)
+    pm_after(c, d, left, r)
     if (c.flags & F_IF) and devs(c).pic.intr:
         stop_run(c, d, left, STOP_EVENTS, 1)
 
@@ -58,7 +85,9 @@ cdef inline void store_table_reg(CpuState* c, Insn* d, DescTable* t, int o32) no
     wr32(c, d.seg, (d.off + 2) & d.amask, t.base if o32 else (t.base & 0x00FFFFFF), d.amask)
 
 cdef inline void load_table_reg(CpuState* c, Insn* d, DescTable* t, int o32) noexcept nogil:
-    cdef uint32_t limit = mem_rd16_at(c, d, 0)
+    cdef uint32_t limit
+    priv_check(c)
+    limit = mem_rd16_at(c, d, 0)
     cdef uint32_t base = rd32(c, d.seg, (d.off + 2) & d.amask, d.amask)
     if not o32:
         base &= 0x00FFFFFF
@@ -71,19 +100,18 @@ cdef inline void smsw(CpuState* c, Insn* d, int o32) noexcept nogil:
     else:
         wr16(c, d.seg, d.off, c.cr[0], d.amask)
 
-# LMSW: PE can be set, never cleared; setting it stops the run (protected
-# mode is not implemented yet).
+# LMSW: loads PE MP EM TS; PE can be set, never cleared.
 cdef inline void lmsw(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
-    cdef uint32_t cr0 = (c.cr[0] & ~(<uint32_t>0xE)) | (rm16_read(c, d) & 0xF) | (c.cr[0] & 1)
-    if cr0 & 1:
-        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
-    else:
-        c.cr[0] = cr0
+    cdef uint32_t v
+    priv_check(c)
+    v = rm16_read(c, d)
+    set_cr0(c, (c.cr[0] & ~(<uint32_t>0xE)) | (v & 0xF) | (c.cr[0] & 1))
 
 cdef inline int bad_cr(uint32_t n) noexcept nogil:
     return n == 1 or n > 4
 
 cdef inline void mov_r32_cr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
+    priv_check(c)
     if bad_cr(d.reg):
         raise_fault(c, d, eip, VEC_UD)
     else:
@@ -91,11 +119,35 @@ cdef inline void mov_r32_cr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) 
 
 cdef inline void mov_cr_r32(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     cdef uint32_t value = c.regs[d.rm]
+    priv_check(c)
     if bad_cr(d.reg):
         raise_fault(c, d, eip, VEC_UD)
-    elif d.reg == 0 and (value & 1):
-        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)     # protected mode: not yet
+    elif d.reg == 0:
+        set_cr0(c, value)
     else:
-        if d.reg == 0:
-            value |= 0x10       # ET: 387-style coprocessor interface
         c.cr[d.reg] = value
+
+# CR0: PE MP EM TS ET NE WP AM NW CD PG (ET reads as 1: a 387-style
+# interface). PG without PE and NW without CD are #GP(0). Changing PE is a
+# mode switch; CPL is 0 on either side (CS keeps its cache).
+cdef void set_cr0(CpuState* c, uint32_t value) noexcept nogil:
+    if ((value & 0x80000000u) and not (value & 1)) or ((value & 0x20000000) and not (value & 0x40000000)):
+        raise_exception(c, VEC_GP, 0)
+    value = (value & 0xE005003Fu) | 0x10
+    if (value ^ c.cr[0]) & 1:
+        c.mode_switches += 1
+        c.cpl = 0
+    c.cr[0] = value
+    c.win_len = 0
+
+cdef inline void clts(CpuState* c) noexcept nogil:
+    priv_check(c)
+    c.cr[0] &= ~(<uint32_t>8)
+
+cdef inline void mov_r32_dr(CpuState* c, Insn* d) noexcept nogil:
+    priv_check(c)
+    c.regs[d.rm] = c.dr[d.reg]
+
+cdef inline void mov_dr_r32(CpuState* c, Insn* d) noexcept nogil:
+    priv_check(c)
+    c.dr[d.reg] = c.regs[d.rm]

@@ -20,10 +20,12 @@ and for every *instantiated* model (not in SHARES: the 686 runs the 386's):
   case; opcodes whose rows differ between the sharing models call an
   out-of-line helper (split_page<n>) that chooses by c.model. It is
   `inline`, so each caller gets a copy with `o32` folded in.
-* ``execute_prefixed_<model>``, ``run_chunk_<model>`` and
+* ``execute_prefixed_<model>_<16|32>``, ``run_chunk_<model>_<16|32>`` and
   ``run_loop_<model>``: the out-of-line instantiations of the templates in
   core/loop.pxi (execute_prefixed, run_chunk, run_loop), which take the
-  model as a constant. run_chunk_<model> is reached only through a pointer
+  model and the code segment's default size (CS.D; 16 only for a model
+  without 32-bit operands) as constants; the 686 runs the 386's, so it is
+  instantiated per D too. run_chunk_* is reached only through a pointer
   (the fault guard calls it), so it is never inlined.
 
 and dispatchers (``execute``, ``execute_prefixed_for``, ``run_loop_for``)
@@ -33,6 +35,7 @@ once per entry to the loop.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -79,8 +82,10 @@ def _indent(text: str, n: int) -> list[str]:
 
 def _form_code(f: T.Form, decode_modrm: bool) -> str:
     """The statements of one form, ModRM decoding included when asked."""
-    if f.pm_only:
-        return UD
+    if f.pm_only:       # real mode: #UD (a rare form: one test of CR0.PE)
+        body = _form_code(dataclasses.replace(f, pm_only=False), decode_modrm)
+        return "\n".join(["if not (c.cr[0] & 1):", "    " + UD, "else:"]
+                         + _indent(body, 4))
     lines = []
     if decode_modrm and f.decodes_modrm:
         lines.append("modrm(c, d)")
@@ -332,15 +337,20 @@ def _dispatch(name: str, ret: str, params: str, args: str, per_model) -> list[st
 def _instances() -> list[str]:
     out = []
     for m in instantiated():
-        out += [f"cdef void execute_prefixed_{m}(CpuState* c, Insn* d, uint32_t op, uint32_t* eip,",
-                f"                              uint64_t* left) noexcept nogil:",
-                f"    execute_prefixed(c, d, op, eip, left, MODEL_{m})",
-                "",
-                f"cdef int run_chunk_{m}(void* c, uint64_t chunk) noexcept nogil:",
-                f"    return run_chunk(<CpuState*>c, chunk, MODEL_{m})",
-                "",
-                f"cdef int run_loop_{m}(CpuState* c, uint64_t budget) noexcept nogil:",
-                f"    return run_loop(c, budget, MODEL_{m}, run_chunk_{m})",
+        # per default size (CS.D): 16 only for models without 32-bit operands;
+        # a sharing model (the 686) runs its host's, so it is per-D as well
+        sizes = (16, 32) if T.OPERAND_SIZE_32[m] else (16,)
+        for bits in sizes:
+            d32 = 1 if bits == 32 else 0
+            out += [f"cdef void execute_prefixed_{m}_{bits}(CpuState* c, Insn* d, uint32_t op,",
+                    f"                                  uint32_t* eip, uint64_t* left) noexcept nogil:",
+                    f"    execute_prefixed(c, d, op, eip, left, MODEL_{m}, {d32})",
+                    "",
+                    f"cdef int run_chunk_{m}_{bits}(void* c, uint64_t chunk) noexcept nogil:",
+                    f"    return run_chunk(<CpuState*>c, chunk, MODEL_{m}, {d32})",
+                    ""]
+        out += [f"cdef int run_loop_{m}(CpuState* c, uint64_t budget) noexcept nogil:",
+                f"    return run_loop(c, budget, MODEL_{m}, run_chunk_{m}_16, run_chunk_{m}_{sizes[-1]})",
                 "", ""]
     out += ["# The one run-time choice of model: once per entry to the loop.",
             "cdef int run_loop_for(CpuState* c, uint64_t budget) noexcept nogil:"]
@@ -376,8 +386,10 @@ def generate() -> str:
         lambda m, a: f"execute_{m}(" + a.format(o32="o32" if T.OPERAND_SIZE_32[m] else "0") + ")")
     out += _dispatch(
         "execute_prefixed_for", "void",
-        "CpuState* c, Insn* d, uint32_t op, uint32_t* eip, uint64_t* left",
-        "c, d, op, eip, left", lambda m, a: f"execute_prefixed_{m}({a})")
+        "CpuState* c, Insn* d, uint32_t op, uint32_t* eip, uint64_t* left, int d32",
+        "c, d, op, eip, left",
+        lambda m, a: (f"if d32: execute_prefixed_{m}_32({a})\n        else: execute_prefixed_{m}_16({a})"
+                      if T.OPERAND_SIZE_32[m] else f"execute_prefixed_{m}_16({a})"))
     def which(models):
         return " or ".join(f"model == MODEL_{m}" for m in models) or "0"
     out += ["# 1 if the model has 32-bit operands (a constant inside the templates).",

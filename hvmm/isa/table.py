@@ -70,10 +70,10 @@ SREGS = ("ES", "CS", "SS", "DS", "FS", "GS")
 for s in range(4):
     row((s << 3) + 6, "PUSH", SREGS[s], "pushv(c, c.seg[op >> 3].sel, o32)",
         iced=_iced(f"PUSHW_{SREGS[s]}", f"PUSHD_{SREGS[s]}"))
-row(0x07, "POP", "ES", "load_seg_real(c, op >> 3, popv(c, o32))", iced=_iced("POPW_ES", "POPD_ES"))
+row(0x07, "POP", "ES", "pop_sreg(c, op >> 3, o32)", iced=_iced("POPW_ES", "POPD_ES"))
 row(0x17, "POP", "SS", "pop_ss(c, o32)", iced=_iced("POPW_SS", "POPD_SS"),
     note="no interrupt before the next instruction")
-row(0x1F, "POP", "DS", "load_seg_real(c, op >> 3, popv(c, o32))", iced=_iced("POPW_DS", "POPD_DS"))
+row(0x1F, "POP", "DS", "pop_sreg(c, op >> 3, o32)", iced=_iced("POPW_DS", "POPD_DS"))
 row(0x0F, "POP", "CS", "pop_cs(c, d, &eip)", models=I8086, note="the 386 page escape on later parts")
 row(0x0F, "(0F page)", "", "", models=I386, escape=True, note="escape to the two-byte opcodes")
 for b, s in ((0x26, 0), (0x2E, 1), (0x36, 2), (0x3E, 3)):
@@ -126,7 +126,8 @@ row(0x60, "PUSHA", "", "op_pusha(c, o32)", models=I386, iced=_iced("PUSHAW", "PU
 row(0x61, "POPA", "", "op_popa(c, o32)", models=I386, iced=_iced("POPAW", "POPAD"))
 row(0x62, "BOUND", "Gv,Ma", "bound(c, d, eip, left, o32)", models=I386, reg_form="#UD",
     iced=_iced("BOUND_R16_M1616", "BOUND_R32_M3232"))
-row(0x63, "ARPL", "Ew,Gw", "pass", models=I386, pm_only=True, flags="Z")
+row(0x63, "ARPL", "Ew,Gw", "op_arpl(c, d)", models=I386, pm_only=True, flags="Z",
+    iced=_iced("ARPL_RM16_R16"))
 row(0x68, "PUSH", "Iz", "pushv(c, fetchv(d, o32), o32)", models=I386,
     iced=_iced("PUSH_IMM16", "PUSHD_IMM32"))
 row(0x69, "IMUL", "Gv,Ev,Iz",
@@ -195,7 +196,7 @@ row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, models=I8086,
 row(0x90, "NOP", "", "pass")
 row(0x98, "CBW", "", "cbw(c, o32)", iced=_iced("CBW", "CWDE"))
 row(0x99, "CWD", "", "cwd(c, o32)", iced=_iced("CWD", "CDQ"))
-row(0x9A, "CALL", "Ap", "call_far_ptr(c, d, &eip, o32)", iced=_iced("CALL_PTR1616", "CALL_PTR1632"))
+row(0x9A, "CALL", "Ap", "call_far_ptr(c, d, &eip, left, o32)", iced=_iced("CALL_PTR1616", "CALL_PTR1632"))
 row(0x9B, "WAIT", "", "pass", models=I8086, note="no coprocessor to wait for")
 row(0x9B, "WAIT", "", "fwait(c, d, eip, left)", models=I386,
     note="#NM with CR0.MP and TS; a pending x87 exception: #MF or FERR#")
@@ -294,14 +295,14 @@ row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)", models=I8086,
     note="the reg field is ignored")
 row(0xC8, "ENTER", "Iw,Ib", "enter(c, d, o32)", models=I386,
     iced=_iced("ENTERW_IMM16_IMM8", "ENTERD_IMM16_IMM8"))
-row(0xC8, "RETF", "Iw", "ret_far(c, d, &eip, fetch16(d), o32)", models=I8086, note="alias of CA")
+row(0xC8, "RETF", "Iw", "ret_far(c, d, &eip, left, fetch16(d), o32)", models=I8086, note="alias of CA")
 row(0xC9, "LEAVE", "", "op_leave(c, o32)", models=I386, iced=_iced("LEAVEW", "LEAVED"))
-row(0xC9, "RETF", "", "ret_far(c, d, &eip, 0, o32)", models=I8086, note="alias of CB")
-row(0xCA, "RETF", "Iw", "ret_far(c, d, &eip, fetch16(d), o32)", iced=_iced("RETFW_IMM16", "RETFD_IMM16"))
-row(0xCB, "RETF", "", "ret_far(c, d, &eip, 0, o32)", iced=_iced("RETFW", "RETFD"))
-row(0xCC, "INT3", "", "soft_int(c, d, &eip, left, VEC_BP)", flags="IT")
-row(0xCD, "INT", "Ib", "soft_int(c, d, &eip, left, fetch8(d))", flags="IT")
-row(0xCE, "INTO", "", "if get_of(c): soft_int(c, d, &eip, left, VEC_OF)", flags="IT")
+row(0xC9, "RETF", "", "ret_far(c, d, &eip, left, 0, o32)", models=I8086, note="alias of CB")
+row(0xCA, "RETF", "Iw", "ret_far(c, d, &eip, left, fetch16(d), o32)", iced=_iced("RETFW_IMM16", "RETFD_IMM16"))
+row(0xCB, "RETF", "", "ret_far(c, d, &eip, left, 0, o32)", iced=_iced("RETFW", "RETFD"))
+row(0xCC, "INT3", "", "soft_int(c, d, &eip, left, VEC_BP, 1)", flags="IT")
+row(0xCD, "INT", "Ib", "soft_int(c, d, &eip, left, fetch8(d), 1)", flags="IT")
+row(0xCE, "INTO", "", "if get_of(c): soft_int(c, d, &eip, left, VEC_OF, 1)", flags="IT")
 row(0xCF, "IRET", "", "iret(c, d, &eip, left, o32)", flags=ARITH + "DIT", iced=_iced("IRETW", "IRETD"))
 
 # ---- 0xD0-0xDF: shifts, BCD, XLAT, ESC ---------------------------------------------
@@ -340,7 +341,7 @@ row(0xE6, "OUT", "Ib,AL", "io_out(c, d, left, fetch8(d), 1, c.regs[R_EAX] & 0xFF
 row(0xE7, "OUT", "Ib,eAX", "io_out(c, d, left, fetch8(d), vsize(o32), get_rv(c, R_EAX, o32))")
 row(0xE8, "CALL", "Jz", "call_rel(c, d, &eip, fetchv(d, o32), o32)", iced=_iced("CALL_REL16", "CALL_REL32_32"))
 row(0xE9, "JMP", "Jz", "jump_rel(d, &eip, fetchv(d, o32))", iced=_iced("JMP_REL16", "JMP_REL32_32"))
-row(0xEA, "JMP", "Ap", "jmp_far_ptr(c, d, &eip, o32)", iced=_iced("JMP_PTR1616", "JMP_PTR1632"))
+row(0xEA, "JMP", "Ap", "jmp_far_ptr(c, d, &eip, left, o32)", iced=_iced("JMP_PTR1616", "JMP_PTR1632"))
 row(0xEB, "JMP", "Jb", "jump_rel(d, &eip, sx8(fetch8(d)))")
 row(0xEC, "IN", "AL,DX", "set_r8(c, 0, io_in(c, d, left, c.regs[R_EDX] & 0xFFFF, 1))")
 row(0xED, "IN", "eAX,DX", "set_rv(c, R_EAX, io_in(c, d, left, c.regs[R_EDX] & 0xFFFF, vsize(o32)), o32)")
@@ -348,7 +349,7 @@ row(0xEE, "OUT", "DX,AL", "io_out(c, d, left, c.regs[R_EDX] & 0xFFFF, 1, c.regs[
 row(0xEF, "OUT", "DX,eAX", "io_out(c, d, left, c.regs[R_EDX] & 0xFFFF, vsize(o32), get_rv(c, R_EAX, o32))")
 
 # ---- 0xF0-0xFF -------------------------------------------------------------------
-row(0xF1, "INT1", "", "soft_int(c, d, &eip, left, VEC_DB)", models=I386, flags="IT",
+row(0xF1, "INT1", "", "soft_int(c, d, &eip, left, VEC_DB, 0)", models=I386, flags="IT",
     note="ICEBP")
 row(0xF4, "HLT", "", "hlt(c, d, left)")
 row(0xF5, "CMC", "", "set_cf(c, get_cf(c) ^ 1)", flags="C", iced=_iced("CMC"))
@@ -391,7 +392,7 @@ for r, mn in GRP3:
             lock=lockable, iced=iv, note=note, **fl)
 row(0xF8, "CLC", "", "set_cf(c, 0)", flags="C", iced=_iced("CLC"))
 row(0xF9, "STC", "", "set_cf(c, 1)", flags="C", iced=_iced("STC"))
-row(0xFA, "CLI", "", "c.flags &= ~(<uint32_t>F_IF)", flags="I")
+row(0xFA, "CLI", "", "cli(c)", flags="I", note="#GP(0) at CPL > IOPL")
 row(0xFB, "STI", "", "sti(c, d, left)", flags="I")
 row(0xFC, "CLD", "", "c.flags &= ~(<uint32_t>F_DF)", flags="D", iced=_iced("CLD"))
 row(0xFD, "STD", "", "c.flags |= F_DF", flags="D", iced=_iced("STD"))
@@ -405,10 +406,10 @@ row(0xFF, "DEC", "Ev", "rmv_write(c, d, alu_dec(c, rmv_read(c, d, o32), vmsb(o32
     flags="OSZAP", lock=True, iced=_iced("DEC_RM16", "DEC_RM32"))
 row(0xFF, "CALL", "Ev", "call_abs(c, d, &eip, rmv_read(c, d, o32), o32)", reg=2,
     iced=_iced("CALL_RM16", "CALL_RM32"))
-row(0xFF, "CALL", "Mp", "far_mem(c, d, &eip, 1, o32)", reg=3, reg_form="#UD",
+row(0xFF, "CALL", "Mp", "far_mem(c, d, &eip, left, 1, o32)", reg=3, reg_form="#UD",
     iced=_iced("CALL_M1616", "CALL_M1632"))
 row(0xFF, "JMP", "Ev", "jump_to(d, &eip, rmv_read(c, d, o32))", reg=4, iced=_iced("JMP_RM16", "JMP_RM32"))
-row(0xFF, "JMP", "Mp", "far_mem(c, d, &eip, 0, o32)", reg=5, reg_form="#UD",
+row(0xFF, "JMP", "Mp", "far_mem(c, d, &eip, left, 0, o32)", reg=5, reg_form="#UD",
     iced=_iced("JMP_M1616", "JMP_M1632"))
 row(0xFF, "PUSH", "Ev", "pushv(c, rmv_read(c, d, o32), o32)", reg=6, models=I386,
     iced=_iced("PUSH_RM16", "PUSH_RM32"))
@@ -416,37 +417,45 @@ row(0xFF, "PUSH", "Ev", "push_ev_8086(c, d)", reg=6, models=I8086, note="PUSH SP
 row(0xFF, "PUSH", "Ev", "push_ev_8086(c, d)", reg=7, models=I8086, note="alias of /6")
 
 # ---- the two-byte page (386) --------------------------------------------------------
+GRP6 = ((0, "SLDT", "Ew", "store_selector(c, d, c.ldtr.sel, o32)", ""),
+        (1, "STR", "Ew", "store_selector(c, d, c.tr.sel, o32)", ""),
+        (2, "LLDT", "Ew", "op_lldt(c, rm16_read(c, d))", ""),
+        (3, "LTR", "Ew", "op_ltr(c, rm16_read(c, d))", ""),
+        (4, "VERR", "Ew", "op_verify(c, rm16_read(c, d), 0)", "Z"),
+        (5, "VERW", "Ew", "op_verify(c, rm16_read(c, d), 1)", "Z"))
+for r, mn, opnd, body, fl in GRP6:
+    row(0x100, mn, opnd, body, reg=r, models=I386, pm_only=True, flags=fl)
+row(0x102, "LAR", "Gv,Ew", "op_lar_lsl(c, rm16_read(c, d), d.reg, 0, o32)", models=I386, pm_only=True, flags="Z")
+row(0x103, "LSL", "Gv,Ew", "op_lar_lsl(c, rm16_read(c, d), d.reg, 1, o32)", models=I386, pm_only=True, flags="Z")
 GRP7 = ((0, "SGDT", "Ms", "store_table_reg(c, d, &c.gdtr, o32)", "#UD"),
         (1, "SIDT", "Ms", "store_table_reg(c, d, &c.idtr, o32)", "#UD"),
         (2, "LGDT", "Ms", "load_table_reg(c, d, &c.gdtr, o32)", "#UD"),
         (3, "LIDT", "Ms", "load_table_reg(c, d, &c.idtr, o32)", "#UD"),
         (4, "SMSW", "Ew", "smsw(c, d, o32)", "ok"),
         (6, "LMSW", "Ew", "lmsw(c, d, left)", "ok"),
-        (7, "INVLPG", "M", "pass", "#UD"))
+        (7, "INVLPG", "M", "priv_check(c)", "#UD"))
 for r, mn, opnd, body, rf in GRP7:
     row(0x101, mn, opnd, body, reg=r, models=I386, reg_form=rf,
-        note={"LMSW": "setting PE stops the run (protected mode: not yet)",
-              "INVLPG": "no TLB yet"}.get(mn, ""))
-row(0x106, "CLTS", "", "c.cr[0] &= ~(<uint32_t>8)", models=I386)
-row(0x108, "INVD", "", "pass", models=I386, note="no caches")
-row(0x109, "WBINVD", "", "pass", models=I386, note="no caches")
+        note={"INVLPG": "no TLB yet"}.get(mn, ""))
+row(0x106, "CLTS", "", "clts(c)", models=I386)
+row(0x108, "INVD", "", "priv_check(c)", models=I386, note="no caches")
+row(0x109, "WBINVD", "", "priv_check(c)", models=I386, note="no caches")
 row(0x10B, "UD2", "", "raise_fault(c, d, eip, VEC_UD)", models=I386)
 row(0x120, "MOV", "Rd,Cd", "mov_r32_cr(c, d, eip, left)", models=I386)
-row(0x121, "MOV", "Rd,Dd", "c.regs[d.rm] = c.dr[d.reg]", models=I386)
-row(0x122, "MOV", "Cd,Rd", "mov_cr_r32(c, d, eip, left)", models=I386,
-    note="setting CR0.PE stops the run (protected mode: not yet)")
-row(0x123, "MOV", "Dd,Rd", "c.dr[d.reg] = c.regs[d.rm]", models=I386)
+row(0x121, "MOV", "Rd,Dd", "mov_r32_dr(c, d)", models=I386)
+row(0x122, "MOV", "Cd,Rd", "mov_cr_r32(c, d, eip, left)", models=I386)
+row(0x123, "MOV", "Dd,Rd", "mov_dr_r32(c, d)", models=I386)
 for cc in range(16):
     row(0x180 + cc, "J" + CC[cc], "Jz", f"jcc_near(c, d, &eip, {cc}, o32)", models=I386,
         iced=_iced(f"J{CC[cc]}_REL16"))
     row(0x190 + cc, "SET" + CC[cc], "Eb", f"rm8_write(c, d, cond(c, {cc}))", models=I386,
         iced=_iced(f"SET{CC[cc]}_RM8"))
 row(0x1A0, "PUSH", "FS", "pushv(c, c.seg[S_FS].sel, o32)", models=I386, iced=_iced("PUSHW_FS", "PUSHD_FS"))
-row(0x1A1, "POP", "FS", "load_seg_real(c, S_FS, popv(c, o32))", models=I386, iced=_iced("POPW_FS", "POPD_FS"))
+row(0x1A1, "POP", "FS", "pop_sreg(c, S_FS, o32)", models=I386, iced=_iced("POPW_FS", "POPD_FS"))
 row(0x1A2, "CPUID", "", "cpuid(c)", models=ONLY386, note="a 486DX4-like part")
 row(0x1A2, "CPUID", "", "cpuid_686(c)", models=I686, note="family 6: see core/msr.pxi")
 row(0x1A8, "PUSH", "GS", "pushv(c, c.seg[S_GS].sel, o32)", models=I386, iced=_iced("PUSHW_GS", "PUSHD_GS"))
-row(0x1A9, "POP", "GS", "load_seg_real(c, S_GS, popv(c, o32))", models=I386, iced=_iced("POPW_GS", "POPD_GS"))
+row(0x1A9, "POP", "GS", "pop_sreg(c, S_GS, o32)", models=I386, iced=_iced("POPW_GS", "POPD_GS"))
 for opc, k, mn in ((0x1A3, 0, "BT"), (0x1AB, 1, "BTS"), (0x1B3, 2, "BTR"), (0x1BB, 3, "BTC")):
     row(opc, mn, "Ev,Gv", f"bt_ev_gv(c, d, {k}, o32)", models=I386, flags="OSAPC", undefined="OSAP",
         lock=k != 0, iced=_iced(f"{mn}_RM16_R16", f"{mn}_RM32_R32"),

@@ -1,0 +1,80 @@
+# Interrupts and exceptions in protected mode: the IDT's interrupt and
+# trap gates (SDM Vol. 3A 6.10-6.13), with the stack switch from the TSS
+# for a handler in an inner ring and the error code of the exceptions
+# that have one. do_interrupt (control.pxi) branches here when CR0.PE is
+# set; it runs under a guard (deliver, or the instruction loop for INT n),
+# so a fault here is delivered by deliver's double-fault rules.
+#
+# Error codes of a fault during delivery: the IDT entry (vector * 8 + 2),
+# or the selector; bit 0 (EXT) when an external event or an exception
+# is being delivered rather than INT n.
+
+cdef enum:
+    DLV_ERR = 1         # push c.fault_err
+    DLV_EXT = 2         # an external event or exception (EXT bit)
+    DLV_SOFT = 4        # INT n / INT3 / INTO: the gate's DPL is checked
+
+cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) noexcept nogil:
+    cdef uint32_t ext = 1 if (flags & DLV_EXT) else 0
+    cdef uint32_t idx = vec * 8
+    cdef uint32_t lo, hi, t, csel, clo, chi, dpl, off, nesp, fl
+    cdef int size
+    cdef Frame f
+    cdef SegCache nss
+    if idx + 7 > c.idtr.limit:
+        raise_exception(c, VEC_GP, idx + 2 + ext)
+    lo = sys_rd32(c, c.idtr.base + idx)
+    hi = sys_rd32(c, c.idtr.base + idx + 4)
+    t = desc_type(hi)
+    if desc_is_seg(hi) or not (t == DESC_INT16 or t == DESC_TRAP16 or
+                               t == DESC_INT32 or t == DESC_TRAP32):
+        raise_exception(c, VEC_GP, idx + 2 + ext)     # (task gates: not built)
+    if (flags & DLV_SOFT) and desc_dpl(hi) < <uint32_t>c.cpl:
+        raise_exception(c, VEC_GP, idx + 2)
+    if not desc_present(hi):
+        raise_exception(c, VEC_NP, idx + 2 + ext)
+    size = 4 if t >= DESC_INT32 else 2
+    csel = lo >> 16
+    off = (lo & 0xFFFF) | ((hi & 0xFFFF0000u) if size == 4 else 0)
+    if (csel & 0xFFFC) == 0:
+        raise_exception(c, VEC_GP, ext)
+    read_desc(c, csel, &clo, &chi, VEC_GP)
+    dpl = desc_dpl(chi)
+    if not desc_is_code(chi) or dpl > <uint32_t>c.cpl:
+        raise_exception(c, VEC_GP, (csel & 0xFFFC) + ext)
+    if not desc_present(chi):
+        raise_exception(c, VEC_NP, (csel & 0xFFFC) + ext)
+    if off > desc_limit(clo, chi):
+        raise_exception(c, VEC_GP, 0)
+    fl = get_eflags(c) | c.flags_fixed
+    if not (chi & 0x400) and dpl < <uint32_t>c.cpl:
+        # to an inner ring: the handler's stack from the TSS
+        inner_stack(c, dpl, &nss, &nesp)
+        frame_init(&f, &nss, nesp, (nss.sel & 0xFFFC) + ext)
+        frame_push(c, &f, c.seg[S_SS].sel, size)
+        frame_push(c, &f, c.regs[R_ESP], size)
+        frame_push(c, &f, fl, size)
+        frame_push(c, &f, c.seg[S_CS].sel, size)
+        frame_push(c, &f, ret_eip, size)
+        if flags & DLV_ERR:
+            frame_push(c, &f, c.fault_err, size)
+        c.seg[S_SS] = nss
+        c.regs[R_ESP] = 0
+        commit_esp(c, &f)
+    else:
+        dpl = c.cpl
+        frame_init(&f, &c.seg[S_SS], c.regs[R_ESP], ext)
+        frame_push(c, &f, fl, size)
+        frame_push(c, &f, c.seg[S_CS].sel, size)
+        frame_push(c, &f, ret_eip, size)
+        if flags & DLV_ERR:
+            frame_push(c, &f, c.fault_err, size)
+        commit_esp(c, &f)
+    if c.events & EV_INTLOG:            # --trace-int (debug.pxi)
+        intlog_add(c, vec, ret_eip, csel, off)
+    load_cs_pm(c, csel, clo, chi, dpl)
+    c.flags &= ~(<uint32_t>(F_TF | F_NT | 0x10000 | 0x20000))   # TF NT RF VM
+    if t == DESC_INT16 or t == DESC_INT32:
+        c.flags &= ~(<uint32_t>F_IF)
+    c.eip = off
+    c.halted = 0
