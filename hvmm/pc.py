@@ -76,6 +76,9 @@ class PC(Machine):
         self.cpu.map_rom(rom_base, rom)
         if cpu != "8086":
             self.cpu.alias_rom((1 << 32) - len(rom), rom_base, len(rom))
+        # A BIOS is there: an invalid opcode is #UD to the guest (INT 6), as
+        # on hardware (software probes for instructions this way).
+        self.cpu.invalid_opcode_exits = False
         self.disk = DiskPort(drives, protect=[(rom_base, 1 << 20)])
         self.add_device(self.disk)
         if (self.cpu.cs, self.cpu.ip) != (0xF000, 0xFFF0):

@@ -216,6 +216,10 @@ cdef class CpuDebug(CpuRegisters):
                     for i in range(6)],
             "cr": [s.cr[i] for i in range(5)], "dr": [s.dr[i] for i in range(8)],
             "gdtr": [s.gdtr.base, s.gdtr.limit], "idtr": [s.idtr.base, s.idtr.limit],
+            "pm": {"cpl": s.cpl,
+                   "ldtr": [s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr],
+                   "tr": [s.tr.sel, s.tr.base, s.tr.limit, s.tr.attr],
+                   "mode_switches": s.mode_switches},
             "run": {"icount": s.icount, "halted": s.halted, "shadow": s.shadow,
                     "nmi_pending": s.nmi_pending, "idle_ns": s.idle_ns, "ud_exit": s.ud_exit,
                     "a20mask": s.a20mask, "ipmask": s.ipmask, "io_in": s.io_in,
@@ -229,6 +233,15 @@ cdef class CpuDebug(CpuRegisters):
         s.eip, s.flags, s.lf_res, s.lf_aux = d["eip"], d["flags"], d["lf_res"], d["lf_aux"]
         for i in range(6):
             s.seg[i].sel, s.seg[i].base, s.seg[i].limit, s.seg[i].attr = d["seg"][i]
+            seg_bounds(&s.seg[i])
+        pm = d.get("pm")            # (snapshots from before protected mode: none)
+        if pm is not None:
+            s.cpl = pm["cpl"]
+            s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr = pm["ldtr"]
+            s.tr.sel, s.tr.base, s.tr.limit, s.tr.attr = pm["tr"]
+            seg_bounds(&s.ldtr)
+            seg_bounds(&s.tr)
+            s.mode_switches = pm["mode_switches"]
         for i in range(5):
             s.cr[i] = d["cr"][i]
         for i in range(8):
