@@ -38,8 +38,7 @@ include "core/string.pxi"
 include "core/bits.pxi"
 include "core/move.pxi"
 include "core/system.pxi"
-# protected mode: descriptors, privilege and far transfers, the IDT
-include "core/descriptor.pxi"
+include "core/descriptor.pxi"  # protected mode: docs/protected-mode.md
 include "core/privilege.pxi"
 include "core/idt.pxi"
 include "core/sysdesc.pxi"
@@ -204,13 +203,7 @@ cdef class Cpu(CpuDebug):
         self.s.idtr.base = 0
         self.s.idtr.limit = 0x3FF
         self.s.ipmask = 0xFFFF
-        self.s.cpl = 0
-        cache_null(&self.s.ldtr, 0)
-        cache_null(&self.s.tr, 0)
-        self.s.ldtr.attr = 0x82             # LDT at base 0, limit FFFF
-        self.s.ldtr.limit = 0xFFFF
-        self.s.tr.attr = 0x8B               # busy 32-bit TSS at base 0
-        self.s.tr.limit = 0xFFFF
+        pm_reset(&self.s)
         self.s.halted = 0
         self.s.shadow = 0
         self.s.nmi_pending = 0

@@ -190,3 +190,13 @@ cdef void null_outer_segs(CpuState* c) noexcept nogil:
             continue
         if ((a & 0x0C) != 0x0C or not (a & ATTR_CODE)) and ((a >> 5) & 3) < <uint32_t>c.cpl:
             cache_null(&c.seg[s], 0)
+
+# Reset: CPL 0, LDTR and TR as a 386 leaves them (base 0, limit FFFF).
+cdef void pm_reset(CpuState* c) noexcept nogil:
+    c.cpl = 0
+    cache_null(&c.ldtr, 0)
+    cache_null(&c.tr, 0)
+    c.ldtr.attr = 0x82
+    c.ldtr.limit = 0xFFFF
+    c.tr.attr = 0x8B
+    c.tr.limit = 0xFFFF
