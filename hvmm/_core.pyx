@@ -42,8 +42,7 @@ include "core/string.pxi"
 include "core/bits.pxi"
 include "core/move.pxi"
 include "core/system.pxi"
-# protected mode: descriptors, privilege and far transfers, the IDT
-include "core/descriptor.pxi"
+include "core/descriptor.pxi"  # protected mode: docs/protected-mode.md
 include "core/privilege.pxi"
 include "core/idt.pxi"
 include "core/sysdesc.pxi"

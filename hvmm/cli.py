@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to load and start it, hex (default 0000:7C00); "
                    "DS=ES=SS=SEG, SP=OFF")
     p.add_argument("--regs", action="store_true", help="print the registers at the end")
+    p.add_argument("--protected", action="store_true",
+                   help="start a raw 32-bit binary in flat protected mode: loaded and "
+                   "started at 0x100000, CS=0x08 DS=ES=FS=GS=SS=0x10 (base 0, 4 GiB) from "
+                   "a GDT at 0x1000, ESP=0x100000, no IDT (see docs/protected-mode.md)")
     p.add_argument("--deliver-ud", action="store_true",
                    help="deliver an invalid opcode to the guest as #UD (INT 6), as "
                    "hardware does, instead of ending the run")

@@ -83,6 +83,9 @@ class PC(Machine):
             from hvmm.firmware.acpi import install
 
             install(self.cpu)
+        # A BIOS is there: an invalid opcode is #UD to the guest (INT 6), as
+        # on hardware (software probes for instructions this way).
+        self.cpu.invalid_opcode_exits = False
         self.disk = DiskPort(drives, protect=[(rom_base, 1 << 20)])
         self.add_device(self.disk)
         # The same hard disks on the in-kernel IDE controller: hda the

@@ -64,9 +64,21 @@ def fmt_addr(cs: int, eip: int) -> str:
     return f"{cs:04X}:{eip:04X}" if eip <= 0xFFFF else f"{cs:04X}:{eip:08X}"
 
 
+def cpu_mode(cpu) -> tuple[str, int]:
+    """The mode's name and the code size it decodes with: ("real mode", 16),
+    ("16-bit protected mode", 16) or ("32-bit protected mode", 32) by CR0.PE
+    and CS's D bit."""
+    code32 = bool(getattr(cpu, "code32", False))
+    if not getattr(cpu, "protected_mode", False):
+        return ("real mode" if not code32 else "real mode, 32-bit CS"), (32 if code32 else 16)
+    return ("32-bit protected mode", 32) if code32 else ("16-bit protected mode", 16)
+
+
 def disassemble_at(cpu, linear: int, eip: int) -> str:
     """``"0F 0B  ud2"``: the bytes of the instruction at ``linear`` and its
-    NASM-syntax disassembly (16-bit), or ``"??"`` if memory is unreadable."""
+    NASM-syntax disassembly (32-bit when CS's D bit is set, else 16-bit),
+    or ``"??"`` if memory is unreadable."""
+    bits = cpu_mode(cpu)[1]
     data = b""
     for length in (MAX_INSN_LEN, 8, 4, 2, 1):
         try:
@@ -79,7 +91,7 @@ def disassemble_at(cpu, linear: int, eip: int) -> str:
     try:
         from iced_x86 import Code, Decoder, Formatter, FormatterSyntax
 
-        instr = Decoder(16, data, ip=eip & 0xFFFF).decode()
+        instr = Decoder(bits, data, ip=eip if bits == 32 else eip & 0xFFFF).decode()
         length = max(1, min(instr.len, len(data)))
         text = "(bad)" if instr.code == Code.INVALID else Formatter(
             FormatterSyntax.NASM).format(instr)
@@ -91,7 +103,7 @@ def disassemble_at(cpu, linear: int, eip: int) -> str:
 def describe_error(cpu, ex) -> str:
     """One line for a guest error exit: what, where, the instruction."""
     what = _ERROR_REASONS.get(ex.reason, ex.reason.replace("_", " "))
-    line = (f"{what} at {fmt_addr(ex.cs, ex.eip)} (linear 0x{ex.linear:X}): "
+    line = (f"{what} at {fmt_addr(ex.cs, ex.eip)} (linear 0x{ex.linear:X}, {cpu_mode(cpu)[0]}): "
             f"{disassemble_at(cpu, ex.linear, ex.eip)}")
     detail = " ".join(str(getattr(ex, "detail", "") or "").split())
     if detail and ex.reason != "invalid_opcode":

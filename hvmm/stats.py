@@ -165,7 +165,14 @@ def collect(machine, estimate_kernel_time: bool = True) -> dict:
         "kernel_time": ("measured" if measured else
                         "estimated" if per_access is not None else "unmeasured"),
         "kernel_ns_per_access": per_access,
+        "exceptions": dict(getattr(cpu, "exceptions_by_vector", {}) or {}),
+        "mode_switches": int(getattr(cpu, "mode_switches", 0) or 0),
     }
+
+
+EXCEPTION_NAMES = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD",
+                   7: "#NM", 8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP",
+                   14: "#PF", 16: "#MF", 17: "#AC"}
 
 
 def format_ns(ns: int) -> str:
@@ -225,6 +232,11 @@ def format_stats(s: dict) -> str:
     if s["exits"]:
         lines.append("exits to Python: " + ", ".join(
             f"{k} {v}" for k, v in sorted(s["exits"].items(), key=lambda kv: -kv[1])))
+    if s.get("exceptions"):
+        lines.append("exceptions taken: " + ", ".join(
+            f"{EXCEPTION_NAMES.get(v, f'#{v}')} {n}" for v, n in sorted(s["exceptions"].items())))
+    if s.get("mode_switches"):
+        lines.append(f"mode switches (CR0.PE changes): {s['mode_switches']}")
     if s["kernel_ns_per_access"] is not None:
         lines.append(
             f"~ in-kernel time is estimated: count x {s['kernel_ns_per_access']:.0f} ns "

@@ -67,7 +67,7 @@ def test_invalid_opcode(tmp_path, hvmm_main):
     assert status == ExitStatus.GUEST_FAULT
     err = lines(err)
     assert len(err) == 1, err
-    assert err[0].startswith("hvmm: invalid opcode at 0000:7C02 (linear 0x7C02)")
+    assert err[0].startswith("hvmm: invalid opcode at 0000:7C02 (linear 0x7C02, real mode)")
     assert "0F 0B" in err[0] and "ud2" in err[0]
 
 
@@ -78,7 +78,7 @@ def test_invalid_opcode_at_other_load_address(tmp_path, hvmm_main):
     assert status == ExitStatus.GUEST_FAULT
     err = lines(err)
     assert len(err) == 1, err
-    assert "at 1000:0100 (linear 0x10100)" in err[0]
+    assert "at 1000:0100 (linear 0x10100, real mode)" in err[0]
     assert "0F FF" in err[0]
 
 

@@ -265,7 +265,7 @@ def test_limit_error_and_interrupt_stops(fake):
     cpu = fake.Cpu([fake.Exit("invalid_opcode", linear=0x7C00)])
     cpu.memory[0x7C00:0x7C02] = b"\x0f\x0b"
     stop = Machine(cpu=cpu).run()
-    assert stop.status == ExitStatus.GUEST_FAULT and stop.error.startswith("invalid opcode at 0000:7C00 (linear 0x7C00): 0F 0B")
+    assert stop.status == ExitStatus.GUEST_FAULT and stop.error.startswith("invalid opcode at 0000:7C00 (linear 0x7C00, real mode): 0F 0B")
 
     def interrupt(cpu):
         raise KeyboardInterrupt

@@ -20,11 +20,44 @@ def format_registers(cpu) -> str:
     return f"{regs}\n{' '.join(segs)} eip={cpu.eip:08X} eflags={cpu.eflags:08X}"
 
 
-def load_image(path: str, linear: int, memory_size: int) -> bytes:
+# `--protected`: flat 32-bit protected mode, as Unicorn's UC_MODE_32 offers.
+PM_LOAD = 0x00100000            # the image and EIP (1 MiB; A20 on)
+PM_GDT = 0x00001000             # null, 0x08 code, 0x10 data: base 0, 4 GiB, DPL 0
+PM_CODE_SEL, PM_DATA_SEL = 0x08, 0x10
+PM_GDT_ENTRIES = (0, 0x00CF9B000000FFFF, 0x00CF93000000FFFF)
+
+
+def enter_flat_protected(machine, image: bytes) -> None:
+    """Load ``image`` at PM_LOAD and start it in flat 32-bit protected mode
+    at CPL 0: a GDT at PM_GDT (null, a 32-bit code and a data segment, both
+    base 0 and limit 4 GiB), CS = 0x08, DS = ES = FS = GS = SS = 0x10,
+    ESP = PM_LOAD (the stack grows down below the image), A20 on, IDTR
+    limit 0 (no IDT: an exception the guest does not expect ends the run
+    in a triple fault, an invalid opcode as in real mode), interrupts off."""
+    cpu = machine.cpu
+    if PM_LOAD + len(image) > len(cpu.memory):
+        raise UsageError(f"image of {len(image)} bytes does not fit at 0x{PM_LOAD:X} "
+                         f"in {len(cpu.memory) >> 20} MiB")
+    cpu.memory[PM_LOAD:PM_LOAD + len(image)] = image
+    for i, desc in enumerate(PM_GDT_ENTRIES):
+        cpu.memory[PM_GDT + 8 * i:PM_GDT + 8 * i + 8] = desc.to_bytes(8, "little")
+    cpu.a20 = True
+    cpu.gdtr = (PM_GDT, 8 * len(PM_GDT_ENTRIES) - 1)
+    cpu.idtr = (0, 0)
+    cpu.cr0 = cpu.cr0 | 1
+    cpu.cpl = 0
+    cpu.set_segment("cs", PM_CODE_SEL, base=0, limit=0xFFFFFFFF, attributes=0xC09B)
+    for name in ("ds", "es", "fs", "gs", "ss"):
+        cpu.set_segment(name, PM_DATA_SEL, base=0, limit=0xFFFFFFFF, attributes=0xC093)
+    cpu.eip = PM_LOAD
+    cpu.esp = PM_LOAD
+
+
+def load_image(path: str, linear: int, memory_size: int, top: int = REAL_MODE_TOP) -> bytes:
     """Read a raw binary, checking that it is a regular file that fits at
-    ``linear`` before reading it (a FIFO or device would block or never
-    end)."""
-    limit = min(memory_size, REAL_MODE_TOP) - linear
+    ``linear`` (below ``top``: what real mode reaches by default) before
+    reading it (a FIFO or device would block or never end)."""
+    limit = min(memory_size, top) - linear
     try:
         st = os.stat(path)
         if stat.S_ISDIR(st.st_mode):
@@ -81,9 +114,20 @@ def cmd_exec(args) -> int:
 
     seg, off = args.load_address
     memory_mib = args.memory or default_memory_mib(args.cpu)
-    image = load_image(args.binary, (seg << 4) + off, memory_mib << 20)
-    machine = build_machine(image, load=(seg, off), cpu_model=args.cpu, memory_mib=memory_mib,
-                            devices=args.device or (), stats=args.stats)
+    protected = getattr(args, "protected", False)
+    if protected and args.cpu == "8086":
+        raise UsageError("--protected needs a CPU with protected mode (--cpu 386)")
+    if protected:
+        image = load_image(args.binary, PM_LOAD, memory_mib << 20, top=1 << 32)
+        machine = build_machine(b"\xF4", load=(seg, off), cpu_model=args.cpu,
+                                memory_mib=memory_mib, devices=args.device or (),
+                                stats=args.stats)
+        enter_flat_protected(machine, image)
+    else:
+        image = load_image(args.binary, (seg << 4) + off, memory_mib << 20)
+        machine = build_machine(image, load=(seg, off), cpu_model=args.cpu,
+                                memory_mib=memory_mib, devices=args.device or (),
+                                stats=args.stats)
     if getattr(args, "deliver_ud", False):
         machine.cpu.invalid_opcode_exits = False    # #UD to the guest's handler
     tools = Tools(machine, args)

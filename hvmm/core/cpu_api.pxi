@@ -117,6 +117,45 @@ cdef class CpuRegisters:
     property exceptions_delivered:
         def __get__(self): return self.s.exceptions
 
+    property exceptions_by_vector:
+        """{vector: count} of the exceptions delivered (vectors 0-31)."""
+        def __get__(self):
+            return {v: self.s.exc_by_vec[v] for v in range(32) if self.s.exc_by_vec[v]}
+
+    property mode_switches:
+        """How many times CR0.PE changed."""
+        def __get__(self): return self.s.mode_switches
+
+    property protected_mode:
+        def __get__(self): return bool(self.s.cr[0] & 1)
+
+    property code32:
+        """CS's default size is 32 bits (its D bit)."""
+        def __get__(self): return bool(self.s.seg[S_CS].attr & ATTR_DB)
+
+    property cpl:
+        def __get__(self): return self.s.cpl
+        def __set__(self, v): self.s.cpl = v & 3
+
+    property gdtr:
+        """(base, limit) of the GDT."""
+        def __get__(self): return (self.s.gdtr.base, self.s.gdtr.limit)
+        def __set__(self, v): self.s.gdtr.base, self.s.gdtr.limit = v
+
+    property idtr:
+        """(base, limit) of the IDT (the IVT in real mode)."""
+        def __get__(self): return (self.s.idtr.base, self.s.idtr.limit)
+        def __set__(self, v): self.s.idtr.base, self.s.idtr.limit = v
+
+    def system_segment(self, name):
+        """(selector, base, limit, attributes) of 'ldtr' or 'tr'."""
+        cdef SegCache* s = &self.s.ldtr if name == "ldtr" else &self.s.tr
+        return (s.sel, s.base, s.limit, s.attr)
+
+    def set_system_segment(self, name, selector, base, limit, attributes):
+        cdef SegCache* s = &self.s.ldtr if name == "ldtr" else &self.s.tr
+        s.sel, s.base, s.limit, s.attr = selector, base, limit, attributes
+
     def get_reg32(self, int i):
         return self.s.regs[i]
 

@@ -272,7 +272,7 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
     cdef uint64_t left = 0, remaining = budget, chunk, executed, now, next_ev, skip
     cdef uint32_t eip, t
     cdef int reason = 0, vec
-    cdef uint32_t ipmask
+    cdef uint32_t ipmask, tf
     cdef hvmm_guarded_fn chunk_fn
     cdef Devices* dv = devs(c)
     eip = c.eip
@@ -341,6 +341,13 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
         c.chunk_len = chunk
         c.stop_reason = 0
         c.cs_size_changed = 0
+        # The trap flag: one instruction, then #DB (a trap: EIP past it).
+        # POPF and IRET that set TF end their chunk, so the next one is
+        # stepped; nothing in the chunk tests TF.
+        tf = c.flags & F_TF
+        if tf:
+            chunk = 1
+            c.chunk_len = 1
         chunk_fn = chunk32 if (model_o32(model) and (c.seg[S_CS].attr & ATTR_DB)) else chunk16
 
         reason = hvmm_guarded(c.fault_jmp, &c.guarded, chunk_fn, c, chunk)
@@ -360,6 +367,16 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
         executed = chunk - left
         c.icount += executed
         remaining -= executed
+        if tf and executed and reason >= 0 and (reason == 0 or reason == STOP_EVENTS or
+                                                reason == EXIT_IO or reason == EXIT_TIMER):
+            # single-step trap (not after MOV/POP SS: it waits one more)
+            if c.shadow != SHADOW_SS:
+                c.dr[6] |= 0x4000               # DR6.BS
+                c.eip = eip
+                if deliver(c, VEC_DB, eip, 1):
+                    reason = EXIT_TRIPLE_FAULT
+                    break
+                eip = c.eip
         if reason >= 0:
             if reason == 0 or reason == STOP_EVENTS:
                 continue

@@ -122,7 +122,7 @@ cdef inline void pop_ss(CpuState* c, int o32) noexcept nogil:
     stack_checkpoint(c)
     sel = popv(c, o32)
     load_seg(c, S_SS, sel)
-    c.shadow = 1
+    c.shadow = SHADOW_SS
 
 # POP Ev: the operand's address uses the SP after the pop, so ModRM is
 # decoded here, after it.

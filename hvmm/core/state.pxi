@@ -80,6 +80,12 @@ cdef enum:
 cdef enum:
     EV_BREAKPOINTS = 1
 
+# CpuState.shadow: interrupts wait one instruction after STI, and after a
+# MOV/POP SS the single-step trap waits too.
+cdef enum:
+    SHADOW_STI = 1
+    SHADOW_SS = 2
+
 # Prefix kinds, in the per-model prefix tables (generated from the
 # instruction table: prefix_table_<model> in core/execute_gen.pxi).
 cdef enum:

@@ -17,7 +17,7 @@ cdef inline void popf(CpuState* c, Insn* d, uint64_t* left, int o32) noexcept no
         write_flags(c, pop32(c), writable)
     else:
         write_flags(c, pop16(c), writable)
-    if (c.flags & F_IF) and devs(c).pic.intr:
+    if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & F_TF):
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 # Outside ring 0, POPF leaves IOPL alone, and IF too at CPL > IOPL.
@@ -50,7 +50,7 @@ cdef inline void iret(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o
         return
     op_iret(c, o32)
     jump_to(d, eip, c.eip)
-    if (c.flags & F_IF) and devs(c).pic.intr:
+    if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & F_TF):
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 cdef inline void iret_pm_insn(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o32) noexcept nogil:
@@ -58,7 +58,7 @@ cdef inline void iret_pm_insn(CpuState* c, Insn* d, uint32_t* eip, uint64_t* lef
     if r == PM_OK:
         jump_to(d, eip, c.eip)
     pm_after(c, d, left, r)
-    if (c.flags & F_IF) and devs(c).pic.intr:
+    if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & F_TF):
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 # CPUID: a 486DX4-like part without FPU.

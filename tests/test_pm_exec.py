@@ -1,0 +1,145 @@
+"""`hvmm exec --protected` (flat 32-bit protected mode set up by hvmm),
+error lines in the current mode, the protected-mode figures of --stats,
+and the trap flag. Guests are assembled with nasm (the tests skip
+without it)."""
+
+import shutil
+import subprocess
+
+import pytest
+
+import hvmm
+from pathlib import Path
+
+NASM = shutil.which("nasm")
+PM_GUESTS = Path(hvmm.__file__).resolve().parent / "guests" / "pm"
+needs_nasm = pytest.mark.skipif(NASM is None, reason="nasm not installed")
+
+
+def assemble(tmp_path, source):
+    src = tmp_path / "guest.asm"
+    src.write_text(source)
+    out = tmp_path / "guest.bin"
+    subprocess.run([NASM, "-f", "bin", "-o", str(out), str(src)], check=True)
+    return out
+
+
+@needs_nasm
+def test_protected_starts_flat_32bit(hvmm_cmd, tmp_path):
+    """32-bit code at 0x100000 with the documented GDT, stack and segments;
+    it reads its own selectors and the GDT's location back."""
+    guest = assemble(tmp_path, """
+        bits 32
+        org 0x100000
+        mov eax, cs
+        mov ebx, ss
+        mov ecx, esp
+        sgdt [gdt_image]
+        mov edx, [gdt_image + 2]
+        movzx esi, word [gdt_image]
+        mov edi, [0x1000 + 8 + 4]       ; the code descriptor's upper dword
+        mov eax, eax
+        out 0xE9, al                    ; CS low byte: 0x08
+        ud2
+    gdt_image: dd 0, 0
+    """)
+    proc = hvmm_cmd("exec", "--protected", guest, "--regs", cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == "\x08"
+    assert "invalid opcode at 0008:" in proc.stderr
+    assert "32-bit protected mode" in proc.stderr
+    assert "0F 0B  ud2" in proc.stderr
+    regs = dict(item.split("=") for item in proc.stderr.split() if "=" in item)
+    assert regs["ebx"] == "00000010" and regs["ecx"] == "00100000"
+    assert regs["edx"] == "00001000" and regs["esi"] == "00000017"
+    assert regs["edi"] == "00CF9B00"
+    assert regs["ds"] == "0010" and regs["cs"] == "0008"
+
+
+def test_protected_needs_a_386(hvmm_cmd, tmp_path):
+    image = tmp_path / "x.bin"
+    image.write_bytes(b"\xf4")
+    proc = hvmm_cmd("exec", "--protected", "--cpu", "8086", image, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("hvmm: ") and "Traceback" not in proc.stderr
+
+
+def test_stats_count_exceptions_and_mode_switches(hvmm_cmd, tmp_path):
+    """pm_exceptions takes each exception of its checks once or more; it
+    enters protected mode once."""
+    proc = hvmm_cmd("exec", PM_GUESTS / "pm_exceptions.bin", "--deliver-ud", "--stats",
+                    cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("exceptions taken: "))
+    taken = dict(item.rsplit(" ", 1) for item in line[len("exceptions taken: "):].split(", "))
+    assert taken["#DE"] == "1" and taken["#UD"] == "2" and taken["#DF"] == "1"
+    assert taken["#TS"] == "1" and taken["#SS"] == "1"
+    assert int(taken["#GP"]) >= 8 and int(taken["#NP"]) >= 2
+    assert "mode switches (CR0.PE changes): 1" in proc.stderr
+
+
+@needs_nasm
+def test_trap_flag_steps_each_instruction(hvmm_cmd, tmp_path):
+    """TF set by POPF: a #DB after each following instruction (the POPF that
+    clears TF included) with EIP past it and DR6.BS; none after MOV SS
+    until the next instruction; the handler is not stepped. The guest
+    prints the number of traps, then 1 or 0 for each saved EIP against the
+    expected one, then DR6.BS."""
+    guest = assemble(tmp_path, """
+        bits 32
+        org 0x100000
+        lidt [idtr]
+        mov eax, handler                ; IDT vector 1: 32-bit interrupt gate
+        mov [0x2000 + 8], ax
+        mov word [0x2000 + 10], 0x08
+        mov word [0x2000 + 12], 0x8E00
+        shr eax, 16
+        mov [0x2000 + 14], ax
+        pushfd
+        or dword [esp], 0x100
+        popfd
+    s1: nop
+    s2: mov ax, ss
+    s3: mov ss, ax
+    s4: nop
+    s5: pushfd
+    s6: and dword [esp], ~0x100
+    s7: popfd
+    s8: mov eax, [count]
+        add al, '0'
+        out 0xE9, al
+        xor ecx, ecx
+    dump:
+        mov eax, [log + ecx * 4]
+        cmp eax, [expected + ecx * 4]
+        sete al
+        add al, '0'
+        out 0xE9, al
+        inc ecx
+        cmp ecx, [count]
+        jb dump
+        mov eax, dr6
+        shr eax, 14
+        and al, 1
+        add al, '0'
+        out 0xE9, al
+        ud2
+    handler:
+        push eax
+        push ecx
+        mov ecx, [count]
+        mov eax, [esp + 8]
+        mov [log + ecx * 4], eax
+        inc dword [count]
+        pop ecx
+        pop eax
+        iretd
+    idtr: dw 0x0F
+          dd 0x2000
+    expected: dd s2, s3, s5, s6, s7, s8
+    count: dd 0
+    log: times 16 dd 0
+    """)
+    proc = hvmm_cmd("exec", "--protected", guest, cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == "6" + "111111" + "1", proc.stderr
