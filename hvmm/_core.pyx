@@ -14,6 +14,7 @@ include "core/state.pxi"
 include "core/exception.pxi"
 include "core/segment.pxi"
 include "core/memory.pxi"
+include "core/paging.pxi"
 include "core/flags.pxi"
 include "core/decode.pxi"
 include "core/alu.pxi"
@@ -103,6 +104,7 @@ cdef class Cpu(CpuDebug):
         if self.s.pagekind == NULL or self.dv == NULL:
             raise MemoryError()
         self.s.devices = self.dv
+        tlb_init(&self.s)
 
     def __dealloc__(self):
         free(self.s.pagekind)
@@ -169,7 +171,7 @@ cdef class Cpu(CpuDebug):
         while page < (1 << 20) and self.s.pagekind[page] == PG_RAM:
             page += 1
         self.s.ram_top = page << 12 if page < (1 << 20) else 0xFFFFF000u
-        self.s.win_len = 0
+        tlb_flush(&self.s, 0)       # entries hold page kinds (fast or slow)
 
     def reset(self):
         """Processor reset: real mode, CS:IP = F000:FFF0 (base FFFF0)."""
@@ -204,7 +206,8 @@ cdef class Cpu(CpuDebug):
         self.s.nmi_pending = 0
         self.s.rep_partial = 0
         self.s.last_exception = -1
-        self.s.win_len = 0
+        self.s.cpl = 0
+        tlb_flush(&self.s, 0)
 
     # ---- running ------------------------------------------------------
 
@@ -575,17 +578,35 @@ cdef class Cpu(CpuDebug):
     # ---- memory ---------------------------------------------------------
 
     def read_linear(self, unsigned int address, unsigned int length):
-        """Bytes at a linear address, through the A20 gate and memory map."""
-        cdef uint32_t i
-        out = bytearray(length)
+        """Bytes at a linear address, through paging, the A20 gate and the
+        memory map. No #PF, no accessed/dirty bits, no TLB fill: the bytes up
+        to the first page that is not present (fewer than asked, maybe none)."""
+        cdef uint32_t i, phys
+        out = bytearray()
         for i in range(length):
-            out[i] = phys_rd8(&self.s, lin2phys(&self.s, address + i))
+            if not translate_probe(&self.s, address + i, &phys):
+                break
+            out.append(phys_rd8(&self.s, phys))
         return bytes(out)
 
     def write_linear(self, unsigned int address, data):
-        cdef uint32_t i
+        """Write bytes at linear addresses (as a debugger or DMA would: no
+        protection check, no #PF). Bytes on pages that are not present are
+        skipped; returns how many were written."""
+        cdef uint32_t i, phys, n = 0
         for i in range(len(data)):
-            phys_wr8(&self.s, lin2phys(&self.s, address + i), data[i])
+            if translate_probe(&self.s, address + i, &phys):
+                phys_wr8(&self.s, phys, data[i])
+                n += 1
+        return n
+
+    def translate(self, unsigned int address):
+        """Physical address of a linear one (None: not present), as the
+        debugger sees it (no side effect)."""
+        cdef uint32_t phys
+        if translate_probe(&self.s, address, &phys):
+            return phys
+        return None
 
     property a20:
         def __get__(self):

@@ -101,9 +101,41 @@ cdef class CpuRegisters:
             self.s.eip = v & 0xFFFF
             self.s.halted = 0
 
+    # Control registers; writes have their TLB effect (core/paging.pxi).
+    # No mode checks here: a test sets CR0 = PE|PG directly.
     property cr0:
         def __get__(self): return self.s.cr[0]
-        def __set__(self, v): self.s.cr[0] = v
+        def __set__(self, v): set_cr(&self.s, 0, v)
+
+    property cr2:
+        def __get__(self): return self.s.cr[2]
+        def __set__(self, v): self.s.cr[2] = v
+
+    property cr3:
+        def __get__(self): return self.s.cr[3]
+        def __set__(self, v): set_cr(&self.s, 3, v)
+
+    property cr4:
+        def __get__(self): return self.s.cr[4]
+        def __set__(self, v): set_cr(&self.s, 4, v)
+
+    property cpl:
+        """Current privilege level (a test hook until protected mode sets
+        it from CS): part of every TLB tag."""
+        def __get__(self): return self.s.cpl
+        def __set__(self, v):
+            if not 0 <= v <= 3:
+                raise ValueError("CPL is 0 to 3")
+            self.s.cpl = v
+            self.s.win_len = 0      # the window was checked at the old CPL
+
+    def invlpg(self, unsigned int linear):
+        """Drop the TLB entry of a linear page (as INVLPG does)."""
+        tlb_invlpg(&self.s, linear)
+
+    def tlb_stats(self):
+        """TLB misses (walks or fills) and flushes so far."""
+        return {"misses": self.s.tlb_misses, "flushes": self.s.tlb_flushes}
 
     property last_exception:
         """Vector of the last exception delivered (a fault or trap the CPU
@@ -114,6 +146,11 @@ cdef class CpuRegisters:
 
     property exceptions_delivered:
         def __get__(self): return self.s.exceptions
+
+    property last_error_code:
+        """Error code of the last exception raised (the real-mode IVT
+        pushes none; protected mode pushes it for 8, 10-14 and 17)."""
+        def __get__(self): return self.s.fault_err
 
     def get_reg32(self, int i):
         return self.s.regs[i]

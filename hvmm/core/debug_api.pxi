@@ -39,7 +39,9 @@ cdef class CpuDebug(CpuRegisters):
         of [linear, linear+length). RAM and ROM only; code fetches do not
         count. Runs step one instruction at a time while any is set."""
         cdef DebugState* g = self._debug()
-        cdef uint32_t phys = lin2phys(&self.s, linear)
+        cdef uint32_t phys
+        if not translate_probe(&self.s, linear, &phys):
+            raise ValueError(f"watchpoint at {linear:#x}: page not present")
         if kind not in _WATCH_KINDS:
             raise ValueError(f"watchpoint kind {kind!r}: write, read or access")
         if not 1 <= length <= 4096:
@@ -127,11 +129,15 @@ cdef class CpuDebug(CpuRegisters):
 
     def peek(self, unsigned int linear, unsigned int length):
         """Bytes at a linear address with no side effect: a device's MMIO
-        page and unmapped space read as FF, watchpoints do not fire."""
-        cdef uint32_t i
-        out = bytearray(length)
+        page and unmapped space read as FF, watchpoints do not fire. With
+        paging, the bytes up to the first page that is not present (fewer
+        than asked, maybe none)."""
+        cdef uint32_t i, phys
+        out = bytearray()
         for i in range(length):
-            out[i] = peek8(&self.s, linear + i)
+            if not translate_probe(&self.s, linear + i, &phys):
+                break
+            out.append(peek8(&self.s, phys))
         return bytes(out)
 
     # ---- the instruction trace ----------------------------------------------------
@@ -219,7 +225,7 @@ cdef class CpuDebug(CpuRegisters):
             "run": {"icount": s.icount, "halted": s.halted, "shadow": s.shadow,
                     "nmi_pending": s.nmi_pending, "idle_ns": s.idle_ns, "ud_exit": s.ud_exit,
                     "a20mask": s.a20mask, "ipmask": s.ipmask, "io_in": s.io_in,
-                    "io_out": s.io_out},
+                    "io_out": s.io_out, "cpl": s.cpl},
         }
 
     def set_cpu_state(self, d):
@@ -239,7 +245,8 @@ cdef class CpuDebug(CpuRegisters):
         s.icount, s.halted, s.shadow, s.nmi_pending = r["icount"], r["halted"], r["shadow"], r["nmi_pending"]
         s.idle_ns, s.ud_exit, s.a20mask, s.ipmask = r["idle_ns"], r["ud_exit"], r["a20mask"], r["ipmask"]
         s.io_in, s.io_out = r["io_in"], r["io_out"]
-        s.win_len = 0
+        s.cpl = r.get("cpl", 0)
+        tlb_flush(s, 0)             # CR0/CR3/CR4 and the A20 mask changed
 
     @staticmethod
     def kernel_layout():

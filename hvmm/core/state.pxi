@@ -125,6 +125,26 @@ ctypedef struct SegCache:
     uint64_t end4
     uint64_t pad[3]             # 64 bytes: seg[i] is indexed with a shift
 
+# One software-TLB entry (core/paging.pxi). Tags are `linear page | CPL`
+# (TLB_NONE never matches): rtag/wtag are set only where the access may go
+# straight to host memory at addend + linear (plain RAM, or ROM for reads;
+# writes only once the page is dirty and writable at that CPL), `tag` for
+# any valid translation, which the slow paths use (MMIO, ROM, watched).
+ctypedef struct TlbEntry:
+    uint32_t rtag
+    uint32_t wtag
+    uint32_t tag
+    uint32_t phys               # physical page | TLBP_* bits
+    size_t addend               # host address = addend + linear address
+    uint32_t gflags             # TLBF_GLOBAL, TLBF_LISTED
+    uint32_t pad
+
+cdef enum:
+    TLB_BITS = 12
+    TLB_SIZE = 4096             # 16 MiB of linear space; 128 KiB per CPU
+    TLB_MASK = 4095
+    TLB_ENTRY_SHIFT = 5         # sizeof(TlbEntry) == 32 (checked at import)
+
 ctypedef struct DescTable:
     uint32_t base
     uint32_t limit
@@ -216,3 +236,13 @@ ctypedef struct CpuState:
     # whether fill_fetchbuf is reading code (watchpoints watch data only)
     void* dbg
     int fetching
+    # Privilege level (set by protected mode; 0 in real mode): part of every
+    # TLB tag, so a hit needs no separate user/supervisor test.
+    uint32_t cpl
+    # The software TLB (core/paging.pxi): entries, the indices filled since
+    # the last flush (a flush walks only these), and counters for --stats.
+    uint32_t tlb_n
+    uint64_t tlb_misses
+    uint64_t tlb_flushes
+    uint16_t tlb_list[TLB_SIZE]
+    TlbEntry tlb[TLB_SIZE]

@@ -78,7 +78,7 @@ cdef inline void lmsw(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
     if cr0 & 1:
         stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
     else:
-        c.cr[0] = cr0
+        set_cr(c, 0, cr0)
 
 cdef inline int bad_cr(uint32_t n) noexcept nogil:
     return n == 1 or n > 4
@@ -98,4 +98,9 @@ cdef inline void mov_cr_r32(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) 
     else:
         if d.reg == 0:
             value |= 0x10       # ET: 387-style coprocessor interface
-        c.cr[d.reg] = value
+        set_cr(c, d.reg, value)     # with its TLB effect (paging.pxi)
+
+# INVLPG m: drop the TLB entry of the operand's linear page (no access is
+# made, so no fault from the page itself).
+cdef inline void invlpg(CpuState* c, Insn* d) noexcept nogil:
+    tlb_invlpg(c, c.seg[d.seg].base + d.off)

@@ -495,11 +495,11 @@ GRP7 = ((0, "SGDT", "Ms", "store_table_reg(c, d, &c.gdtr, o32)", "#UD"),
         (3, "LIDT", "Ms", "load_table_reg(c, d, &c.idtr, o32)", "#UD"),
         (4, "SMSW", "Ew", "smsw(c, d, o32)", "ok"),
         (6, "LMSW", "Ew", "lmsw(c, d, left)", "ok"),
-        (7, "INVLPG", "M", "pass", "#UD"))
+        (7, "INVLPG", "M", "invlpg(c, d)", "#UD"))
 for r, mn, opnd, body, rf in GRP7:
     row(0x101, mn, opnd, body, reg=r, models=I386, reg_form=rf,
         note={"LMSW": "setting PE stops the run (protected mode: not yet)",
-              "INVLPG": "no TLB yet"}.get(mn, ""))
+              }.get(mn, ""))
 row(0x106, "CLTS", "", "c.cr[0] &= ~(<uint32_t>8)", models=I386)
 row(0x108, "INVD", "", "pass", models=I386, note="no caches")
 row(0x109, "WBINVD", "", "pass", models=I386, note="no caches")
