@@ -115,13 +115,13 @@ cdef int page_walk(CpuState* c, uint32_t lin, int write, int user, int mode,
 
 # A TLB miss, out of line: walk (or the identity with PG off), fill the
 # entry with what was checked, return the physical address.
-cdef uint32_t tlb_miss(CpuState* c, uint32_t lin, int write) noexcept nogil:
+cdef uint32_t tlb_miss(CpuState* c, uint32_t lin, int write, uint32_t cpl) noexcept nogil:
     cdef uint32_t out[4]
     cdef uint32_t page = lin & 0xFFFFF000u, phys, tag, kind
     cdef TlbEntry* e = &c.tlb[(lin >> 12) & TLB_MASK]
     c.tlb_misses += 1
     if c.cr[0] & CR0_PG:
-        if not page_walk(c, lin, write, c.cpl == 3, 0, out):
+        if not page_walk(c, lin, write, cpl == 3, 0, out):
             return lin      # a #PF outside a guard (recorded): nothing to fill
         phys = out[0] & c.a20mask
     else:
@@ -129,7 +129,7 @@ cdef uint32_t tlb_miss(CpuState* c, uint32_t lin, int write) noexcept nogil:
         out[1] = 1
         out[2] = 1
         out[3] = 0
-    tag = page | c.cpl
+    tag = page | cpl
     kind = c.pagekind[phys >> 12]
     e.tag = tag
     e.phys = phys | (TLBP_W if out[1] and out[2] else 0)
@@ -142,12 +142,21 @@ cdef uint32_t tlb_miss(CpuState* c, uint32_t lin, int write) noexcept nogil:
     e.gflags = TLBF_LISTED | (TLBF_GLOBAL if out[3] else 0)
     return phys | (lin & 0xFFF)
 
-# Linear to physical for an access at the current CPL (may raise #PF).
-cdef inline uint32_t translate(CpuState* c, uint32_t lin, int write) noexcept nogil:
+# Linear to physical for an access with the rights of `cpl` (may raise
+# #PF). translate: the current CPL. translate_sys: the implicit supervisor
+# accesses (descriptor tables, TSS, IDT), which have CPL 0 rights at any
+# CPL (and a #PF error code without U/S).
+cdef inline uint32_t translate_at(CpuState* c, uint32_t lin, int write, uint32_t cpl) noexcept nogil:
     cdef TlbEntry* e = tlb_at(c, lin)
-    if e.tag == ((lin & 0xFFFFF000u) | c.cpl) and (not write or (e.phys & TLBP_W)):
+    if e.tag == ((lin & 0xFFFFF000u) | cpl) and (not write or (e.phys & TLBP_W)):
         return (e.phys & 0xFFFFF000u) | (lin & 0xFFF)
-    return tlb_miss(c, lin, write)
+    return tlb_miss(c, lin, write, cpl)
+
+cdef inline uint32_t translate(CpuState* c, uint32_t lin, int write) noexcept nogil:
+    return translate_at(c, lin, write, c.cpl)
+
+cdef inline uint32_t translate_sys(CpuState* c, uint32_t lin, int write) noexcept nogil:
+    return translate_at(c, lin, write, 0)
 
 # For the debugger and the Python API: no #PF, no A/D side effect, no
 # permission check. Returns 0 for a page that is not present.

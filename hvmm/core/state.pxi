@@ -228,7 +228,7 @@ ctypedef struct CpuState:
     uint8_t fetchbuf[32]
     # Direct-fetch window: instructions at EIP in [win_lo, win_lo+win_len)
     # are read from win_host + (EIP - win_lo). Reset (win_len = 0) when CS,
-    # the A20 gate or the memory map changes.
+    # the CPL or a translation changes (every TLB flush: core/paging.pxi).
     const uint8_t* win_host
     uint32_t win_lo
     uint32_t win_len
