@@ -269,3 +269,28 @@ def test_paging_off_again_is_the_identity():
     set_pte(cpu, PT0, 0x90000, 0)
     cpu.cr0 = PE | 0x10                  # PG off: flushes and maps 1:1
     assert cpu.run(5).reason == "hlt" and cpu.eax & 0xFF == 0x66
+
+
+@pytest.mark.parametrize("insn, imm", [
+    (b"\x67\x11\x05", b""),            # adc [dword],ax   (reads CF)
+    (b"\x67\xff\x05", b""),            # inc word [dword]
+    (b"\x67\xd1\x15", b""),            # rcl word [dword],1
+    (b"\x67\x0f\xba\x2d", b"\x01"),    # bts word [dword],1
+    (b"\x67\x87\x05", b""),            # xchg [dword],ax
+])
+def test_read_modify_write_faults_before_changing_flags(insn, imm):
+    # stc; mov eax,0FFFFh; then the access to a read-only page (CR0.WP):
+    # the write fault comes with the read, so the restarted instruction
+    # finds the flags (CF) and registers it started with
+    code = b"\xf9" + b"\x66\xb8\xff\xff\x00\x00" + insn + struct.pack("<I", DATA) + imm + HLT
+    cpu = machine(code)
+    set_pte(cpu, PT1, DATA, 0x90000 | P)
+    cpu.memory[0x90000:0x90004] = b"\xff\xff\x00\x00"
+    cpu.cr0 = PE | PG | WP | 0x10
+    cpu.run(2)
+    flags = cpu.eflags & 0x8D5
+    assert cpu.run(10).reason == "hlt"
+    assert taken(cpu) == 14 and cpu.last_error_code == 3 and frame_ip(cpu) == 7
+    assert cpu.eflags & 0x8D5 == flags and cpu.eax == 0xFFFF
+    assert cpu.memory[0x90000:0x90004] == b"\xff\xff\x00\x00"
+    assert pte(cpu, PT1, DATA) & D == 0

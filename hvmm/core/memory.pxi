@@ -97,13 +97,13 @@ cdef inline uint32_t tlb_key(CpuState* c, uint32_t lin, uint32_t size) noexcept 
 # that is not present), then whole MMIO accesses, then bytewise (page
 # crossings, ROM, watched pages, the 8086's wrap).
 cdef uint32_t mem_read_slow(CpuState* c, int seg, uint32_t off, uint32_t size,
-                            uint32_t amask) noexcept nogil:
+                            uint32_t amask, int write) noexcept nogil:
     cdef uint32_t ph[4]
     cdef uint32_t k, v = 0, base = c.seg[seg].base
     seg_check(c, seg, off, size)
     amask = slow_mask(c, amask)
     for k in range(size):
-        ph[k] = translate(c, base + ((off + k) & amask), 0)
+        ph[k] = translate(c, base + ((off + k) & amask), write)
     if size > 1 and mmio_whole(c, ph[0], off, size, amask):
         return mmio_access(c, ph[0], size, 0, 0)
     for k in range(size):
@@ -138,7 +138,7 @@ cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
     cdef TlbEntry* e = tlb_at(c, lin)
     if __builtin_expect(off < c.seg[seg].end1 and e.rtag == tlb_key(c, lin, 1), 1):
         return (<uint8_t*>(e.addend + lin))[0]
-    return mem_read_slow(c, seg, off, 1, 0xFFFFFFFFu)
+    return mem_read_slow(c, seg, off, 1, 0xFFFFFFFFu, 0)
 
 cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
     cdef uint32_t lin = c.seg[seg].base + off
@@ -153,14 +153,14 @@ cdef inline uint32_t rd16(CpuState* c, int seg, uint32_t off, uint32_t amask) no
     cdef TlbEntry* e = tlb_at(c, lin)
     if off < c.seg[seg].end2 and e.rtag == tlb_key(c, lin, 2):
         return ld16(<uint8_t*>(e.addend + lin))
-    return mem_read_slow(c, seg, off, 2, amask)
+    return mem_read_slow(c, seg, off, 2, amask, 0)
 
 cdef inline uint32_t rd32(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
     cdef uint32_t lin = c.seg[seg].base + off
     cdef TlbEntry* e = tlb_at(c, lin)
     if off < c.seg[seg].end4 and e.rtag == tlb_key(c, lin, 4):
         return ld32(<uint8_t*>(e.addend + lin))
-    return mem_read_slow(c, seg, off, 4, amask)
+    return mem_read_slow(c, seg, off, 4, amask, 0)
 
 cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
     cdef uint32_t lin = c.seg[seg].base + off
@@ -177,6 +177,29 @@ cdef inline void wr32(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t a
         st32(<uint8_t*>(e.addend + lin), v)
     else:
         mem_write_slow(c, seg, off, v, 4, amask)
+
+# Reads of a read-modify-write operand (docs/faults.md, rule 1): checked
+# for writing when read, so a write fault (a read-only page, CR0.WP) comes
+# before the instruction changes anything (flags included). The fast path
+# tests the write tag; a miss walks for a write (and sets D, as the write
+# that follows would).
+cdef inline uint32_t rd8w(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if off < c.seg[seg].end1 and e.wtag == tlb_key(c, lin, 1):
+        return (<uint8_t*>(e.addend + lin))[0]
+    return mem_read_slow(c, seg, off, 1, 0xFFFFFFFFu, 1)
+
+cdef inline uint32_t rdvw(CpuState* c, int seg, uint32_t off, int o32, uint32_t amask) noexcept nogil:
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if o32:
+        if off < c.seg[seg].end4 and e.wtag == tlb_key(c, lin, 4):
+            return ld32(<uint8_t*>(e.addend + lin))
+        return mem_read_slow(c, seg, off, 4, amask, 1)
+    if off < c.seg[seg].end2 and e.wtag == tlb_key(c, lin, 2):
+        return ld16(<uint8_t*>(e.addend + lin))
+    return mem_read_slow(c, seg, off, 2, amask, 1)
 
 # Operand-size generic forms: size is 2 or 4.
 cdef inline uint32_t rdv(CpuState* c, int seg, uint32_t off, int o32, uint32_t amask) noexcept nogil:
