@@ -577,37 +577,6 @@ cdef class Cpu(CpuDebug):
 
     # ---- memory ---------------------------------------------------------
 
-    def read_linear(self, unsigned int address, unsigned int length):
-        """Bytes at a linear address, through paging, the A20 gate and the
-        memory map. No #PF, no accessed/dirty bits, no TLB fill: the bytes up
-        to the first page that is not present (fewer than asked, maybe none)."""
-        cdef uint32_t i, phys
-        out = bytearray()
-        for i in range(length):
-            if not translate_probe(&self.s, address + i, &phys):
-                break
-            out.append(phys_rd8(&self.s, phys))
-        return bytes(out)
-
-    def write_linear(self, unsigned int address, data):
-        """Write bytes at linear addresses (as a debugger or DMA would: no
-        protection check, no #PF). Bytes on pages that are not present are
-        skipped; returns how many were written."""
-        cdef uint32_t i, phys, n = 0
-        for i in range(len(data)):
-            if translate_probe(&self.s, address + i, &phys):
-                phys_wr8(&self.s, phys, data[i])
-                n += 1
-        return n
-
-    def translate(self, unsigned int address):
-        """Physical address of a linear one (None: not present), as the
-        debugger sees it (no side effect)."""
-        cdef uint32_t phys
-        if translate_probe(&self.s, address, &phys):
-            return phys
-        return None
-
     property a20:
         def __get__(self):
             return self.s.model != MODEL_8086 and self.s.a20mask == 0xFFFFFFFF

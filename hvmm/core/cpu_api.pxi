@@ -133,6 +133,39 @@ cdef class CpuRegisters:
         """Drop the TLB entry of a linear page (as INVLPG does)."""
         tlb_invlpg(&self.s, linear)
 
+    # ---- memory at linear addresses (through paging) ----------------------
+
+    def read_linear(self, unsigned int address, unsigned int length):
+        """Bytes at a linear address, through paging, the A20 gate and the
+        memory map. No #PF, no accessed/dirty bits, no TLB fill: the bytes up
+        to the first page that is not present (fewer than asked, maybe none)."""
+        cdef uint32_t i, phys
+        out = bytearray()
+        for i in range(length):
+            if not translate_probe(&self.s, address + i, &phys):
+                break
+            out.append(phys_rd8(&self.s, phys))
+        return bytes(out)
+
+    def write_linear(self, unsigned int address, data):
+        """Write bytes at linear addresses (as a debugger does: no
+        protection check, no #PF). Bytes on pages that are not present are
+        skipped; returns how many were written."""
+        cdef uint32_t i, phys, n = 0
+        for i in range(len(data)):
+            if translate_probe(&self.s, address + i, &phys):
+                phys_wr8(&self.s, phys, data[i])
+                n += 1
+        return n
+
+    def translate(self, unsigned int address):
+        """Physical address of a linear one (None: not present), as the
+        debugger sees it (no side effect)."""
+        cdef uint32_t phys
+        if translate_probe(&self.s, address, &phys):
+            return phys
+        return None
+
     def tlb_stats(self):
         """TLB misses (walks or fills) and flushes so far."""
         return {"misses": self.s.tlb_misses, "flushes": self.s.tlb_flushes}
