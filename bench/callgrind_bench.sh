@@ -2,15 +2,17 @@
 # Host instructions per guest instruction on the bench guest, by callgrind
 # (deterministic, unlike wall-clock MIPS on a shared machine).
 #
-#   bench/callgrind_bench.sh [CHECKOUT] [MODEL]
+#   bench/callgrind_bench.sh [CHECKOUT] [MODEL] [GUEST]
 #
-# Runs hvmm/guests/bench.bin through hvmm._core.Cpu under callgrind twice:
+# GUEST is bench (default: real mode) or bench32 (flat 32-bit protected
+# mode with paging; needs protected mode in the core). Runs hvmm/guests/GUEST.bin through hvmm._core.Cpu under callgrind twice:
 # once with a budget that runs it to its exit, once with none; the
 # difference in host instructions divided by the guest's retired
 # instructions is the figure docs/faults.md and the notes quote.
 set -euo pipefail
 checkout=${1:-.}
 model=${2:-386}
+guest=${3:-bench}
 cd "$checkout"
 # the checkout's hvmm, not whatever an installed copy points at (the script
 # runs from a temporary directory)
@@ -22,7 +24,7 @@ cat > "$tmp/run.py" <<PY
 import sys
 from importlib.resources import files
 from hvmm import Cpu
-img = files("hvmm").joinpath("guests/bench.bin").read_bytes()
+img = files("hvmm").joinpath("guests/$guest.bin").read_bytes()
 cpu = Cpu(memory_size=1 << 20, model="$model")
 cpu.memory[0x7C00:0x7C00 + len(img)] = img
 cpu.cs = cpu.ds = cpu.es = cpu.ss = 0
