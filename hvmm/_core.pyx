@@ -14,6 +14,7 @@ include "core/state.pxi"
 include "core/exception.pxi"
 include "core/segment.pxi"
 include "core/memory.pxi"
+include "core/paging.pxi"
 include "core/flags.pxi"
 include "core/decode.pxi"
 include "core/alu.pxi"
@@ -122,6 +123,7 @@ cdef class Cpu(CpuDevices):
         if self.s.pagekind == NULL or self.dv == NULL:
             raise MemoryError()
         self.s.devices = self.dv
+        tlb_init(&self.s)
 
     def __dealloc__(self):
         free(self.s.pagekind)
@@ -191,7 +193,7 @@ cdef class Cpu(CpuDevices):
         while page < (1 << 20) and self.s.pagekind[page] == PG_RAM:
             page += 1
         self.s.ram_top = page << 12 if page < (1 << 20) else 0xFFFFF000u
-        self.s.win_len = 0
+        tlb_flush(&self.s, 0)       # entries hold page kinds (fast or slow)
 
     def reset(self):
         """Processor reset: real mode, CS:IP = F000:FFF0 (base FFFF0)."""
@@ -230,6 +232,7 @@ cdef class Cpu(CpuDevices):
         self.s.win_len = 0
         fpu_reset(&self.s)
         msr_reset(&self.s)
+        tlb_flush(&self.s, 0)
 
     # ---- running ------------------------------------------------------
 
@@ -575,19 +578,6 @@ cdef class Cpu(CpuDevices):
             self.s.ud_exit = 1 if v else 0
 
     # ---- memory ---------------------------------------------------------
-
-    def read_linear(self, unsigned int address, unsigned int length):
-        """Bytes at a linear address, through the A20 gate and memory map."""
-        cdef uint32_t i
-        out = bytearray(length)
-        for i in range(length):
-            out[i] = phys_rd8(&self.s, lin2phys(&self.s, address + i))
-        return bytes(out)
-
-    def write_linear(self, unsigned int address, data):
-        cdef uint32_t i
-        for i in range(len(data)):
-            phys_wr8(&self.s, lin2phys(&self.s, address + i), data[i])
 
     property a20:
         def __get__(self):

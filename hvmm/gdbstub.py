@@ -206,13 +206,14 @@ class GdbStub:
                 reply = "OK"
             elif kind == "m":
                 addr, length = (int(x, 16) for x in p[1:].split(","))
-                reply = cpu.peek(addr, min(length, 0x1000)).hex()
+                data = cpu.peek(addr, min(length, 0x1000))
+                reply = data.hex() if data or not length else "E14"  # not present
             elif kind in "MX":
                 head, _, body = p[1:].partition(":")
                 addr, length = (int(x, 16) for x in head.split(","))
                 data = bytes.fromhex(body) if kind == "M" else body.encode("latin-1")
-                cpu.write_linear(addr, data[:length])
-                reply = "OK"
+                written = cpu.write_linear(addr, data[:length])
+                reply = "OK" if written == len(data[:length]) else "E14"
             elif kind in "zZ":
                 reply = self._point(kind == "Z", p[1:])
             elif kind in "cs":

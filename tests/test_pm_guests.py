@@ -136,9 +136,8 @@ def test_on_qemu(name, tmp_path):
 
 
 # What hvmm does not do yet: strict xfails, so the day it does the marker
-# must go (pm_paging: the paging branch; the others: later steps of issue 9).
+# must go (later steps of issue 9).
 NOT_YET = {
-    "pm_paging": "paging is not implemented yet",
     "pm_task": "task switches are not implemented yet",
     "pm_v86": "virtual-8086 mode is not implemented yet",
     "pm_singlestep": "the trap flag and debug registers are not implemented yet",

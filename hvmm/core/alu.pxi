@@ -55,12 +55,14 @@ cdef inline uint32_t alu_neg(CpuState* c, uint32_t a, uint32_t msb) noexcept nog
 # The ALU encodings, `aluop` from the opcode (bits 3-5) or the ModRM reg
 # field (group 1); CMP (7) writes nothing back. ModRM is decoded already.
 cdef inline void alu_eb_gb(CpuState* c, Insn* d, uint32_t aluop) noexcept nogil:
-    cdef uint32_t result = alu(c, aluop, rm8_read(c, d), get_r8(c, d.reg), 0x80)
+    cdef uint32_t result = alu(c, aluop, rm8_read(c, d) if aluop == 7 else rm8_read_w(c, d),
+                                get_r8(c, d.reg), 0x80)
     if aluop != 7:
         rm8_write(c, d, result)
 
 cdef inline void alu_ev_gv(CpuState* c, Insn* d, uint32_t aluop, int o32) noexcept nogil:
-    cdef uint32_t result = alu(c, aluop, rmv_read(c, d, o32), get_rv(c, d.reg, o32), vmsb(o32))
+    cdef uint32_t result = alu(c, aluop, rmv_read(c, d, o32) if aluop == 7 else rmv_read_w(c, d, o32),
+                                get_rv(c, d.reg, o32), vmsb(o32))
     if aluop != 7:
         rmv_write(c, d, result, o32)
 
@@ -86,19 +88,19 @@ cdef inline void alu_eax_iz(CpuState* c, Insn* d, uint32_t aluop, int o32) noexc
         set_rv(c, R_EAX, result, o32)
 
 cdef inline void alu_eb_ib(CpuState* c, Insn* d, uint32_t aluop) noexcept nogil:
-    cdef uint32_t dst = rm8_read(c, d)
+    cdef uint32_t dst = rm8_read(c, d) if aluop == 7 else rm8_read_w(c, d)
     cdef uint32_t result = alu(c, aluop, dst, fetch8(d), 0x80)
     if aluop != 7:
         rm8_write(c, d, result)
 
 cdef inline void alu_ev_iz(CpuState* c, Insn* d, uint32_t aluop, int o32) noexcept nogil:
-    cdef uint32_t dst = rmv_read(c, d, o32)
+    cdef uint32_t dst = rmv_read(c, d, o32) if aluop == 7 else rmv_read_w(c, d, o32)
     cdef uint32_t result = alu(c, aluop, dst, fetchv(d, o32), vmsb(o32))
     if aluop != 7:
         rmv_write(c, d, result, o32)
 
 cdef inline void alu_ev_ib(CpuState* c, Insn* d, uint32_t aluop, int o32) noexcept nogil:
-    cdef uint32_t dst = rmv_read(c, d, o32)
+    cdef uint32_t dst = rmv_read(c, d, o32) if aluop == 7 else rmv_read_w(c, d, o32)
     cdef uint32_t result = alu(c, aluop, dst, sx8(fetch8(d)) & vmask(o32), vmsb(o32))
     if aluop != 7:
         rmv_write(c, d, result, o32)

@@ -46,13 +46,13 @@ cdef inline void bt_ev_gv(CpuState* c, Insn* d, uint32_t kind, int o32) noexcept
         skip = (<int64_t><int16_t>bit >> 4) * 2
         bit &= 15
     d.off = (d.off + <uint32_t>skip) & d.amask
-    value = rdv(c, d.seg, d.off, o32, d.amask)
+    value = rdvw(c, d.seg, d.off, o32, d.amask) if kind else rdv(c, d.seg, d.off, o32, d.amask)
     result = bt_op(c, kind, value, bit)
     if kind:
         wrv(c, d.seg, d.off, result, o32, d.amask)
 
 cdef inline void bt_ev_ib(CpuState* c, Insn* d, uint32_t kind, int o32) noexcept nogil:
-    cdef uint32_t value = rmv_read(c, d, o32)
+    cdef uint32_t value = rmv_read_w(c, d, o32) if kind else rmv_read(c, d, o32)
     cdef uint32_t result = bt_op(c, kind, value, fetch8(d) & (vbits(o32) - 1))
     if kind:
         rmv_write(c, d, result, o32)
@@ -63,7 +63,7 @@ cdef inline void bit_scan(CpuState* c, Insn* d, int reverse, int o32) noexcept n
         set_rv(c, d.reg, index, o32)
 
 cdef inline void cmpxchg_eb_gb(CpuState* c, Insn* d) noexcept nogil:
-    cdef uint32_t dst = rm8_read(c, d)
+    cdef uint32_t dst = rm8_read_w(c, d)
     alu(c, 7, c.regs[R_EAX] & 0xFF, dst, 0x80)
     if c.lf_res == 0:
         rm8_write(c, d, get_r8(c, d.reg))
@@ -72,7 +72,7 @@ cdef inline void cmpxchg_eb_gb(CpuState* c, Insn* d) noexcept nogil:
         set_r8(c, 0, dst)
 
 cdef inline void cmpxchg_ev_gv(CpuState* c, Insn* d, int o32) noexcept nogil:
-    cdef uint32_t dst = rmv_read(c, d, o32)
+    cdef uint32_t dst = rmv_read_w(c, d, o32)
     alu(c, 7, get_rv(c, R_EAX, o32), dst, vmsb(o32))
     if c.lf_res == 0:
         rmv_write(c, d, get_rv(c, d.reg, o32), o32)
@@ -81,13 +81,13 @@ cdef inline void cmpxchg_ev_gv(CpuState* c, Insn* d, int o32) noexcept nogil:
         set_rv(c, R_EAX, dst, o32)
 
 cdef inline void xadd_eb_gb(CpuState* c, Insn* d) noexcept nogil:
-    cdef uint32_t dst = rm8_read(c, d)
+    cdef uint32_t dst = rm8_read_w(c, d)
     cdef uint32_t total = alu(c, 0, dst, get_r8(c, d.reg), 0x80)
     set_r8(c, d.reg, dst)
     rm8_write(c, d, total)
 
 cdef inline void xadd_ev_gv(CpuState* c, Insn* d, int o32) noexcept nogil:
-    cdef uint32_t dst = rmv_read(c, d, o32)
+    cdef uint32_t dst = rmv_read_w(c, d, o32)
     cdef uint32_t total = alu(c, 0, dst, get_rv(c, d.reg, o32), vmsb(o32))
     set_rv(c, d.reg, dst, o32)
     rmv_write(c, d, total, o32)

@@ -204,7 +204,7 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
 cdef inline void set_a20(CpuState* c, int on) noexcept nogil:
     if c.model != MODEL_8086:
         c.a20mask = 0xFFFFFFFFu if on else 0xFFEFFFFFu
-        c.win_len = 0
+        tlb_flush(c, 0)             # translations hold the mask
 
 cdef inline uint32_t ones(uint32_t size) noexcept nogil:
     if size == 1:

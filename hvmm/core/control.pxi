@@ -87,9 +87,12 @@ cdef inline void jump_to(Insn* d, uint32_t* eip, uint32_t target) noexcept nogil
     eip[0] = target
     d.start = d.p
 
-# A relative jump: `rel` is fetched (as the argument) before the length is taken.
+# A relative jump: `rel` is fetched (as the argument) before the length is
+# taken. A 16-bit operand size truncates the target to 16 bits (0x66 in a
+# 32-bit code segment; in 16-bit code the loop's IP mask does the same).
 cdef inline void jump_rel(Insn* d, uint32_t* eip, uint32_t rel) noexcept nogil:
-    jump_to(d, eip, eip[0] + insn_len(d) + rel)
+    cdef uint32_t target = eip[0] + insn_len(d) + rel
+    jump_to(d, eip, target if d.o32 else target & 0xFFFF)
 
 cdef inline void jcc_short(CpuState* c, Insn* d, uint32_t* eip, uint32_t cc) noexcept nogil:
     cdef uint32_t rel = sx8(fetch8(d))
@@ -121,7 +124,7 @@ cdef inline void jcxz(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
 cdef inline void call_rel(CpuState* c, Insn* d, uint32_t* eip, uint32_t rel, int o32) noexcept nogil:
     cdef uint32_t ret = eip[0] + insn_len(d)
     pushv(c, ret, o32)
-    jump_to(d, eip, ret + rel)
+    jump_to(d, eip, ret + rel if o32 else (ret + rel) & 0xFFFF)
 
 cdef inline void call_abs(CpuState* c, Insn* d, uint32_t* eip, uint32_t target, int o32) noexcept nogil:
     pushv(c, eip[0] + insn_len(d), o32)

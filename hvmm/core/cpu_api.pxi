@@ -103,9 +103,83 @@ cdef class CpuRegisters:
             self.s.eip = v & 0xFFFF
             self.s.halted = 0
 
+    # Control registers; writes have their TLB effect (core/paging.pxi).
+    # No mode checks here: a test sets CR0 = PE|PG directly.
     property cr0:
         def __get__(self): return self.s.cr[0]
-        def __set__(self, v): self.s.cr[0] = v
+        def __set__(self, v): set_cr(&self.s, 0, v)
+
+    property cr2:
+        def __get__(self): return self.s.cr[2]
+        def __set__(self, v): self.s.cr[2] = v
+
+    property cr3:
+        def __get__(self): return self.s.cr[3]
+        def __set__(self, v): set_cr(&self.s, 3, v)
+
+    property cr4:
+        def __get__(self): return self.s.cr[4]
+        def __set__(self, v): set_cr(&self.s, 4, v)
+
+    property cpl:
+        """Current privilege level (protected mode sets it on CS loads; a
+        test may set it): part of every TLB tag."""
+        def __get__(self): return self.s.cpl
+        def __set__(self, v):
+            if not 0 <= v <= 3:
+                raise ValueError("CPL is 0 to 3")
+            self.s.cpl = v
+            self.s.win_len = 0      # the window was checked at the old CPL
+
+    # Descriptor-table registers as (base, limit).
+    property gdtr:
+        def __get__(self): return (self.s.gdtr.base, self.s.gdtr.limit)
+        def __set__(self, v): self.s.gdtr.base, self.s.gdtr.limit = v
+
+    property idtr:
+        def __get__(self): return (self.s.idtr.base, self.s.idtr.limit)
+        def __set__(self, v): self.s.idtr.base, self.s.idtr.limit = v
+
+    def invlpg(self, unsigned int linear):
+        """Drop the TLB entry of a linear page (as INVLPG does)."""
+        tlb_invlpg(&self.s, linear)
+
+    # ---- memory at linear addresses (through paging) ----------------------
+
+    def read_linear(self, unsigned int address, unsigned int length):
+        """Bytes at a linear address, through paging, the A20 gate and the
+        memory map. No #PF, no accessed/dirty bits, no TLB fill: the bytes up
+        to the first page that is not present (fewer than asked, maybe none)."""
+        cdef uint32_t i, phys
+        out = bytearray()
+        for i in range(length):
+            if not translate_probe(&self.s, address + i, &phys):
+                break
+            out.append(phys_rd8(&self.s, phys))
+        return bytes(out)
+
+    def write_linear(self, unsigned int address, data):
+        """Write bytes at linear addresses (as a debugger does: no
+        protection check, no #PF). Bytes on pages that are not present are
+        skipped; returns how many were written."""
+        cdef uint32_t i, phys, n = 0
+        for i in range(len(data)):
+            if translate_probe(&self.s, address + i, &phys):
+                phys_wr8(&self.s, phys, data[i])
+                n += 1
+        return n
+
+    def translate(self, unsigned int address):
+        """Physical address of a linear one (None: not present), as the
+        debugger sees it (no side effect)."""
+        cdef uint32_t phys
+        if translate_probe(&self.s, address, &phys):
+            return phys
+        return None
+
+    def tlb_stats(self):
+        """TLB misses (walks or fills) and flushes so far."""
+        return {"misses": self.s.tlb_misses, "flushes": self.s.tlb_flushes}
 
     property last_exception:
         """Vector of the last exception delivered (a fault or trap the CPU
@@ -133,20 +207,6 @@ cdef class CpuRegisters:
         """CS's default size is 32 bits (its D bit)."""
         def __get__(self): return bool(self.s.seg[S_CS].attr & ATTR_DB)
 
-    property cpl:
-        def __get__(self): return self.s.cpl
-        def __set__(self, v): self.s.cpl = v & 3
-
-    property gdtr:
-        """(base, limit) of the GDT."""
-        def __get__(self): return (self.s.gdtr.base, self.s.gdtr.limit)
-        def __set__(self, v): self.s.gdtr.base, self.s.gdtr.limit = v
-
-    property idtr:
-        """(base, limit) of the IDT (the IVT in real mode)."""
-        def __get__(self): return (self.s.idtr.base, self.s.idtr.limit)
-        def __set__(self, v): self.s.idtr.base, self.s.idtr.limit = v
-
     def system_segment(self, name):
         """(selector, base, limit, attributes) of 'ldtr' or 'tr'."""
         cdef SegCache* s = &self.s.ldtr if name == "ldtr" else &self.s.tr
@@ -155,6 +215,11 @@ cdef class CpuRegisters:
     def set_system_segment(self, name, selector, base, limit, attributes):
         cdef SegCache* s = &self.s.ldtr if name == "ldtr" else &self.s.tr
         s.sel, s.base, s.limit, s.attr = selector, base, limit, attributes
+
+    property last_error_code:
+        """Error code of the last exception raised (the real-mode IVT
+        pushes none; protected mode pushes it for 8, 10-14 and 17)."""
+        def __get__(self): return self.s.fault_err
 
     def get_reg32(self, int i):
         return self.s.regs[i]

@@ -113,9 +113,16 @@ cdef void watch_write8(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
     if watch_kind_of(dbg(c), phys) == PG_RAM:
         c.mem[phys] = <uint8_t>v
 
-# A byte as the debugger sees it: no device side effect, no watchpoint.
-cdef uint8_t peek8(CpuState* c, uint32_t lin) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, lin)
+# A physical byte as the debugger sees it: no device side effect, no
+# watchpoint.
+cdef uint32_t peek_phys(CpuState* c, uint32_t lin) noexcept nogil:
+    # not present: an unmapped address (reads FF)
+    cdef uint32_t phys
+    if translate_probe(c, lin, &phys):
+        return phys
+    return 0xFFFFFFFFu
+
+cdef uint8_t peek8(CpuState* c, uint32_t phys) noexcept nogil:
     cdef uint8_t kind = c.pagekind[phys >> 12]
     if kind == PG_RAM or kind == PG_ROM or kind == PG_WATCH:
         return c.mem[phys]
@@ -141,7 +148,7 @@ cdef void trace_record(CpuState* c, DebugState* g, uint32_t lin) noexcept nogil:
         t.regs[i] = c.regs[i]
     t.csattr = c.seg[S_CS].attr
     for i in range(16):
-        t.code[i] = peek8(c, c.seg[S_CS].base + ((c.eip + i) & c.ipmask))
+        t.code[i] = peek8(c, peek_phys(c, c.seg[S_CS].base + ((c.eip + i) & c.ipmask)))
 
 # Called from do_interrupt (control.pxi) when EV_INTLOG is set, once the
 # new CS:IP is known and before it is loaded.

@@ -62,7 +62,9 @@ cdef class CpuDebug(CpuRegisters):
         of [linear, linear+length). RAM and ROM only; code fetches do not
         count. Runs step one instruction at a time while any is set."""
         cdef DebugState* g = self._debug()
-        cdef uint32_t phys = lin2phys(&self.s, linear)
+        cdef uint32_t phys
+        if not translate_probe(&self.s, linear, &phys):
+            raise ValueError(f"watchpoint at {linear:#x}: page not present")
         if kind not in _WATCH_KINDS:
             raise ValueError(f"watchpoint kind {kind!r}: write, read or access")
         if not 1 <= length <= 4096:
@@ -150,11 +152,15 @@ cdef class CpuDebug(CpuRegisters):
 
     def peek(self, unsigned int linear, unsigned int length):
         """Bytes at a linear address with no side effect: a device's MMIO
-        page and unmapped space read as FF, watchpoints do not fire."""
-        cdef uint32_t i
-        out = bytearray(length)
+        page and unmapped space read as FF, watchpoints do not fire. With
+        paging, the bytes up to the first page that is not present (fewer
+        than asked, maybe none)."""
+        cdef uint32_t i, phys
+        out = bytearray()
         for i in range(length):
-            out[i] = peek8(&self.s, linear + i)
+            if not translate_probe(&self.s, linear + i, &phys):
+                break
+            out.append(peek8(&self.s, phys))
         return bytes(out)
 
     # ---- the instruction trace ----------------------------------------------------
@@ -303,7 +309,7 @@ cdef class CpuDebug(CpuRegisters):
         seg_bounds(&s.tr)
         for i in range(32):
             s.exc_by_vec[i] = p["exc_by_vec"][i]
-        s.win_len = 0
+        tlb_flush(s, 0)             # CR0/CR3/CR4 and the A20 mask changed
 
     @staticmethod
     def kernel_layout():

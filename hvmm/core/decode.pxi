@@ -183,6 +183,17 @@ cdef inline uint32_t rm8_read(CpuState* c, Insn* d) noexcept nogil:
         return get_r8(c, d.rm)
     return rd8(c, d.seg, d.off)
 
+# The read of a read-modify-write operand (memory.pxi's rd8w/rdvw).
+cdef inline uint32_t rm8_read_w(CpuState* c, Insn* d) noexcept nogil:
+    if d.mod == 3:
+        return get_r8(c, d.rm)
+    return rd8w(c, d.seg, d.off)
+
+cdef inline uint32_t rmv_read_w(CpuState* c, Insn* d, int o32) noexcept nogil:
+    if d.mod == 3:
+        return get_rv(c, d.rm, o32)
+    return rdvw(c, d.seg, d.off, o32, d.amask)
+
 cdef inline void rm8_write(CpuState* c, Insn* d, uint32_t v) noexcept nogil:
     if d.mod == 3:
         set_r8(c, d.rm, v)

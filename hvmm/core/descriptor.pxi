@@ -22,9 +22,10 @@ cdef enum:
     DESC_TRAP32 = 15
 
 # Linear accesses of the system structures (descriptor tables, TSS, IDT):
-# bytewise through lin2phys (paging translates there).
+# bytewise, as implicit supervisor accesses (CPL 0 rights at any CPL, no
+# U/S in a #PF's error code: translate_sys, paging.pxi).
 cdef uint32_t sys_rd8(CpuState* c, uint32_t lin) noexcept nogil:
-    return phys_rd8(c, lin2phys(c, lin))
+    return phys_rd8(c, translate_sys(c, lin, 0))
 
 cdef uint32_t sys_rd16(CpuState* c, uint32_t lin) noexcept nogil:
     return sys_rd8(c, lin) | (sys_rd8(c, lin + 1) << 8)
@@ -33,7 +34,7 @@ cdef uint32_t sys_rd32(CpuState* c, uint32_t lin) noexcept nogil:
     return sys_rd16(c, lin) | (sys_rd16(c, lin + 2) << 16)
 
 cdef void sys_wr8(CpuState* c, uint32_t lin, uint32_t v) noexcept nogil:
-    phys_wr8(c, lin2phys(c, lin), v)
+    phys_wr8(c, translate_sys(c, lin, 1), v)
 
 cdef void sys_wr16(CpuState* c, uint32_t lin, uint32_t v) noexcept nogil:
     sys_wr8(c, lin, v & 0xFF)

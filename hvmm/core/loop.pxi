@@ -19,30 +19,53 @@
 
 cdef void fill_fetchbuf(CpuState* c, uint32_t eip) noexcept nogil:
     # Byte-wise fetch for instructions that may wrap the segment or cross
-    # into a page that is not plain memory.
-    cdef int k
-    cdef uint32_t base = c.seg[S_CS].base
+    # into a page that is not plain memory. Only the instruction's own
+    # bytes may fault: bytes on a later page that does not translate read
+    # as 0, and the page is translated for real (#PF, CR2 at its first
+    # byte) only if the instruction turns out to reach it.
+    cdef int k, n = 32
+    cdef uint32_t base = c.seg[S_CS].base, lin, first = base + eip, ph
     c.fetching = 1                      # not a data read (debug.pxi's watchpoints)
     for k in range(32):
-        c.fetchbuf[k] = <uint8_t>phys_rd8(c, lin2phys(c, base + ((eip + k) & c.ipmask)))
+        lin = base + ((eip + k) & c.ipmask)
+        if k and ((lin ^ first) & 0xFFFFF000u) and (c.cr[0] & CR0_PG) and n == 32:
+            n = k                       # the first byte on another page
+        if n < 32:
+            if not translate_probe(c, lin, &ph):
+                c.fetchbuf[k] = 0
+                continue
+        else:
+            ph = translate(c, lin, 0)
+        c.fetchbuf[k] = <uint8_t>phys_rd8(c, ph)
+    if n < 32 and insn_length(c, c.fetchbuf) > n:
+        translate(c, base + ((eip + <uint32_t>n) & c.ipmask), 0)
     c.fetching = 0
 
 cdef inline int plain_page(CpuState* c, uint32_t lin, uint32_t phys) noexcept nogil:
-    # The page at `lin` maps to `phys` and is RAM or ROM.
-    return lin2phys(c, lin) == phys and c.pagekind[phys >> 12] <= PG_ROM
+    # The page at `lin` maps to `phys` and is RAM or ROM: with paging off,
+    # by the A20 mask; with paging on, only an entry already in the TLB
+    # counts (a neighbour is not walked before code reaches it).
+    cdef TlbEntry* e = &c.tlb[(lin >> 12) & TLB_MASK]
+    if not (c.cr[0] & CR0_PG):
+        return (lin & c.a20mask) == phys and c.pagekind[phys >> 12] <= PG_ROM
+    return e.rtag == ((lin & 0xFFFFF000u) | c.cpl) and (e.phys & 0xFFFFF000u) == phys
 
 cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
     # Find the largest run of plain-memory pages around CS:EIP that are
     # contiguous both linearly and physically, and let the loop fetch from
     # it directly. The last 32 bytes are left out so that an instruction
     # (at most 27 bytes are read: see prefix_run_long) never runs off the
-    # window, and so are the segment's wrap point and CS's limit.
+    # window, and so are the segment's wrap point and CS's limit. The
+    # window is a translation: every TLB flush drops it (paging.pxi).
     cdef uint32_t lin = c.seg[S_CS].base + eip
-    cdef uint32_t phys = lin2phys(c, lin)
+    cdef uint32_t phys
     cdef uint32_t lo_lin, lo_phys, hi_lin, hi_phys, top
     cdef int64_t lo, hi
     cdef int n
     c.win_len = 0
+    c.fetching = 1
+    phys = translate(c, lin, 0)         # may raise #PF (a fetch)
+    c.fetching = 0
     if c.pagekind[phys >> 12] > PG_ROM:
         return
     lo = <int64_t>eip - (lin & 0xFFF)           # EIP at the page's start
@@ -364,6 +387,7 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
             c.esp_saved_at = NO_SERIAL
             c.stop_reason = 0
             c.rep_partial = 0
+            c.fetching = 0              # a fetch's translation faulted
         executed = chunk - left
         c.icount += executed
         remaining -= executed

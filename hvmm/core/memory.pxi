@@ -73,39 +73,59 @@ cdef inline void phys_wr8(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil
     else:
         phys_write8_slow(c, phys, v)
 
-# Linear to physical. Paging comes with protected mode; today it is the
-# A20 gate (the 8086 model always wraps at 1 MiB).
+# Linear to physical for a read at the current CPL: through the TLB
+# (core/paging.pxi; the identity through the A20 mask with paging off).
+# May raise #PF.
 cdef inline uint32_t lin2phys(CpuState* c, uint32_t lin) noexcept nogil:
-    return lin & c.a20mask
+    return translate(c, lin, 0)
 
-# Segment:offset accesses. Each checks the offset against the segment's
-# precomputed bound (segment.pxi) in the same compare that used to test
-# for the 64 KiB wrap; what misses it goes out of line.
-cdef uint32_t rd8_slow(CpuState* c, int seg, uint32_t off) noexcept nogil:
-    seg_check(c, seg, off, 1)
-    return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
+# The TLB entry of a linear address, and whether the `size` bytes at `lin`
+# go straight to host memory: the tag of the access kind equals the page of
+# the access's last byte (so an access crossing into the next page, whose
+# entry sits at the next index, misses) with the CPL. One compare.
+cdef inline TlbEntry* tlb_at(CpuState* c, uint32_t lin) noexcept nogil:
+    # &c.tlb[(lin >> 12) & TLB_MASK] with the scaling by 32 bytes folded
+    # into the shift (gcc does not: two host instructions per access)
+    return <TlbEntry*>(<char*>c.tlb + ((lin >> (12 - TLB_ENTRY_SHIFT))
+                                        & (TLB_MASK << TLB_ENTRY_SHIFT)))
 
-cdef void wr8_slow(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
-    seg_check_w(c, seg, off, 1)
-    phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
+cdef inline uint32_t tlb_key(CpuState* c, uint32_t lin, uint32_t size) noexcept nogil:
+    return ((lin + (size - 1)) & 0xFFFFF000u) | c.cpl
 
-cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
-    if __builtin_expect(off >= c.seg[seg].end1, 0):
-        return rd8_slow(c, seg, off)
-    return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
-
-cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
-    if __builtin_expect(off >= c.seg[seg].wend1, 0):
-        wr8_slow(c, seg, off, v)
+# The slow paths: the limit check first, then every byte's translation
+# (a #PF leaves memory untouched, also for a write that crosses into a page
+# that is not present), then whole MMIO accesses, then bytewise (page
+# crossings, ROM, watched pages, the 8086's wrap).
+cdef uint32_t mem_read_slow(CpuState* c, int seg, uint32_t off, uint32_t size,
+                            uint32_t amask, int write) noexcept nogil:
+    cdef uint32_t ph[4]
+    cdef uint32_t k, v = 0, base = c.seg[seg].base
+    if write:                   # a read-modify-write operand: writable data
+        seg_check_w(c, seg, off, size)
     else:
-        phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
+        seg_check(c, seg, off, size)
+    amask = slow_mask(c, amask)
+    for k in range(size):
+        ph[k] = translate(c, base + ((off + k) & amask), write)
+    if size > 1 and mmio_whole(c, ph[0], off, size, amask):
+        return mmio_access(c, ph[0], size, 0, 0)
+    for k in range(size):
+        v |= phys_rd8(c, ph[k]) << (8 * k)
+    return v
 
-# Bytes of a slow access, after the limit check: no further check.
-cdef inline uint32_t rd8_in(CpuState* c, int seg, uint32_t off) noexcept nogil:
-    return phys_rd8(c, lin2phys(c, c.seg[seg].base + off))
-
-cdef inline void wr8_in(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
-    phys_wr8(c, lin2phys(c, c.seg[seg].base + off), v)
+cdef void mem_write_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t size,
+                         uint32_t amask) noexcept nogil:
+    cdef uint32_t ph[4]
+    cdef uint32_t k, base = c.seg[seg].base
+    seg_check_w(c, seg, off, size)
+    amask = slow_mask(c, amask)
+    for k in range(size):
+        ph[k] = translate(c, base + ((off + k) & amask), 1)
+    if size > 1 and mmio_whole(c, ph[0], off, size, amask):
+        mmio_access(c, ph[0], size, 1, v)
+        return
+    for k in range(size):
+        phys_wr8(c, ph[k], (v >> (8 * k)) & 0xFF)
 
 # A word or dword inside one MMIO page goes to the device whole.
 cdef inline int mmio_whole(CpuState* c, uint32_t phys, uint32_t off, uint32_t size,
@@ -113,81 +133,76 @@ cdef inline int mmio_whole(CpuState* c, uint32_t phys, uint32_t off, uint32_t si
     return (c.pagekind[phys >> 12] == PG_MMIO and (phys & 0xFFF) <= 0x1000 - size
             and off <= amask - (size - 1))
 
-# The slow paths: the limit check first (a fault leaves memory untouched),
-# then whole MMIO accesses, then bytewise (page crossings, the 8086's wrap).
-cdef uint32_t rd16_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    seg_check(c, seg, off, 2)
-    amask = slow_mask(c, amask)
-    if mmio_whole(c, phys, off, 2, amask):
-        return mmio_access(c, phys, 2, 0, 0)
-    return rd8_in(c, seg, off) | (rd8_in(c, seg, (off + 1) & amask) << 8)
+# Segment:offset accesses. The offset is checked against the segment's
+# precomputed bound (segment.pxi), the linear address against the TLB
+# entry's tag for the access kind; what misses either goes out of line.
+cdef inline uint32_t rd8(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if __builtin_expect(off < c.seg[seg].end1 and e.rtag == tlb_key(c, lin, 1), 1):
+        return (<uint8_t*>(e.addend + lin))[0]
+    return mem_read_slow(c, seg, off, 1, 0xFFFFFFFFu, 0)
 
-cdef uint32_t rd32_slow(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    seg_check(c, seg, off, 4)
-    amask = slow_mask(c, amask)
-    if mmio_whole(c, phys, off, 4, amask):
-        return mmio_access(c, phys, 4, 0, 0)
-    return (rd8_in(c, seg, off) | (rd8_in(c, seg, (off + 1) & amask) << 8)
-            | (rd8_in(c, seg, (off + 2) & amask) << 16)
-            | (rd8_in(c, seg, (off + 3) & amask) << 24))
-
-cdef void wr16_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    seg_check_w(c, seg, off, 2)
-    amask = slow_mask(c, amask)
-    if mmio_whole(c, phys, off, 2, amask):
-        mmio_access(c, phys, 2, 1, v & 0xFFFF)
-        return
-    wr8_in(c, seg, off, v & 0xFF)
-    wr8_in(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
-
-cdef void wr32_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    seg_check_w(c, seg, off, 4)
-    amask = slow_mask(c, amask)
-    if mmio_whole(c, phys, off, 4, amask):
-        mmio_access(c, phys, 4, 1, v)
-        return
-    wr8_in(c, seg, off, v & 0xFF)
-    wr8_in(c, seg, (off + 1) & amask, (v >> 8) & 0xFF)
-    wr8_in(c, seg, (off + 2) & amask, (v >> 16) & 0xFF)
-    wr8_in(c, seg, (off + 3) & amask, v >> 24)
+cdef inline void wr8(CpuState* c, int seg, uint32_t off, uint32_t v) noexcept nogil:
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if __builtin_expect(off < c.seg[seg].wend1 and e.wtag == tlb_key(c, lin, 1), 1):
+        (<uint8_t*>(e.addend + lin))[0] = <uint8_t>v
+    else:
+        mem_write_slow(c, seg, off, v, 1, 0xFFFFFFFFu)
 
 cdef inline uint32_t rd16(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if off < c.seg[seg].end2:
-        if phys < c.ram_top - 1:
-            return ld16(c.mem + phys)
-        if (phys & 0xFFF) != 0xFFF and c.pagekind[phys >> 12] <= PG_ROM:
-            return ld16(c.mem + phys)
-    return rd16_slow(c, seg, off, amask)
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if off < c.seg[seg].end2 and e.rtag == tlb_key(c, lin, 2):
+        return ld16(<uint8_t*>(e.addend + lin))
+    return mem_read_slow(c, seg, off, 2, amask, 0)
 
 cdef inline uint32_t rd32(CpuState* c, int seg, uint32_t off, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if off < c.seg[seg].end4:
-        if phys < c.ram_top - 3:
-            return ld32(c.mem + phys)
-        if (phys & 0xFFF) <= 0xFFC and c.pagekind[phys >> 12] <= PG_ROM:
-            return ld32(c.mem + phys)
-    return rd32_slow(c, seg, off, amask)
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if off < c.seg[seg].end4 and e.rtag == tlb_key(c, lin, 4):
+        return ld32(<uint8_t*>(e.addend + lin))
+    return mem_read_slow(c, seg, off, 4, amask, 0)
 
 cdef inline void wr16(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if off < c.seg[seg].wend2 and (phys < c.ram_top - 1 or (
-            (phys & 0xFFF) != 0xFFF and c.pagekind[phys >> 12] == PG_RAM)):
-        st16(c.mem + phys, v)
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if off < c.seg[seg].wend2 and e.wtag == tlb_key(c, lin, 2):
+        st16(<uint8_t*>(e.addend + lin), v)
     else:
-        wr16_slow(c, seg, off, v, amask)
+        mem_write_slow(c, seg, off, v & 0xFFFF, 2, amask)
 
 cdef inline void wr32(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_t amask) noexcept nogil:
-    cdef uint32_t phys = lin2phys(c, c.seg[seg].base + off)
-    if off < c.seg[seg].wend4 and (phys < c.ram_top - 3 or (
-            (phys & 0xFFF) <= 0xFFC and c.pagekind[phys >> 12] == PG_RAM)):
-        st32(c.mem + phys, v)
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if off < c.seg[seg].wend4 and e.wtag == tlb_key(c, lin, 4):
+        st32(<uint8_t*>(e.addend + lin), v)
     else:
-        wr32_slow(c, seg, off, v, amask)
+        mem_write_slow(c, seg, off, v, 4, amask)
+
+# Reads of a read-modify-write operand (docs/faults.md, rule 1): checked
+# for writing when read, so a write fault (a read-only page, CR0.WP) comes
+# before the instruction changes anything (flags included). The fast path
+# tests the write tag; a miss walks for a write (and sets D, as the write
+# that follows would).
+cdef inline uint32_t rd8w(CpuState* c, int seg, uint32_t off) noexcept nogil:
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if off < c.seg[seg].wend1 and e.wtag == tlb_key(c, lin, 1):
+        return (<uint8_t*>(e.addend + lin))[0]
+    return mem_read_slow(c, seg, off, 1, 0xFFFFFFFFu, 1)
+
+cdef inline uint32_t rdvw(CpuState* c, int seg, uint32_t off, int o32, uint32_t amask) noexcept nogil:
+    cdef uint32_t lin = c.seg[seg].base + off
+    cdef TlbEntry* e = tlb_at(c, lin)
+    if o32:
+        if off < c.seg[seg].wend4 and e.wtag == tlb_key(c, lin, 4):
+            return ld32(<uint8_t*>(e.addend + lin))
+        return mem_read_slow(c, seg, off, 4, amask, 1)
+    if off < c.seg[seg].wend2 and e.wtag == tlb_key(c, lin, 2):
+        return ld16(<uint8_t*>(e.addend + lin))
+    return mem_read_slow(c, seg, off, 2, amask, 1)
 
 # Operand-size generic forms: size is 2 or 4.
 cdef inline uint32_t rdv(CpuState* c, int seg, uint32_t off, int o32, uint32_t amask) noexcept nogil:

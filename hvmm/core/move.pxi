@@ -2,12 +2,12 @@
 # far-pointer loads (LES LDS LSS LFS LGS). ModRM is decoded already.
 
 cdef inline void xchg_eb_gb(CpuState* c, Insn* d) noexcept nogil:
-    cdef uint32_t old = rm8_read(c, d)
+    cdef uint32_t old = rm8_read_w(c, d)
     rm8_write(c, d, get_r8(c, d.reg))
     set_r8(c, d.reg, old)
 
 cdef inline void xchg_ev_gv(CpuState* c, Insn* d, int o32) noexcept nogil:
-    cdef uint32_t old = rmv_read(c, d, o32)
+    cdef uint32_t old = rmv_read_w(c, d, o32)
     rmv_write(c, d, get_rv(c, d.reg, o32), o32)
     set_rv(c, d.reg, old, o32)
 

@@ -123,5 +123,5 @@ cdef uint32_t shiftd_op(CpuState* c, int left, uint32_t dst, uint32_t src,
 # SHLD/SHRD Ev,Gv by `count` (an immediate or CL).
 cdef inline void shiftd_ev_gv(CpuState* c, Insn* d, int left, uint32_t count,
                               int o32) noexcept nogil:
-    cdef uint32_t dst = rmv_read(c, d, o32)
+    cdef uint32_t dst = rmv_read_w(c, d, o32)
     rmv_write(c, d, shiftd_op(c, left, dst, get_rv(c, d.reg, o32), count, vbits(o32)), o32)

@@ -136,6 +136,26 @@ ctypedef struct SegCache:
     uint64_t wend2
     uint64_t wend4              # 64 bytes: seg[i] is indexed with a shift
 
+# One software-TLB entry (core/paging.pxi). Tags are `linear page | CPL`
+# (TLB_NONE never matches): rtag/wtag are set only where the access may go
+# straight to host memory at addend + linear (plain RAM, or ROM for reads;
+# writes only once the page is dirty and writable at that CPL), `tag` for
+# any valid translation, which the slow paths use (MMIO, ROM, watched).
+ctypedef struct TlbEntry:
+    uint32_t rtag
+    uint32_t wtag
+    uint32_t tag
+    uint32_t phys               # physical page | TLBP_* bits
+    size_t addend               # host address = addend + linear address
+    uint32_t gflags             # TLBF_GLOBAL, TLBF_LISTED
+    uint32_t pad
+
+cdef enum:
+    TLB_BITS = 12
+    TLB_SIZE = 4096             # 16 MiB of linear space; 128 KiB per CPU
+    TLB_MASK = 4095
+    TLB_ENTRY_SHIFT = 5         # sizeof(TlbEntry) == 32 (checked at import)
+
 ctypedef struct DescTable:
     uint32_t base
     uint32_t limit
@@ -221,7 +241,7 @@ ctypedef struct CpuState:
     uint8_t fetchbuf[32]
     # Direct-fetch window: instructions at EIP in [win_lo, win_lo+win_len)
     # are read from win_host + (EIP - win_lo). Reset (win_len = 0) when CS,
-    # the A20 gate or the memory map changes.
+    # the CPL or a translation changes (every TLB flush: core/paging.pxi).
     const uint8_t* win_host
     uint32_t win_lo
     uint32_t win_len
@@ -244,10 +264,19 @@ ctypedef struct CpuState:
     uint64_t perf_ctr[2]        # 0xC1, 0xC2 (no events counted)
     uint64_t debugctl           # 0x1D9
     # protected mode (descriptor.pxi, privilege.pxi, idt.pxi)
-    int cpl                     # current privilege level (0 in real mode)
     SegCache ldtr
     SegCache tr
     int deliver_flags           # DLV_* of the delivery under way (idt.pxi)
     int cs_size_changed         # a CS load changed the default size: end the chunk
     uint64_t mode_switches      # CR0.PE changes
     uint64_t exc_by_vec[32]     # exceptions delivered, by vector
+    # Privilege level (privilege.pxi; 0 in real mode): part of every
+    # TLB tag, so a hit needs no separate user/supervisor test.
+    uint32_t cpl
+    # The software TLB (core/paging.pxi): entries, the indices filled since
+    # the last flush (a flush walks only these), and counters for --stats.
+    uint32_t tlb_n
+    uint64_t tlb_misses
+    uint64_t tlb_flushes
+    uint16_t tlb_list[TLB_SIZE]
+    TlbEntry tlb[TLB_SIZE]

@@ -125,7 +125,7 @@ cdef inline void mov_cr_r32(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) 
     elif d.reg == 0:
         set_cr0(c, value)
     else:
-        c.cr[d.reg] = value
+        set_cr(c, d.reg, value)     # with its TLB effect (paging.pxi)
 
 # CR0: PE MP EM TS ET NE WP AM NW CD PG (ET reads as 1: a 387-style
 # interface). PG without PE and NW without CD are #GP(0). Changing PE is a
@@ -137,7 +137,7 @@ cdef void set_cr0(CpuState* c, uint32_t value) noexcept nogil:
     if (value ^ c.cr[0]) & 1:
         c.mode_switches += 1
         c.cpl = 0
-    c.cr[0] = value
+    set_cr(c, 0, value)         # PE, PG, WP changes flush the TLB (paging.pxi)
     c.win_len = 0
 
 cdef inline void clts(CpuState* c) noexcept nogil:
@@ -151,3 +151,9 @@ cdef inline void mov_r32_dr(CpuState* c, Insn* d) noexcept nogil:
 cdef inline void mov_dr_r32(CpuState* c, Insn* d) noexcept nogil:
     priv_check(c)
     c.dr[d.reg] = c.regs[d.rm]
+
+# INVLPG m: drop the TLB entry of the operand's linear page (no access is
+# made, so no fault from the page itself). #GP(0) at CPL > 0.
+cdef inline void invlpg(CpuState* c, Insn* d) noexcept nogil:
+    priv_check(c)
+    tlb_invlpg(c, c.seg[d.seg].base + d.off)

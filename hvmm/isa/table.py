@@ -254,10 +254,10 @@ def _shift_rows(opc, operands, count, iced_suffix):
                 continue
             name = mn or ("SAL" if i8086 == 0 else "SETMO")
             if byte:
-                body = f"rm8_write(c, d, shift_op(c, d.reg, rm8_read(c, d), {count}, 8, {i8086}))"
+                body = f"rm8_write(c, d, shift_op(c, d.reg, rm8_read_w(c, d), {count}, 8, {i8086}))"
                 iced = _iced(f"{mn}_RM8_{iced_suffix}") if mn else ()
             else:
-                body = (f"rmv_write(c, d, shift_op(c, d.reg, rmv_read(c, d, o32), {count}, "
+                body = (f"rmv_write(c, d, shift_op(c, d.reg, rmv_read_w(c, d, o32), {count}, "
                         f"vbits(o32), {i8086}), o32)")
                 iced = _iced(f"{mn}_RM16_{iced_suffix}", f"{mn}_RM32_{iced_suffix}") if mn else ()
             rot = name in ("ROL", "ROR", "RCL", "RCR")
@@ -366,15 +366,15 @@ for r, mn in GRP3:
         if r == 1:
             note = "alias of /0"
         b8 = {"TEST": "alu(c, 4, rm8_read(c, d), fetch8(d), 0x80)",
-              "NOT": "rm8_write(c, d, ~rm8_read(c, d))",
-              "NEG": "rm8_write(c, d, alu_neg(c, rm8_read(c, d), 0x80))",
+              "NOT": "rm8_write(c, d, ~rm8_read_w(c, d))",
+              "NEG": "rm8_write(c, d, alu_neg(c, rm8_read_w(c, d), 0x80))",
               "MUL": f"mul8(c, rm8_read(c, d), {signed}, {negate})",
               "IMUL": f"mul8(c, rm8_read(c, d), {signed}, {negate})",
               "DIV": f"if div8(c, rm8_read(c, d), 0, 0, 0): raise_fault(c, d, eip, VEC_DE)",
               "IDIV": f"if div8(c, rm8_read(c, d), 1, {negate}, {i8086}): raise_fault(c, d, eip, VEC_DE)"}[mn]
         bv = {"TEST": "alu(c, 4, rmv_read(c, d, o32), fetchv(d, o32), vmsb(o32))",
-              "NOT": "rmv_write(c, d, ~rmv_read(c, d, o32), o32)",
-              "NEG": "rmv_write(c, d, alu_neg(c, rmv_read(c, d, o32), vmsb(o32)), o32)",
+              "NOT": "rmv_write(c, d, ~rmv_read_w(c, d, o32), o32)",
+              "NEG": "rmv_write(c, d, alu_neg(c, rmv_read_w(c, d, o32), vmsb(o32)), o32)",
               "MUL": f"mulv(c, rmv_read(c, d, o32), {signed}, {negate}, o32)",
               "IMUL": f"mulv(c, rmv_read(c, d, o32), {signed}, {negate}, o32)",
               "DIV": "if divv(c, rmv_read(c, d, o32), 0, 0, 0, o32): raise_fault(c, d, eip, VEC_DE)",
@@ -396,13 +396,13 @@ row(0xFA, "CLI", "", "cli(c)", flags="I", note="#GP(0) at CPL > IOPL")
 row(0xFB, "STI", "", "sti(c, d, left)", flags="I")
 row(0xFC, "CLD", "", "c.flags &= ~(<uint32_t>F_DF)", flags="D", iced=_iced("CLD"))
 row(0xFD, "STD", "", "c.flags |= F_DF", flags="D", iced=_iced("STD"))
-row(0xFE, "INC", "Eb", "rm8_write(c, d, alu_inc(c, rm8_read(c, d), 0x80))", reg=0, flags="OSZAP",
+row(0xFE, "INC", "Eb", "rm8_write(c, d, alu_inc(c, rm8_read_w(c, d), 0x80))", reg=0, flags="OSZAP",
     lock=True, iced=_iced("INC_RM8"))
-row(0xFE, "DEC", "Eb", "rm8_write(c, d, alu_dec(c, rm8_read(c, d), 0x80))", reg=1, flags="OSZAP",
+row(0xFE, "DEC", "Eb", "rm8_write(c, d, alu_dec(c, rm8_read_w(c, d), 0x80))", reg=1, flags="OSZAP",
     lock=True, iced=_iced("DEC_RM8"))
-row(0xFF, "INC", "Ev", "rmv_write(c, d, alu_inc(c, rmv_read(c, d, o32), vmsb(o32)), o32)", reg=0,
+row(0xFF, "INC", "Ev", "rmv_write(c, d, alu_inc(c, rmv_read_w(c, d, o32), vmsb(o32)), o32)", reg=0,
     flags="OSZAP", lock=True, iced=_iced("INC_RM16", "INC_RM32"))
-row(0xFF, "DEC", "Ev", "rmv_write(c, d, alu_dec(c, rmv_read(c, d, o32), vmsb(o32)), o32)", reg=1,
+row(0xFF, "DEC", "Ev", "rmv_write(c, d, alu_dec(c, rmv_read_w(c, d, o32), vmsb(o32)), o32)", reg=1,
     flags="OSZAP", lock=True, iced=_iced("DEC_RM16", "DEC_RM32"))
 row(0xFF, "CALL", "Ev", "call_abs(c, d, &eip, rmv_read(c, d, o32), o32)", reg=2,
     iced=_iced("CALL_RM16", "CALL_RM32"))
@@ -433,10 +433,9 @@ GRP7 = ((0, "SGDT", "Ms", "store_table_reg(c, d, &c.gdtr, o32)", "#UD"),
         (3, "LIDT", "Ms", "load_table_reg(c, d, &c.idtr, o32)", "#UD"),
         (4, "SMSW", "Ew", "smsw(c, d, o32)", "ok"),
         (6, "LMSW", "Ew", "lmsw(c, d, left)", "ok"),
-        (7, "INVLPG", "M", "priv_check(c)", "#UD"))
+        (7, "INVLPG", "M", "invlpg(c, d)", "#UD"))
 for r, mn, opnd, body, rf in GRP7:
-    row(0x101, mn, opnd, body, reg=r, models=I386, reg_form=rf,
-        note={"INVLPG": "no TLB yet"}.get(mn, ""))
+    row(0x101, mn, opnd, body, reg=r, models=I386, reg_form=rf)
 row(0x106, "CLTS", "", "clts(c)", models=I386)
 row(0x108, "INVD", "", "priv_check(c)", models=I386, note="no caches")
 row(0x109, "WBINVD", "", "priv_check(c)", models=I386, note="no caches")
