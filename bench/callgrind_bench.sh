@@ -25,7 +25,7 @@ import sys
 from importlib.resources import files
 from hvmm import Cpu
 img = files("hvmm").joinpath("guests/$guest.bin").read_bytes()
-cpu = Cpu(memory_size=1 << 20, model="$model")
+cpu = Cpu(memory_size=16 << 20, model="$model")   # bench32 pages lie above 1 MiB
 cpu.memory[0x7C00:0x7C00 + len(img)] = img
 cpu.cs = cpu.ds = cpu.es = cpu.ss = 0
 cpu.ip = cpu.sp = 0x7C00
