@@ -36,7 +36,7 @@ import dataclasses
 import struct
 
 from diff_common import CODE_SLOT, DATA_HI, DATA_LO, GPR_NAMES, SEG_NAMES, Case
-from diff_runners import Result, compare
+from diff_runners import Result, compare, unicorn_engine
 
 GDT = 0x8000
 GDT_LIMIT = 0x2407          # up to the SS descriptor at 2400h
@@ -167,21 +167,13 @@ class UnicornPm32:
     def _new(self):
         import unicorn
         U = self.U
-        uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_32)
-        uc.mem_map(0, MEM_SIZE)
+        uc = self.uc = unicorn_engine(unicorn.UC_MODE_32, self, MEM_SIZE)
         for a, b in static_memory().items():
             uc.mem_write(a, b)
         uc.reg_write(U.UC_X86_REG_GDTR, (0, GDT, GDT_LIMIT, 0))
         uc.reg_write(U.UC_X86_REG_IDTR, (0, IDT, 32 * 8 - 1, 0))
         uc.reg_write(U.UC_X86_REG_CR3, PD)
         uc.reg_write(U.UC_X86_REG_CR0, CR0_PM32)
-        self._intr = []
-
-        def hook(uc_, intno, _ud):
-            self._intr.append(intno)
-            uc_.emu_stop()
-        uc.hook_add(unicorn.UC_HOOK_INTR, hook)
-        self.uc = uc
         self.seen = set()
 
     def run(self, case: Case) -> Pm32Result:

@@ -16,6 +16,22 @@ from diff_common import (
 # results
 
 
+def unicorn_engine(mode, runner, mem_size=MEM_SIZE):
+    """A Unicorn x86 engine in `mode` with `mem_size` bytes mapped at 0 that
+    stops at an interrupt or exception, recording its vector in
+    `runner._intr` (emptied before each case)."""
+    import unicorn
+    uc = unicorn.Uc(unicorn.UC_ARCH_X86, mode)
+    uc.mem_map(0, mem_size)
+    runner._intr = []
+
+    def hook(uc_, intno, _ud):
+        runner._intr.append(intno)
+        uc_.emu_stop()
+    uc.hook_add(unicorn.UC_HOOK_INTR, hook)
+    return uc
+
+
 @dataclasses.dataclass
 class Result:
     regs: list
@@ -42,16 +58,8 @@ class UnicornRef:
     def _new(self):
         import unicorn
         U = self.U
-        uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_16)
-        uc.mem_map(0, MEM_SIZE)
+        uc = self.uc = unicorn_engine(unicorn.UC_MODE_16, self)
         init_low_memory(lambda a, b: uc.mem_write(a, b))
-        self._intr = []
-
-        def hook(uc_, intno, _ud):
-            self._intr.append(intno)
-            uc_.emu_stop()
-        uc.hook_add(unicorn.UC_HOOK_INTR, hook)
-        self.uc = uc
         self.gpr_ids = [U.UC_X86_REG_EAX, U.UC_X86_REG_ECX, U.UC_X86_REG_EDX, U.UC_X86_REG_EBX,
                         U.UC_X86_REG_ESP, U.UC_X86_REG_EBP, U.UC_X86_REG_ESI, U.UC_X86_REG_EDI]
         self.seg_ids = {"es": U.UC_X86_REG_ES, "cs": U.UC_X86_REG_CS, "ss": U.UC_X86_REG_SS,
