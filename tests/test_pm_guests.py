@@ -138,7 +138,6 @@ def test_on_qemu(name, tmp_path):
 # What hvmm does not do yet: strict xfails, so the day it does the marker
 # must go (later steps of issue 9).
 NOT_YET = {
-    "pm_task": "task switches are not implemented yet",
     "pm_v86": "virtual-8086 mode is not implemented yet",
     "pm_singlestep": "the trap flag and debug registers are not implemented yet",
 }
