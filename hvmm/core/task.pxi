@@ -239,7 +239,8 @@ cdef void task_switch(CpuState* c, uint32_t sel, uint32_t lo, uint32_t hi, int s
         raise_exception(c, VEC_DB, 0)
 
 # LDTR and the segment registers of the new task, with the checks of SDM
-# table 7-2 (#TS with the selector; #NP, #SS for SS, when not present).
+# table "Exception Conditions Checked During a Task Switch" (#TS with the
+# selector; #NP, or #SS for SS, when not present).
 # CS first (its RPL is the new CPL the others are checked against), as
 # QEMU orders them. Until CS is loaded the CPL is 3, so a fault on the LDT
 # takes a stack from the new TSS (as Bochs does).
