@@ -46,6 +46,7 @@ include "core/system.pxi"
 include "core/descriptor.pxi"  # protected mode: docs/protected-mode.md
 include "core/privilege.pxi"
 include "core/idt.pxi"
+include "core/task.pxi"
 include "core/sysdesc.pxi"
 # the x87 FPU (the host's runs the arithmetic) and the 686's system additions
 include "core/fpu_host.pxi"

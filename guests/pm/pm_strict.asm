@@ -4,7 +4,9 @@
 ; in protected mode (read-only data, writes through CS, byte/dword limits,
 ; expand-down, SS limit); the same limit in real mode (a word at offset
 ; FFFFh raises interrupt 13, or 12 through SS); ICEBP (F1) as a #DB trap;
-; #GP(0) for CR0 values with NW but not CD and with PG but not PE.
+; #GP(0) for CR0 values with NW but not CD and with PG but not PE; a #TS
+; raised after a task switch's commit point saves the new task's first
+; EIP (QEMU saves the EIP of the JMP); the TSS's T bit (#DB with DR6.BT).
 
 %define GUEST_NAME "pm_strict"
 %define REAL_MAIN
@@ -13,12 +15,21 @@ SEL_RO_DATA     equ     SEL_GUEST + 0x00 ; data, read-only
 SEL_4K_DATA     equ     SEL_GUEST + 0x08 ; data, limit 0xFFF
 SEL_DOWN_DATA   equ     SEL_GUEST + 0x10 ; data, expand-down, limit 0xFFF
 SEL_64K_STACK   equ     SEL_GUEST + 0x18 ; data, limit 0xFFFF, B=1
+SEL_TSS_F       equ     SEL_GUEST + 0x20 ; a task whose FS is past the GDT
+SEL_TSS_G       equ     SEL_GUEST + 0x28 ; a task with the T bit
+TSS_F           equ     0x2300
+TSS_G           equ     0x2380
+STACK_F         equ     0x4400
+STACK_G         equ     0x4000
+BAD_SEL         equ     0xFFF8
 
 %macro GUEST_GDT 0
         DESC    0, 0xFFFFF, 0x90, 0xC
         DESC    0, 0xFFF, 0x92, 0x4
         DESC    0, 0xFFF, 0x96, 0x4
         DESC    0, 0xFFFF, 0x92, 0x4
+        DESC    TSS_F, 0x67, 0x89, 0x0
+        DESC    TSS_G, 0x67, 0x89, 0x0
 %endmacro
 
 %macro LOAD 2                           ; segment register, selector
@@ -153,7 +164,74 @@ main32:
         CHECK_EXC 13, 0, .pg, 0, "mov cr0 with PG=1, PE=0"
         xor     ecx, ebx
         CHECK   ecx, 0, "CR0 bits changed by the faulting writes"
+
+; ---- tasks: a #TS after the commit point is the new task's (SDM 7.3)
+        call    init_tss
+        mov     edi, TSS_F
+        mov     eax, task_f
+        mov     edx, STACK_F
+        call    make_tss
+        mov     dword [TSS_F + 0x58], BAD_SEL   ; FS
+        EXPECT  task_f_resume
+        jmp     SEL_TSS_F:0
+        CHECK_EXC 10, BAD_SEL, task_f, 0, "#TS for F's FS: saved EIP is F's first"
+; ---- the T bit: #DB before the new task's first instruction, DR6.BT
+        mov     edi, TSS_G
+        mov     eax, task_g
+        mov     edx, STACK_G
+        call    make_tss
+        mov     word [TSS_G + 0x64], 1
+        xor     eax, eax
+        mov     dr6, eax
+        EXPECT  1
+        jmp     SEL_TSS_G:0
+        mov     dword [exc_resume], 0
+        CHECK   [g_vec], 1, "T bit: #DB on entering the task"
+        mov     eax, [g_eip]
+        sub     eax, task_g
+        CHECK   eax, 0, "T bit: #DB saved EIP, minus the task's first instruction"
+        CHECK   [g_dr6], 0x8000, "T bit: DR6.BT"
         jmp     finish
+
+task_f:
+        jmp     $                       ; the #TS comes first
+task_f_resume:
+        jmp     SEL_TSS0:0
+        jmp     $
+
+task_g:                                 ; the #DB handler returns here
+        mov     eax, [exc_vec]
+        mov     [g_vec], eax
+        mov     eax, [exc_eip]
+        mov     [g_eip], eax
+        mov     eax, dr6
+        and     eax, 0x8000
+        mov     [g_dr6], eax
+        jmp     SEL_TSS0:0
+        jmp     $
+
+; A 32-bit TSS at EDI for flat ring-0 code: EIP = EAX, ESP = EDX, EFLAGS 2.
+make_tss:
+        pushad
+        push    eax
+        xor     eax, eax
+        mov     ecx, 0x68 / 4
+        rep stosd
+        pop     eax
+        sub     edi, 0x68
+        mov     [edi + 0x20], eax
+        mov     dword [edi + 0x24], 2
+        mov     [edi + 0x38], edx
+        mov     dword [edi + 0x4C], SEL_CODE32
+        mov     eax, SEL_DATA32
+        mov     [edi + 0x48], eax
+        mov     [edi + 0x50], eax
+        mov     [edi + 0x54], eax
+        mov     [edi + 0x58], eax
+        mov     [edi + 0x5C], eax
+        mov     word [edi + 0x66], TSS_IOMAP
+        popad
+        ret
 
 ; Page directory at 0x10000 mapping 0-4 MiB to itself (page table 0x11000).
 identity_paging:
@@ -183,5 +261,8 @@ rm1_ip:         dw      -1
 rm2_vec:        dw      -1
 rm2_ip:         dw      -1
 scratch:        dd      0
+g_vec:          dd      -1
+g_eip:          dd      0
+g_dr6:          dd      0
 
 %include "pm_end.inc"

@@ -17,7 +17,7 @@ cdef inline void load_seg(CpuState* c, int s, uint32_t sel) noexcept nogil:
         load_seg_real(c, s, sel)
 
 # After a protected-mode transfer: a change of CS's default size ends the
-# chunk (the loop is compiled per size); a task switch is not built yet.
+# chunk (the loop is compiled per size), and so does a task switch.
 cdef inline void pm_after(CpuState* c, Insn* d, uint64_t* left, int r) noexcept nogil:
     if __builtin_expect(r != 0, 0):
         stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)

@@ -200,6 +200,10 @@ cdef class CpuRegisters:
         """How many times CR0.PE changed."""
         def __get__(self): return self.s.mode_switches
 
+    property task_switches:
+        """How many hardware task switches were made."""
+        def __get__(self): return self.s.task_switches
+
     property protected_mode:
         def __get__(self): return bool(self.s.cr[0] & 1)
 

@@ -68,6 +68,11 @@ cdef void raise_page_fault(CpuState* c, uint32_t linear, uint32_t error_code) no
     c.cr[2] = linear
     raise_exception(c, VEC_PF, error_code)
 
+cdef inline void count_exception(CpuState* c, int vec) noexcept nogil:
+    c.last_exception = vec
+    c.exceptions += 1
+    c.exc_by_vec[vec & 31] += 1
+
 cdef inline int contributory(int vec) noexcept nogil:
     return vec == VEC_DE or (VEC_TS <= vec <= VEC_GP)
 
@@ -91,14 +96,25 @@ cdef int deliver(CpuState* c, int vec, uint32_t ret_eip, int exception) noexcept
         c.deliver_flags = DLV_EXT
         if exception and (vec == VEC_DF or (VEC_TS <= vec <= VEC_PF) or vec == 17):
             c.deliver_flags = DLV_EXT | DLV_ERR
+        c.task_committed = 0
         if hvmm_guarded(c.fault_jmp, &c.guarded, deliver_guarded, c, ret_eip) == 0:
             if exception:
-                c.last_exception = vec
-                c.exceptions += 1
-                c.exc_by_vec[vec & 31] += 1
+                count_exception(c, vec)
             return 0
-        c.regs[R_ESP] = esp         # the frame pushed so far is dropped
         second = c.fault_vec
+        if c.task_committed:
+            # through a task gate, past the switch's commit point: the new
+            # task's fault, at its first instruction (SDM 7.3, task.pxi)
+            esp = c.regs[R_ESP]
+            ret_eip = c.eip
+            if second == VEC_DB:    # its T bit: a trap once the switch is done
+                if exception:
+                    count_exception(c, vec)
+                vec = VEC_DB
+                exception = 1
+                continue
+        else:
+            c.regs[R_ESP] = esp     # the frame pushed so far is dropped
         if exception and vec == VEC_DF:
             return 1
         if exception and ((contributory(vec) and contributory(second)) or

@@ -1,5 +1,6 @@
-# Interrupts and exceptions in protected mode: the IDT's interrupt and
-# trap gates (SDM Vol. 3A 6.10-6.13), with the stack switch from the TSS
+# Interrupts and exceptions in protected mode: the IDT's interrupt, trap
+# and task gates (SDM Vol. 3A 6.10-6.13; a task gate switches tasks,
+# task.pxi), with the stack switch from the TSS
 # for a handler in an inner ring and the error code of the exceptions
 # that have one. do_interrupt (control.pxi) branches here when CR0.PE is
 # set; it runs under a guard (deliver, or the instruction loop for INT n),
@@ -26,13 +27,19 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
     lo = sys_rd32(c, c.idtr.base + idx)
     hi = sys_rd32(c, c.idtr.base + idx + 4)
     t = desc_type(hi)
-    if desc_is_seg(hi) or not (t == DESC_INT16 or t == DESC_TRAP16 or
-                               t == DESC_INT32 or t == DESC_TRAP32):
-        raise_exception(c, VEC_GP, idx + 2 + ext)     # (task gates: not built)
+    if desc_is_seg(hi) or not (t == DESC_INT16 or t == DESC_TRAP16 or t == DESC_INT32 or
+                               t == DESC_TRAP32 or t == DESC_TASK_GATE):
+        raise_exception(c, VEC_GP, idx + 2 + ext)
     if (flags & DLV_SOFT) and desc_dpl(hi) < <uint32_t>c.cpl:
         raise_exception(c, VEC_GP, idx + 2)
     if not desc_present(hi):
         raise_exception(c, VEC_NP, idx + 2 + ext)
+    if t == DESC_TASK_GATE:
+        task_interrupt(c, lo >> 16, ret_eip, flags)
+        if c.events & EV_INTLOG:
+            intlog_add(c, vec, ret_eip, c.seg[S_CS].sel, c.eip)
+        c.halted = 0
+        return
     size = 4 if t >= DESC_INT32 else 2
     csel = lo >> 16
     off = (lo & 0xFFFF) | ((hi & 0xFFFF0000u) if size == 4 else 0)

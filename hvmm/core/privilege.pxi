@@ -10,7 +10,7 @@
 
 cdef enum:
     PM_OK = 0
-    PM_UNIMPLEMENTED = 1    # a task switch: not built yet
+    PM_UNIMPLEMENTED = 1    # (virtual-8086 mode: not built yet)
 
 # A stack being written or read before the transfer commits it: accesses
 # outside the segment raise #SS(err).
@@ -80,25 +80,9 @@ cdef void inner_stack(CpuState* c, uint32_t dpl, SegCache* ss, uint32_t* esp) no
     desc_set_accessed(c, sel, &hi)
     cache_load(ss, sel, lo, hi)
 
-# A TSS or task gate as the target of JMP/CALL: the checks before a task
-# switch (which is not built yet).
-cdef int task_target(CpuState* c, uint32_t sel, uint32_t hi, uint32_t lo) noexcept nogil:
-    cdef uint32_t t = desc_type(hi)
-    cdef uint32_t dpl = desc_dpl(hi)
-    if dpl < <uint32_t>c.cpl or dpl < (sel & 3):
-        raise_exception(c, VEC_GP, sel & 0xFFFC)
-    if not desc_present(hi):
-        raise_exception(c, VEC_NP, sel & 0xFFFC)
-    if t == DESC_TSS16_BUSY or t == DESC_TSS32_BUSY:
-        raise_exception(c, VEC_GP, sel & 0xFFFC)
-    if t == DESC_TSS32 and desc_limit(lo, hi) < 0x67:
-        raise_exception(c, VEC_TS, sel & 0xFFFC)
-    if t == DESC_TSS16 and desc_limit(lo, hi) < 0x2B:
-        raise_exception(c, VEC_TS, sel & 0xFFFC)
-    return PM_UNIMPLEMENTED
-
 # Far JMP (call = 0) or CALL to sel:off in protected mode; `ret` is the
-# return EIP. Sets c.eip. Returns PM_OK or PM_UNIMPLEMENTED.
+# return EIP. Sets c.eip. Returns PM_OK. A TSS or task gate switches tasks
+# (task.pxi).
 cdef int far_pm(CpuState* c, uint32_t sel, uint32_t off, int call, int o32,
                 uint32_t ret) noexcept nogil:
     cdef uint32_t lo, hi, t, dpl, tsel, tlo, thi, nesp, count, i, oesp
@@ -127,7 +111,7 @@ cdef int far_pm(CpuState* c, uint32_t sel, uint32_t off, int call, int o32,
     dpl = desc_dpl(hi)
     if t == DESC_TSS16 or t == DESC_TSS32 or t == DESC_TASK_GATE or \
             t == DESC_TSS16_BUSY or t == DESC_TSS32_BUSY:
-        return task_target(c, sel, hi, lo)
+        return task_far(c, sel, lo, hi, call, ret)
     if t != DESC_CALL16 and t != DESC_CALL32:
         raise_exception(c, VEC_GP, sel & 0xFFFC)
     # a call gate
@@ -236,15 +220,17 @@ cdef void retf_pm(CpuState* c, uint32_t release, int o32) noexcept nogil:
         null_outer_segs(c)
     c.eip = off
 
-# IRET in protected mode (not to V86, not a task return). Sets c.eip.
-cdef int iret_pm(CpuState* c, int o32) noexcept nogil:
+# IRET in protected mode (not to V86). With NT set, a return to the task
+# in the back-link (task.pxi); `ret` is the EIP after the IRET, which that
+# saves. Sets c.eip.
+cdef int iret_pm(CpuState* c, int o32, uint32_t ret) noexcept nogil:
     cdef int size = 4 if o32 else 2
     cdef uint32_t off, sel, fl, lo, hi, rpl, nesp, writable
     cdef uint32_t iopl = (c.flags >> 12) & 3
     cdef Frame f
     cdef SegCache nss
     if c.flags & F_NT:
-        return PM_UNIMPLEMENTED
+        return task_iret(c, ret)
     frame_init(&f, &c.seg[S_SS], c.regs[R_ESP], 0)
     off = frame_pop(c, &f, size)
     sel = frame_pop(c, &f, size) & 0xFFFF

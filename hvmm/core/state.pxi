@@ -270,6 +270,8 @@ ctypedef struct CpuState:
     int cs_size_changed         # a CS load changed the default size: end the chunk
     uint64_t mode_switches      # CR0.PE changes
     uint64_t exc_by_vec[32]     # exceptions delivered, by vector
+    uint64_t task_switches      # hardware task switches (task.pxi)
+    int task_committed          # a task switch passed its commit point (deliver)
     # Privilege level (privilege.pxi; 0 in real mode): part of every
     # TLB tag, so a hit needs no separate user/supervisor test.
     uint32_t cpl

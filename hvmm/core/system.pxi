@@ -54,7 +54,7 @@ cdef inline void iret(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 cdef inline void iret_pm_insn(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left, int o32) noexcept nogil:
-    cdef int r = iret_pm(c, o32)
+    cdef int r = iret_pm(c, o32, eip[0] + insn_len(d))
     if r == PM_OK:
         jump_to(d, eip, c.eip)
     pm_after(c, d, left, r)
