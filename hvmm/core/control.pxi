@@ -17,12 +17,13 @@ cdef inline void load_seg(CpuState* c, int s, uint32_t sel) noexcept nogil:
         load_seg_real(c, s, sel)
 
 # After a protected-mode transfer: a change of CS's default size ends the
-# chunk (the loop is compiled per size); a task switch is not built yet.
+# chunk (the loop is compiled per size; run_chunk then takes the target
+# from c.eip, which its own 16-bit mask would cut); a task switch is not
+# built yet.
 cdef inline void pm_after(CpuState* c, Insn* d, uint64_t* left, int r) noexcept nogil:
     if __builtin_expect(r != 0, 0):
         stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
     elif c.cs_size_changed:
-        c.cs_size_changed = 0
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 # The FLAGS image pushed by PUSHF/INT: the 8086 reads bits 12-15 as 1.

@@ -13,7 +13,7 @@ field masked to 2 bits in 8C/8E), that is a separate row for that model:
 the generator builds one opcode switch per model from the rows of that
 model, so no instruction body tests the model at run time. A later model
 (286, 686) is a new name in MODELS and its rows; an instruction that exists
-only in protected mode says so with `pm_only` (real mode raises #UD).
+only in protected mode says so with `pm_only` (real and V86 mode raise #UD).
 
 `body` is Cython: one statement, run after the ModRM byte is decoded
 (`modrm` says whether the generator decodes it first). Names in scope: c
