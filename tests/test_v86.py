@@ -2,8 +2,9 @@
 SDM Vol. 3 ch. 20): POPF cannot change VM or IOPL, the I/O bitmap is
 consulted at IOPL 3, 16-bit gates push a 16-bit V86 frame, a handler in a
 conforming segment is #GP(selector), the IOPL-sensitive INT3 and PUSHF
-trap at IOPL 0 but INT1 does not, LAR is #UD; the mode's name in error
-lines and --stats. Guests run under `hvmm exec --protected` (nasm needed).
+trap at IOPL 0 but INT1 does not, LAR is #UD, IRET at IOPL 3 and far
+CALL/RETF run real-mode style (a far JMP past FFFF is #GP); the mode's name
+in error lines and --stats. Guests run under `hvmm exec --protected` (nasm needed).
 """
 
 import shutil
@@ -185,6 +186,17 @@ main:
     RUN_V86 v_int1, 0
     cmp dword [trap_w0], v_int1 + 1 - 0xFFFF0  ; #DB: a trap, no error code
     SAY
+    ; 16-19: IOPL 3: IRET runs in V86 and leaves IOPL alone; a far CALL and
+    ; RETF; a far JMP with a 32-bit offset past FFFF is #GP(0) at the JMP
+    RUN_V86 v_iret, 0x3000
+    cmp dword [0x508], 0x3000
+    SAY
+    cmp dword [0x50C], 0x4321
+    SAY
+    cmp dword [trap_w0], 0
+    SAY
+    cmp dword [trap_w1], v_iret.jmp - 0xFFFF0
+    SAY
     mov al, 0
     out 0xF4, al
     hlt
@@ -217,8 +229,24 @@ v_int3:
     int3
 v_int1:
     int1
+v_iret:
+    push word 2                 ; FLAGS image: IOPL 0
+    push cs
+    push word v_iret.back - 0xFFFF0
+    iret
+.back:
+    pushfd
+    pop eax
+    and eax, 0x3000
+    mov [0x508], eax
+    call 0xFFFF:v_far - 0xFFFF0
+    mov [0x50C], ebx
+.jmp: jmp dword 0xFFFF:0x12345
+v_far:
+    mov ebx, 0x4321
+    retf
 """)
-    assert proc.stdout == "111v" + "1" * 12, proc.stderr
+    assert proc.stdout == "111v" + "1" * 16, proc.stderr
 
 
 def test_v86_error_line_and_stats(tmp_path, hvmm_cmd):
