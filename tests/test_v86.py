@@ -1,8 +1,8 @@
 """Virtual-8086 mode details beyond guests/pm/pm_v86.asm (core/v86.pxi,
 SDM Vol. 3 ch. 20): POPF cannot change VM or IOPL, the I/O bitmap is
 consulted at IOPL 3, 16-bit gates push a 16-bit V86 frame, a handler in a
-conforming segment is #GP(selector), the IOPL-sensitive INT3 and PUSHF
-trap at IOPL 0 but INT1 does not, LAR is #UD, IRET at IOPL 3 and far
+conforming segment is #GP(selector), PUSHF traps at IOPL 0 but INT3 and
+INT1 go through the IDT, LAR is #UD, IRET at IOPL 3 and far
 CALL/RETF run real-mode style (a far JMP past FFFF is #GP); the mode's name
 in error lines and --stats. Guests run under `hvmm exec --protected` (nasm needed).
 """
@@ -176,12 +176,13 @@ main:
     SAY
     cmp dword [trap_w1], v_int41 - 0xFFFF0
     SAY
-    ; 13-15: IOPL 0: PUSHF and INT3 are #GP(0) at their IP, INT1 is #DB
+    ; 13-15: IOPL 0: PUSHF is #GP(0) at its IP; INT3 and INT1 are not
+    ; IOPL-sensitive: #BP and #DB through the IDT, EIP past them
     RUN_V86 v_pushf, 0
     cmp dword [trap_w1], v_pushf - 0xFFFF0
     SAY
     RUN_V86 v_int3, 0
-    cmp dword [trap_w1], v_int3 - 0xFFFF0
+    cmp dword [trap_w0], v_int3 + 1 - 0xFFFF0
     SAY
     RUN_V86 v_int1, 0
     cmp dword [trap_w0], v_int1 + 1 - 0xFFFF0  ; #DB: a trap, no error code

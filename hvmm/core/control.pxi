@@ -203,12 +203,13 @@ cdef inline void pop_cs(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
 
 # INT n, INT3, INTO, INT1: the return address is the next instruction.
 # A fault while pushing the frame or reading the vector is the INT
-# instruction's own.
+# instruction's own. `flags`: DLV_SOFT (INT n, INT3, INTO: the gate's DPL
+# is checked), DLV_INTN (INT n: IOPL-sensitive in V86), or 0 (INT1).
 cdef inline void soft_int(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
-                          uint32_t vec, int dpl_checked) noexcept nogil:
+                          uint32_t vec, int flags) noexcept nogil:
     c.eip = eip[0]
     stack_checkpoint(c)
-    c.deliver_flags = DLV_SOFT if dpl_checked else 0
+    c.deliver_flags = flags
     do_interrupt(c, vec, eip[0] + insn_len(d))
     jump_to(d, eip, c.eip)
     if c.cr[0] & 1:

@@ -14,6 +14,7 @@ cdef enum:
     DLV_ERR = 1         # push c.fault_err
     DLV_EXT = 2         # an external event or exception (EXT bit)
     DLV_SOFT = 4        # INT n / INT3 / INTO: the gate's DPL is checked
+    DLV_INTN = 8        # INT n (CD): #GP(0) in V86 at IOPL < 3 (v86.pxi)
 
 cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) noexcept nogil:
     cdef uint32_t ext = 1 if (flags & DLV_EXT) else 0

@@ -13,9 +13,9 @@
 #   privileged instructions (HLT, LGDT, MOV CRn/DRn...) raise #GP(0)
 #   through priv_check; LLDT SLDT LTR STR LAR LSL VERR VERW ARPL are #UD
 #   (the generated pm_only rows test VM).
-# * IOPL-sensitive instructions (20.2.7): CLI STI PUSHF POPF INT n (INT3,
-#   INTO too, not INT1) and IRET raise #GP(0) when IOPL < 3, so a monitor
-#   can emulate them. With IOPL 3 they run as in real mode, but POPF and
+# * IOPL-sensitive instructions (20.2.7): CLI STI PUSHF POPF INT n (CD;
+#   not INT3, INTO, INT1) and IRET raise #GP(0) when IOPL < 3, so a
+#   monitor can emulate them. With IOPL 3 they run as in real mode, but POPF and
 #   IRET cannot change IOPL or VM.
 # * I/O (20.2.8.1): IN/OUT/INS/OUTS always consult the TSS's I/O bitmap,
 #   whatever IOPL is (io_check, privilege.pxi).
@@ -128,11 +128,13 @@ cdef void v86_retf(CpuState* c, uint32_t release, int o32) noexcept nogil:
 # ---- leaving: an interrupt or exception (SDM 20.3.1.1) ------------------------
 # pm_interrupt (idt.pxi) calls these while VM is set.
 #
-# Before the IDT is read: INT n, INT3 and INTO at IOPL < 3 raise #GP(0)
-# (the monitor emulates them: 20.3.3); INT1, exceptions and hardware
-# interrupts go through the IDT.
+# Before the IDT is read: INT n (CD) at IOPL < 3 raises #GP(0) (the
+# monitor emulates it: 20.3.3, and INT's pseudo-code); INT3, INTO and INT1
+# are not IOPL-sensitive (as in Bochs and QEMU): they, exceptions and
+# hardware interrupts go through the IDT (INT3 and INTO with the gate's
+# DPL check).
 cdef inline void v86_int_check(CpuState* c, int flags) noexcept nogil:
-    if flags & DLV_SOFT:
+    if flags & DLV_INTN:
         v86_sensitive(c)
 
 # The gate's code segment must be non-conforming with DPL 0 (a handler at
