@@ -47,6 +47,8 @@ include "core/descriptor.pxi"  # protected mode: docs/protected-mode.md
 include "core/privilege.pxi"
 include "core/idt.pxi"
 include "core/task.pxi"
+include "core/v86.pxi"         # virtual-8086 mode
+include "core/debugreg.pxi"    # DR0-DR7: instruction and data breakpoints
 include "core/sysdesc.pxi"
 # the x87 FPU (the host's runs the arithmetic) and the 686's system additions
 include "core/fpu_host.pxi"
@@ -219,6 +221,10 @@ cdef class Cpu(CpuDevices):
         self.s.cr[0] = 0x10 if self.s.model != MODEL_8086 else 0
         for i in range(8):
             self.s.dr[i] = 0
+        self.s.dr[6] = DR6_FIXED
+        self.s.dr[7] = DR7_FIXED
+        self.s.db_hits = 0
+        self.s.db_stop = 0
         self.s.gdtr.base = 0
         self.s.gdtr.limit = 0xFFFF
         self.s.idtr.base = 0
@@ -233,6 +239,7 @@ cdef class Cpu(CpuDevices):
         self.s.win_len = 0
         fpu_reset(&self.s)
         msr_reset(&self.s)
+        dr_update(&self.s)
         tlb_flush(&self.s, 0)
 
     # ---- running ------------------------------------------------------

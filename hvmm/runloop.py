@@ -66,9 +66,11 @@ def fmt_addr(cs: int, eip: int) -> str:
 
 def cpu_mode(cpu) -> tuple[str, int]:
     """The mode's name and the code size it decodes with: ("real mode", 16),
-    ("16-bit protected mode", 16) or ("32-bit protected mode", 32) by CR0.PE
-    and CS's D bit."""
+    ("16-bit protected mode", 16), ("32-bit protected mode", 32) by CR0.PE
+    and CS's D bit, or ("v86 mode", 16) with EFLAGS.VM (virtual-8086)."""
     code32 = bool(getattr(cpu, "code32", False))
+    if getattr(cpu, "v86", False):
+        return "v86 mode", 16
     if not getattr(cpu, "protected_mode", False):
         return ("real mode" if not code32 else "real mode, 32-bit CS"), (32 if code32 else 16)
     return ("32-bit protected mode", 32) if code32 else ("16-bit protected mode", 16)

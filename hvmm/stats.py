@@ -168,6 +168,7 @@ def collect(machine, estimate_kernel_time: bool = True) -> dict:
         "exceptions": dict(getattr(cpu, "exceptions_by_vector", {}) or {}),
         "mode_switches": int(getattr(cpu, "mode_switches", 0) or 0),
         "task_switches": int(getattr(cpu, "task_switches", 0) or 0),
+        "v86_entries": int(getattr(cpu, "v86_entries", 0) or 0),
     }
 
 
@@ -240,6 +241,8 @@ def format_stats(s: dict) -> str:
         lines.append(f"mode switches (CR0.PE changes): {s['mode_switches']}")
     if s.get("task_switches"):
         lines.append(f"task switches: {s['task_switches']}")
+    if s.get("v86_entries"):
+        lines.append(f"v86 entries (IRET to virtual-8086 mode): {s['v86_entries']}")
     if s["kernel_ns_per_access"] is not None:
         lines.append(
             f"~ in-kernel time is estimated: count x {s['kernel_ns_per_access']:.0f} ns "

@@ -25,8 +25,8 @@ interrupt line, as QEMU's ``-d int``::
     INT      1: v=60 e=---- i=1 IP=0000:00007C90 pc=00007C90 SP=0000:00007C00 -> 0000:00007CAA
 
 (``i=1``: a software interrupt; ``e``: the error code; ``CR2=`` in
-protected mode).  A change of CR0.PE between records is logged as a mode
-line.
+protected mode).  A change of mode between records (CR0.PE, EFLAGS.VM)
+is logged as a line ``MODE real -> protected``, ``MODE protected -> v86``...
 """
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ import struct
 _TRACE = struct.Struct("<Q5I6I8II16s")
 _INT = struct.Struct("<QIiIIIIIIII")
 _REGS = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+
+
+EFLAGS_VM = 1 << 17
+
+
+def _mode_name(cr0: int, eflags: int) -> str:
+    """"real", "protected" or "v86" (virtual-8086: PE and EFLAGS.VM)."""
+    if not cr0 & 1:
+        return "real"
+    return "v86" if eflags & EFLAGS_VM else "protected"
 
 
 def code_bits(cr0: int, cs_attr: int) -> int:
@@ -75,7 +85,7 @@ class Tracer:
         self.limit = limit
         self.lines = 0
         self.interrupts = 0
-        self._pe = cpu.cr0 & 1
+        self._mode_now = _mode_name(cpu.cr0, cpu.eflags)
         self._decoders = {}
         self._instructions = instructions
         if instructions:
@@ -102,7 +112,7 @@ class Tracer:
             if kind:
                 if self.limit is not None and self.lines >= self.limit:
                     continue
-                self._mode(rec[5], out)
+                self._mode(rec[5], out, rec[4])
                 out.append(self._insn_line(rec))
                 self.lines += 1
                 if self.limit is not None and self.lines >= self.limit:
@@ -124,12 +134,14 @@ class Tracer:
 
     # ---- formatting ---------------------------------------------------------------
 
-    def _mode(self, cr0: int, out: list) -> None:
-        pe = cr0 & 1
-        if pe != self._pe:
-            out.append(f"MODE {'real -> protected' if pe else 'protected -> real'} "
-                       f"(CR0={cr0:08X})")
-            self._pe = pe
+    def _mode(self, cr0: int, out: list, eflags: int | None = None) -> None:
+        # (an interrupt record has no EFLAGS: V86 is left as it was)
+        if eflags is None:
+            eflags = EFLAGS_VM if self._mode_now == "v86" else 0
+        mode = _mode_name(cr0, eflags)
+        if mode != self._mode_now:
+            out.append(f"MODE {self._mode_now} -> {mode} (CR0={cr0:08X})")
+            self._mode_now = mode
 
     def _disassemble(self, bits: int, code: bytes, eip: int):
         from iced_x86 import Code, Decoder, Formatter, FormatterSyntax

@@ -40,7 +40,7 @@ GUESTS = [
     "pm_paging",      # #PF codes, CR2, A/D, WP, INVLPG, CR3, PSE, PGE
     "pm_task",        # JMP/CALL/INT/#GP via task gates, IRET NT, busy, CR3, LDT, #TS
     "pm_v86",         # a V86 monitor emulating INT, IRET, CLI, STI
-    "pm_singlestep",  # TF, DR6.BS, MOV SS, DR0 and DR1 breakpoints
+    "pm_singlestep",  # TF, DR6.BS, MOV SS, DR0-DR3 breakpoints
     "pm_strict",      # what QEMU's TCG does not check (see QEMU_GAPS), the T bit
 ]
 
@@ -140,8 +140,6 @@ def test_on_qemu(name, tmp_path):
 # What hvmm does not do yet: strict xfails, so the day it does the marker
 # must go (later steps of issue 9).
 NOT_YET = {
-    "pm_v86": "virtual-8086 mode is not implemented yet",
-    "pm_singlestep": "the trap flag and debug registers are not implemented yet",
 }
 
 

@@ -9,7 +9,9 @@
 ; entry); MOV SS holds the trap until after the next instruction; a DR0
 ; instruction breakpoint (fault: EIP at the instruction, DR6.B0, RF lets it
 ; run, hit again on the next pass); a DR1 data breakpoint on writes (trap:
-; EIP after the write, DR6.B1, reads ignored) and on reads and writes.
+; EIP after the write, DR6.B1, reads ignored) and on reads and writes; DR2
+; and DR3 data breakpoints of 2 and 1 bytes (only overlapping accesses of
+; the watched kind hit); a DR3 instruction breakpoint on a jump target.
 
 %define GUEST_NAME "pm_singlestep"
 
@@ -116,6 +118,49 @@ main32:
         CHECK   [steps], 2, "DR1 data breakpoint hits"
         CHECK_STEP 1, .w2, 0, 0x0002, "the instruction after the write"
         CHECK_STEP 2, .r2, 0, 0x0002, "the instruction after the read"
+
+; ---- DR2: writes to 2 bytes (G2); DR3: reads and writes of 1 byte (L3);
+; accesses next to them do not hit. (The SDM masks the low bits of an
+; unaligned address; QEMU does not: the address here is aligned. QEMU
+; also reports a hit for an unaligned access next to the byte watched: the
+; read next to DR3's byte is aligned.)
+        mov     dword [steps], 0
+        mov     eax, watched2
+        mov     dr2, eax
+        mov     eax, watched3
+        mov     dr3, eax
+        mov     eax, 0x35000060         ; DR2: write, 2 bytes; DR3: access, 1 byte
+        mov     dr7, eax
+        mov     byte [watched2 + 2], 1  ; past DR2's two bytes
+        mov     eax, [watched3 + 4]     ; past DR3's byte
+        mov     ax, [watched2]          ; a read: DR2 watches writes
+.d1:    mov     byte [watched2 + 1], 2  ; #DB (B2) after it
+.d2:    mov     ax, [watched3 - 1]      ; its second byte is DR3's: #DB (B3)
+.d3:    xor     eax, eax
+        mov     dr7, eax
+        CHECK   [steps], 2, "DR2 and DR3 data breakpoint hits"
+        CHECK_STEP 1, .d2, 0, 0x0004, "the instruction after the byte write"
+        CHECK_STEP 2, .d3, 0, 0x0008, "the instruction after the word read"
+
+; ---- DR3: an instruction breakpoint (G3) on a jump target, after the code
+; around it ran once
+        mov     dword [steps], 0
+        xor     ebx, ebx
+        mov     eax, .x2
+        mov     dr3, eax
+        mov     eax, 0x00000080         ; G3, execute
+        mov     dr7, eax
+        mov     ecx, 2
+.x1:    jmp     .x2
+        nop
+.x2:    inc     ebx                     ; #DB before it, twice
+        loop    .x1
+        xor     eax, eax
+        mov     dr7, eax
+        CHECK   [steps], 2, "DR3 instruction breakpoint hits"
+        CHECK   ebx, 2, "the breakpointed inc ran twice"
+        CHECK_STEP 1, .x2, 0, 0x0008, "the breakpointed inc"
+        CHECK_STEP 2, .x2, 0, 0x0008, "the breakpointed inc"
         jmp     finish
 
 ; The #DB hook: log EIP and DR6, clear DR6, RF after DR0 (instruction).
@@ -131,9 +176,12 @@ db_hook:
         mov     eax, dr6
         mov     [dr6_log + ecx * 4], eax
         inc     dword [steps]
-        test    al, 1
-        jz      .clear
-        or      dword [ebp + F_EFLAGS], EFLAGS_RF
+        mov     edx, [ebp + F_EIP]      ; an instruction breakpoint (a fault:
+        cmp     edx, main32.bp          ; EIP on it): resume with RF
+        je      .rf
+        cmp     edx, main32.x2
+        jne     .clear
+.rf:    or      dword [ebp + F_EFLAGS], EFLAGS_RF
 .clear:
         xor     eax, eax
         mov     dr6, eax
@@ -152,6 +200,8 @@ db_hook:
 steps:          dd      0
 saved_eax:      dd      0
 watched:        dd      0
+watched2:       dd      0
+watched3:       dd      0, 0
 eip_log:        times MAX_LOG dd 0
 dr6_log:        times MAX_LOG dd 0
 

@@ -17,13 +17,12 @@ cdef inline void load_seg(CpuState* c, int s, uint32_t sel) noexcept nogil:
         load_seg_real(c, s, sel)
 
 # After a protected-mode transfer: a change of CS's default size ends the
-# chunk (the loop is compiled per size), and so does a task switch.
+# chunk (the loop is compiled per size; run_chunk then takes the target
+# from c.eip, which its own 16-bit mask would cut), and so does a task switch.
 cdef inline void pm_after(CpuState* c, Insn* d, uint64_t* left, int r) noexcept nogil:
     if __builtin_expect(r != 0, 0):
         stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
     elif c.cs_size_changed:
-        # Left set: the chunk's epilogue takes EIP from c.eip, whole (this
-        # loop's IP mask would cut a 32-bit target reached from 16-bit code).
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 # The FLAGS image pushed by PUSHF/INT: the 8086 reads bits 12-15 as 1.
@@ -203,12 +202,13 @@ cdef inline void pop_cs(CpuState* c, Insn* d, uint32_t* eip) noexcept nogil:
 
 # INT n, INT3, INTO, INT1: the return address is the next instruction.
 # A fault while pushing the frame or reading the vector is the INT
-# instruction's own.
+# instruction's own. `flags`: DLV_SOFT (INT n, INT3, INTO: the gate's DPL
+# is checked), DLV_INTN (INT n: IOPL-sensitive in V86), or 0 (INT1).
 cdef inline void soft_int(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
-                          uint32_t vec, int dpl_checked) noexcept nogil:
+                          uint32_t vec, int flags) noexcept nogil:
     c.eip = eip[0]
     stack_checkpoint(c)
-    c.deliver_flags = DLV_SOFT if dpl_checked else 0
+    c.deliver_flags = flags
     do_interrupt(c, vec, eip[0] + insn_len(d))
     jump_to(d, eip, c.eip)
     if c.cr[0] & 1:

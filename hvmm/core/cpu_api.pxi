@@ -207,6 +207,14 @@ cdef class CpuRegisters:
     property protected_mode:
         def __get__(self): return bool(self.s.cr[0] & 1)
 
+    property v86:
+        """Virtual-8086 mode: CR0.PE and EFLAGS.VM (core/v86.pxi)."""
+        def __get__(self): return bool((self.s.cr[0] & 1) and (self.s.flags & F_VM))
+
+    property v86_entries:
+        """How many times an IRET entered virtual-8086 mode."""
+        def __get__(self): return self.s.v86_entries
+
     property code32:
         """CS's default size is 32 bits (its D bit)."""
         def __get__(self): return bool(self.s.seg[S_CS].attr & ATTR_DB)

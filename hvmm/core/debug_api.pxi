@@ -263,7 +263,7 @@ cdef class CpuDebug(CpuRegisters):
             "pm": {"cpl": s.cpl,
                    "ldtr": [s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr],
                    "tr": [s.tr.sel, s.tr.base, s.tr.limit, s.tr.attr],
-                   "mode_switches": s.mode_switches,
+                   "mode_switches": s.mode_switches, "v86_entries": s.v86_entries,
                    "exc_by_vec": [s.exc_by_vec[i] for i in range(32)]},
         }
 
@@ -279,6 +279,7 @@ cdef class CpuDebug(CpuRegisters):
             s.cr[i] = d["cr"][i]
         for i in range(8):
             s.dr[i] = d["dr"][i]
+        dr_update(s)                # the breakpoints' summary (debugreg.pxi)
         s.gdtr.base, s.gdtr.limit = d["gdtr"]
         s.idtr.base, s.idtr.limit = d["idtr"]
         r = d["run"]
@@ -303,6 +304,7 @@ cdef class CpuDebug(CpuRegisters):
             s.perf_ctr[i] = m["perf_ctr"][i]
         p = d["pm"]
         s.cpl, s.mode_switches = p["cpl"], p["mode_switches"]
+        s.v86_entries = p.get("v86_entries", 0)
         s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr = p["ldtr"]
         s.tr.sel, s.tr.base, s.tr.limit, s.tr.attr = p["tr"]
         seg_bounds(&s.ldtr)

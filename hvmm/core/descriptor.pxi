@@ -123,10 +123,13 @@ cdef void check_stack_desc(CpuState* c, uint32_t sel, uint32_t hi, uint32_t rpl,
         raise_exception(c, VEC_SS, sel & 0xFFFC)
 
 # MOV/POP Sreg, LDS... in protected mode (CS is loaded by the transfers in
-# privilege.pxi).
+# privilege.pxi); in virtual-8086 mode they load as in real mode.
 cdef void load_seg_pm(CpuState* c, int s, uint32_t sel) noexcept nogil:
     cdef uint32_t lo, hi, dpl
     sel &= 0xFFFF
+    if c.flags & F_VM:
+        v86_seg(c, s, sel)              # real-mode style (v86.pxi)
+        return
     if (sel & 0xFFFC) == 0:
         if s == S_SS:
             raise_exception(c, VEC_GP, 0)

@@ -4,9 +4,9 @@
 # and the state at reset.
 
 cdef inline int fpu_pm_layout(CpuState* c) noexcept nogil:
-    # Protected mode (not virtual-8086: no VM flag yet) stores selector and
-    # offset; real mode the linear addresses.
-    return c.cr[0] & 1
+    # Protected mode stores selector and offset; real and virtual-8086
+    # mode the linear addresses.
+    return (c.cr[0] & 1) and not (c.flags & F_VM)
 
 cdef uint32_t fpu_full_tag(FpuState* f) noexcept nogil:
     # The 2-bit tags FSTENV/FSAVE store, from the abridged tag and the

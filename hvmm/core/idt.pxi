@@ -2,7 +2,8 @@
 # and task gates (SDM Vol. 3A 6.10-6.13; a task gate switches tasks,
 # task.pxi), with the stack switch from the TSS
 # for a handler in an inner ring and the error code of the exceptions
-# that have one. do_interrupt (control.pxi) branches here when CR0.PE is
+# that have one; from virtual-8086 mode with the checks and the frame of
+# v86.pxi (SDM 20.3.1.1). do_interrupt (control.pxi) branches here when CR0.PE is
 # set; it runs under a guard (deliver, or the instruction loop for INT n),
 # so a fault here is delivered by deliver's double-fault rules.
 #
@@ -14,6 +15,7 @@ cdef enum:
     DLV_ERR = 1         # push c.fault_err
     DLV_EXT = 2         # an external event or exception (EXT bit)
     DLV_SOFT = 4        # INT n / INT3 / INTO: the gate's DPL is checked
+    DLV_INTN = 8        # INT n (CD): #GP(0) in V86 at IOPL < 3 (v86.pxi)
 
 cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) noexcept nogil:
     cdef uint32_t ext = 1 if (flags & DLV_EXT) else 0
@@ -22,6 +24,9 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
     cdef int size
     cdef Frame f
     cdef SegCache nss
+    cdef uint32_t vm = c.flags & F_VM
+    if vm:
+        v86_int_check(c, flags)         # INT n at IOPL < 3: #GP(0) (v86.pxi)
     if idx + 7 > c.idtr.limit:
         raise_exception(c, VEC_GP, idx + 2 + ext)
     lo = sys_rd32(c, c.idtr.base + idx)
@@ -51,6 +56,8 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
         raise_exception(c, VEC_GP, (csel & 0xFFFC) + ext)
     if not desc_present(chi):
         raise_exception(c, VEC_NP, (csel & 0xFFFC) + ext)
+    if vm:
+        v86_handler_check(c, chi, csel, ext)
     if off > desc_limit(clo, chi):
         raise_exception(c, VEC_GP, 0)
     fl = get_eflags(c) | c.flags_fixed
@@ -58,6 +65,8 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
         # to an inner ring: the handler's stack from the TSS
         inner_stack(c, dpl, &nss, &nesp)
         frame_init(&f, &nss, nesp, (nss.sel & 0xFFFC) + ext)
+        if vm:
+            v86_push_segs(c, &f, size)  # GS FS DS ES
         frame_push(c, &f, c.seg[S_SS].sel, size)
         frame_push(c, &f, c.regs[R_ESP], size)
         frame_push(c, &f, fl, size)
@@ -68,6 +77,8 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
         c.seg[S_SS] = nss
         c.regs[R_ESP] = 0
         commit_esp(c, &f)
+        if vm:
+            v86_null_segs(c)
     else:
         dpl = c.cpl
         frame_init(&f, &c.seg[S_SS], c.regs[R_ESP], ext)
@@ -80,7 +91,7 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
     if c.events & EV_INTLOG:            # --trace-int (debug.pxi)
         intlog_add(c, vec, ret_eip, csel, off)
     load_cs_pm(c, csel, clo, chi, dpl)
-    c.flags &= ~(<uint32_t>(F_TF | F_NT | 0x10000 | 0x20000))   # TF NT RF VM
+    c.flags &= ~(<uint32_t>(F_TF | F_NT | F_RF | F_VM))
     if t == DESC_INT16 or t == DESC_INT32:
         c.flags &= ~(<uint32_t>F_IF)
     c.eip = off

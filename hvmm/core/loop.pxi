@@ -60,7 +60,7 @@ cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
     cdef uint32_t lin = c.seg[S_CS].base + eip
     cdef uint32_t phys
     cdef uint32_t lo_lin, lo_phys, hi_lin, hi_phys, top
-    cdef int64_t lo, hi
+    cdef int64_t lo, hi, lo0
     cdef int n
     c.win_len = 0
     c.fetching = 1
@@ -94,6 +94,10 @@ cdef void code_window(CpuState* c, uint32_t eip) noexcept nogil:
     if lo < 0:          # the segment starts inside the first page
         lo_phys += <uint32_t>(-lo)
         lo = 0
+    if c.dr_exec:       # instruction breakpoints stay outside (debugreg.pxi)
+        lo0 = lo
+        dr_window_cut(c, eip, &lo, &hi)
+        lo_phys += <uint32_t>(lo - lo0)
     if <int64_t>eip < lo or <int64_t>eip >= hi:
         return
     c.win_host = c.mem + lo_phys
@@ -106,6 +110,8 @@ cdef const uint8_t* fetch_slow(CpuState* c, uint32_t eip) noexcept nogil:
     # The window ends 32 bytes short of CS's limit, so only here can an
     # instruction cross it: #GP(0) before it runs (the 8086 wraps instead).
     cdef uint32_t limit = c.seg[S_CS].limit
+    if c.dr_exec:
+        dr_exec_check(c, eip)           # an instruction breakpoint: #DB
     code_window(c, eip)
     if eip - c.win_lo < c.win_len:
         return c.win_host + (eip - c.win_lo)
@@ -281,16 +287,23 @@ cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model, int d32) noexc
             d.start = dp.start
             eip = eip_tmp
         eip = (eip + insn_len(&d)) & ipmask
-    # The chunk ran out, or an instruction stopped it (see stop_run). A
-    # far transfer that changed CS's default size left the new EIP whole in
-    # c.eip (pm_after).
-    if not c.cs_size_changed:
-        c.eip = eip
+    # The chunk ran out, or an instruction stopped it (see stop_run).
+    if __builtin_expect(c.cs_size_changed, 0):
+        # a transfer to code of the other size (pm_after): its target in
+        # full (a 16-bit loop masks EIP to 16 bits, a 32-bit handler of an
+        # interrupt from 16-bit or V86 code may lie above 64 KiB)
+        c.cs_size_changed = 0
+        eip = c.eip
+    c.eip = eip
     reason = c.stop_reason
     if reason:
         c.stop_reason = 0
     else:
         c.stop_left = 0
+    if __builtin_expect(c.db_stop, 0):
+        # a data breakpoint ended the chunk early (debugreg.pxi)
+        c.db_stop = 0
+        c.stop_left += c.db_left
     return reason
 
 cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
@@ -369,14 +382,21 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
         c.cs_size_changed = 0
         # The trap flag: one instruction, then #DB (a trap: EIP past it).
         # POPF and IRET that set TF end their chunk, so the next one is
-        # stepped; nothing in the chunk tests TF.
-        tf = c.flags & F_TF
+        # stepped; nothing in the chunk tests TF. RF (IRET) steps one
+        # instruction too, with instruction breakpoints off, and is
+        # cleared as it starts (debugreg.pxi).
+        tf = c.flags & (F_TF | F_RF)
         if tf:
             chunk = 1
             c.chunk_len = 1
+            if tf & F_RF:
+                c.flags &= ~(<uint32_t>F_RF)
+                c.rf_skip = 1
         chunk_fn = chunk32 if (model_o32(model) and (c.seg[S_CS].attr & ATTR_DB)) else chunk16
 
+        c.in_chunk = 1
         reason = hvmm_guarded(c.fault_jmp, &c.guarded, chunk_fn, c, chunk)
+        c.in_chunk = 0
         if reason >= 0:
             left = c.stop_left
             eip = c.eip
@@ -385,6 +405,10 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
             # instruction (it counts as run: a fault loop uses the budget).
             left = c.insn_left
             eip = c.insn_eip
+            if c.db_stop:               # a data breakpoint hit before the fault
+                left += c.db_left
+                c.db_stop = 0
+            c.db_hits = 0               # (the faulting instruction reports none)
             if c.esp_saved_at == insn_serial(c):
                 c.regs[R_ESP] = c.esp_saved         # a stack sequence moved it
             c.esp_saved_at = NO_SERIAL
@@ -394,11 +418,13 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
         executed = chunk - left
         c.icount += executed
         remaining -= executed
-        if tf and executed and reason >= 0 and (reason == 0 or reason == STOP_EVENTS or
-                                                reason == EXIT_IO or reason == EXIT_TIMER):
-            # single-step trap (not after MOV/POP SS: it waits one more)
-            if c.shadow != SHADOW_SS:
-                c.dr[6] |= 0x4000               # DR6.BS
+        if tf:
+            c.rf_skip = 0
+        if (tf or c.db_hits) and executed and reason >= 0 and (
+                reason == 0 or reason == STOP_EVENTS or reason == EXIT_IO or reason == EXIT_TIMER):
+            # single-step and data breakpoint traps (not after MOV/POP SS:
+            # they wait one more instruction)
+            if c.shadow != SHADOW_SS and dr_trap_bits(c, tf):
                 c.eip = eip
                 if deliver(c, VEC_DB, eip, 1):
                     reason = EXIT_TRIPLE_FAULT

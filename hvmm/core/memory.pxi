@@ -107,6 +107,8 @@ cdef uint32_t mem_read_slow(CpuState* c, int seg, uint32_t off, uint32_t size,
     amask = slow_mask(c, amask)
     for k in range(size):
         ph[k] = translate(c, base + ((off + k) & amask), write)
+    if c.dr_data:                       # data breakpoints (debugreg.pxi)
+        dr_data_check(c, base + (off & amask), size, write)
     if size > 1 and mmio_whole(c, ph[0], off, size, amask):
         return mmio_access(c, ph[0], size, 0, 0)
     for k in range(size):
@@ -121,6 +123,8 @@ cdef void mem_write_slow(CpuState* c, int seg, uint32_t off, uint32_t v, uint32_
     amask = slow_mask(c, amask)
     for k in range(size):
         ph[k] = translate(c, base + ((off + k) & amask), 1)
+    if c.dr_data:
+        dr_data_check(c, base + (off & amask), size, 1)
     if size > 1 and mmio_whole(c, ph[0], off, size, amask):
         mmio_access(c, ph[0], size, 1, v)
         return

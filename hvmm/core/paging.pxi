@@ -136,6 +136,12 @@ cdef uint32_t tlb_miss(CpuState* c, uint32_t lin, int write, uint32_t cpl) noexc
     e.addend = <size_t>(c.mem + phys) - page
     e.rtag = tag if kind <= PG_ROM else TLB_NONE
     e.wtag = tag if kind == PG_RAM and out[1] and out[2] else TLB_NONE
+    if c.dr_data:                       # a data breakpoint's page (debugreg.pxi)
+        kind = dr_page_kinds(c, page)
+        if kind & 1:
+            e.wtag = TLB_NONE
+        if kind & 2:
+            e.rtag = TLB_NONE
     if not (e.gflags & TLBF_LISTED):
         c.tlb_list[c.tlb_n] = <uint16_t>((lin >> 12) & TLB_MASK)
         c.tlb_n += 1

@@ -90,6 +90,8 @@ cdef int far_pm(CpuState* c, uint32_t sel, uint32_t off, int call, int o32,
     cdef Frame f, old
     cdef SegCache nss
     sel &= 0xFFFF
+    if c.flags & F_VM:
+        return v86_far(c, sel, off, call, o32, ret)
     if (sel & 0xFFFC) == 0:
         raise_exception(c, VEC_GP, 0)
     read_desc(c, sel, &lo, &hi, VEC_GP)
@@ -199,6 +201,9 @@ cdef void retf_pm(CpuState* c, uint32_t release, int o32) noexcept nogil:
     cdef uint32_t off, sel, lo, hi, rpl, nesp
     cdef Frame f
     cdef SegCache nss
+    if c.flags & F_VM:
+        v86_retf(c, release, o32)
+        return
     frame_init(&f, &c.seg[S_SS], c.regs[R_ESP], 0)
     off = frame_pop(c, &f, size)
     sel = frame_pop(c, &f, size) & 0xFFFF
@@ -220,28 +225,30 @@ cdef void retf_pm(CpuState* c, uint32_t release, int o32) noexcept nogil:
         null_outer_segs(c)
     c.eip = off
 
-# IRET in protected mode (not to V86). With NT set, a return to the task
-# in the back-link (task.pxi); `ret` is the EIP after the IRET, which that
-# saves. Sets c.eip.
+# IRET in protected mode, in and into virtual-8086 mode (v86.pxi). With NT
+# set (and not in V86), a return to the task in the back-link (task.pxi);
+# `ret` is the EIP after the IRET, which that saves. Sets c.eip.
 cdef int iret_pm(CpuState* c, int o32, uint32_t ret) noexcept nogil:
     cdef int size = 4 if o32 else 2
     cdef uint32_t off, sel, fl, lo, hi, rpl, nesp, writable
     cdef uint32_t iopl = (c.flags >> 12) & 3
     cdef Frame f
     cdef SegCache nss
+    if c.flags & F_VM:
+        return v86_iret(c, o32)         # (NT is not looked at in V86)
     if c.flags & F_NT:
         return task_iret(c, ret)
     frame_init(&f, &c.seg[S_SS], c.regs[R_ESP], 0)
     off = frame_pop(c, &f, size)
     sel = frame_pop(c, &f, size) & 0xFFFF
     fl = frame_pop(c, &f, size)
-    if o32 and (fl & 0x20000) and c.cpl == 0:
-        return PM_UNIMPLEMENTED         # to virtual-8086 mode
+    if o32 and (fl & F_VM) and c.cpl == 0:
+        return v86_enter(c, &f, off, sel, fl)
     check_return_cs(c, sel, &lo, &hi)
     if off > desc_limit(lo, hi):
         raise_exception(c, VEC_GP, 0)
     rpl = sel & 3
-    writable = (c.flags_writable32 | 0x10000) if o32 else c.flags_writable16
+    writable = (c.flags_writable32 | F_RF) if o32 else c.flags_writable16
     if c.cpl > 0:
         writable &= ~(<uint32_t>F_IOPL)
     if <uint32_t>c.cpl > iopl:
@@ -262,7 +269,7 @@ cdef int iret_pm(CpuState* c, int o32, uint32_t ret) noexcept nogil:
     return PM_OK
 
 # ---- IOPL and the I/O permission bitmap ------------------------------------
-# IN/OUT/INS/OUTS at CPL > IOPL: every bit of the accessed ports must be
+# IN/OUT/INS/OUTS at CPL > IOPL (or in V86): every bit of the accessed ports must be
 # clear in the TSS's bitmap (a 32-bit TSS; bits past its limit deny).
 cdef void io_permission(CpuState* c, uint32_t port, uint32_t size) noexcept nogil:
     cdef uint32_t t = c.tr.attr & 0xF
@@ -277,8 +284,10 @@ cdef void io_permission(CpuState* c, uint32_t port, uint32_t size) noexcept nogi
     if (bits >> (port & 7)) & ((1u << size) - 1):
         raise_exception(c, VEC_GP, 0)
 
+# In virtual-8086 mode the bitmap is consulted whatever IOPL is (SDM
+# 20.2.8.1): VM (bit 17) shifted to bit 2 makes the CPL look above any IOPL.
 cdef inline void io_check(CpuState* c, uint32_t port, uint32_t size) noexcept nogil:
-    if __builtin_expect(<uint32_t>c.cpl > ((c.flags >> 12) & 3), 0):
+    if __builtin_expect((c.cpl | ((c.flags >> 15) & 4)) > ((c.flags >> 12) & 3), 0):
         io_permission(c, port, size)
 
 # Privileged instructions: #GP(0) outside ring 0 (real mode is ring 0).

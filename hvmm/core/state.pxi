@@ -49,6 +49,8 @@ cdef enum:
     F_OF = 0x0800
     F_IOPL = 0x3000
     F_NT = 0x4000
+    F_RF = 0x10000      # resume: no instruction breakpoint for one instruction
+    F_VM = 0x20000      # virtual-8086 mode (core/v86.pxi)
     F_AC = 0x40000
     F_ID = 0x200000
     F_ARITH = 0x08D5    # CF PF AF ZF SF OF: the lazily evaluated ones
@@ -275,6 +277,19 @@ ctypedef struct CpuState:
     # Privilege level (privilege.pxi; 0 in real mode): part of every
     # TLB tag, so a hit needs no separate user/supervisor test.
     uint32_t cpl
+    uint64_t v86_entries        # IRETs into virtual-8086 mode (v86.pxi)
+    # The debug registers' breakpoints (core/debugreg.pxi): DR7's enabled
+    # instruction and data breakpoints as bit masks (0 and 0: nothing costs),
+    # the data breakpoints hit by the instruction running (its #DB trap
+    # follows it), and the chunk's count that hit saved when it ended the
+    # chunk early.
+    uint32_t dr_exec
+    uint32_t dr_data
+    uint32_t db_hits
+    int db_stop
+    uint64_t db_left
+    int in_chunk                # run_chunk is running (not a delivery)
+    int rf_skip                 # RF was set: no instruction breakpoint now
     # The software TLB (core/paging.pxi): entries, the indices filled since
     # the last flush (a flush walks only these), and counters for --stats.
     uint32_t tlb_n

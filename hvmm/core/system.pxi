@@ -4,6 +4,8 @@
 # takes it at the next boundary.
 
 cdef inline void pushf(CpuState* c, int o32) noexcept nogil:
+    if __builtin_expect(c.flags & F_VM, 0):
+        v86_sensitive(c)        # #GP(0) at IOPL < 3 (v86.pxi)
     if o32:
         push32(c, get_eflags(c) & 0x00FCFFFF)
     else:
@@ -20,8 +22,11 @@ cdef inline void popf(CpuState* c, Insn* d, uint64_t* left, int o32) noexcept no
     if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & F_TF):
         stop_run(c, d, left, STOP_EVENTS, 1)
 
-# Outside ring 0, POPF leaves IOPL alone, and IF too at CPL > IOPL.
+# Outside ring 0, POPF leaves IOPL alone, and IF too at CPL > IOPL; in
+# virtual-8086 mode it is #GP(0) at IOPL < 3 (VM is never writable).
 cdef uint32_t popf_writable(CpuState* c, uint32_t writable) noexcept nogil:
+    if c.flags & F_VM:
+        v86_sensitive(c)
     writable &= ~(<uint32_t>F_IOPL)
     if <uint32_t>c.cpl > ((c.flags >> 12) & 3):
         writable &= ~(<uint32_t>F_IF)
@@ -58,8 +63,8 @@ cdef inline void iret_pm_insn(CpuState* c, Insn* d, uint32_t* eip, uint64_t* lef
     if r == PM_OK:
         jump_to(d, eip, c.eip)
     pm_after(c, d, left, r)
-    if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & F_TF):
-        stop_run(c, d, left, STOP_EVENTS, 1)
+    if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & (F_TF | F_RF)):
+        stop_run(c, d, left, STOP_EVENTS, 1)    # (RF: the next chunk is stepped)
 
 # CPUID: a 486DX4-like part without FPU.
 cdef inline void cpuid(CpuState* c) noexcept nogil:
@@ -144,13 +149,14 @@ cdef inline void clts(CpuState* c) noexcept nogil:
     priv_check(c)
     c.cr[0] &= ~(<uint32_t>8)
 
+# MOV DRn: the aliases, GD and DR7's effect in debugreg.pxi.
 cdef inline void mov_r32_dr(CpuState* c, Insn* d) noexcept nogil:
     priv_check(c)
-    c.regs[d.rm] = c.dr[d.reg]
+    c.regs[d.rm] = dr_read(c, d.reg)
 
 cdef inline void mov_dr_r32(CpuState* c, Insn* d) noexcept nogil:
     priv_check(c)
-    c.dr[d.reg] = c.regs[d.rm]
+    dr_write(c, d.reg, c.regs[d.rm])
 
 # INVLPG m: drop the TLB entry of the operand's linear page (no access is
 # made, so no fault from the page itself). #GP(0) at CPL > 0.

@@ -57,7 +57,7 @@ def render() -> str:
             if f.prefix:
                 notes.append("prefix")
             if f.pm_only:
-                notes.append("protected mode only: #UD in real mode")
+                notes.append("protected mode only: #UD in real and V86 mode")
             if f.reg_form == "#UD":
                 notes.append("register operand: #UD")
             elif f.reg_form == "ignored":

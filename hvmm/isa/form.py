@@ -38,7 +38,7 @@ class Form:
     lock: bool = False          # LOCK allowed (memory destination)
     modrm: bool | None = None   # None: from the operands; False: the body decodes it
     reg_form: str = "ok"        # with mod = 3: "ok", "#UD", or "ignored" (no effect)
-    pm_only: bool = False       # exists in protected mode only: #UD in real mode
+    pm_only: bool = False       # exists in protected mode only: #UD in real and V86 mode
     prefix: str | None = None   # a prefix byte: its PX_ kind (no body)
     escape: bool = False        # the 0x0F byte: escape to the two-byte page
     iced: tuple = ()            # iced-x86 Code names of this form (differential suite)

@@ -82,9 +82,9 @@ def _indent(text: str, n: int) -> list[str]:
 
 def _form_code(f: T.Form, decode_modrm: bool) -> str:
     """The statements of one form, ModRM decoding included when asked."""
-    if f.pm_only:       # real mode: #UD (a rare form: one test of CR0.PE)
+    if f.pm_only:       # real and V86 mode: #UD (a rare form: one test)
         body = _form_code(dataclasses.replace(f, pm_only=False), decode_modrm)
-        return "\n".join(["if not (c.cr[0] & 1):", "    " + UD, "else:"]
+        return "\n".join(["if not (c.cr[0] & 1) or (c.flags & F_VM):", "    " + UD, "else:"]
                          + _indent(body, 4))
     lines = []
     if decode_modrm and f.decodes_modrm:

@@ -13,7 +13,7 @@ field masked to 2 bits in 8C/8E), that is a separate row for that model:
 the generator builds one opcode switch per model from the rows of that
 model, so no instruction body tests the model at run time. A later model
 (286, 686) is a new name in MODELS and its rows; an instruction that exists
-only in protected mode says so with `pm_only` (real mode raises #UD).
+only in protected mode says so with `pm_only` (real and V86 mode raise #UD).
 
 `body` is Cython: one statement, run after the ModRM byte is decoded
 (`modrm` says whether the generator decodes it first). Names in scope: c
@@ -300,9 +300,9 @@ row(0xC9, "LEAVE", "", "op_leave(c, o32)", models=I386, iced=_iced("LEAVEW", "LE
 row(0xC9, "RETF", "", "ret_far(c, d, &eip, left, 0, o32)", models=I8086, note="alias of CB")
 row(0xCA, "RETF", "Iw", "ret_far(c, d, &eip, left, fetch16(d), o32)", iced=_iced("RETFW_IMM16", "RETFD_IMM16"))
 row(0xCB, "RETF", "", "ret_far(c, d, &eip, left, 0, o32)", iced=_iced("RETFW", "RETFD"))
-row(0xCC, "INT3", "", "soft_int(c, d, &eip, left, VEC_BP, 1)", flags="IT")
-row(0xCD, "INT", "Ib", "soft_int(c, d, &eip, left, fetch8(d), 1)", flags="IT")
-row(0xCE, "INTO", "", "if get_of(c): soft_int(c, d, &eip, left, VEC_OF, 1)", flags="IT")
+row(0xCC, "INT3", "", "soft_int(c, d, &eip, left, VEC_BP, DLV_SOFT)", flags="IT")
+row(0xCD, "INT", "Ib", "soft_int(c, d, &eip, left, fetch8(d), DLV_SOFT | DLV_INTN)", flags="IT")
+row(0xCE, "INTO", "", "if get_of(c): soft_int(c, d, &eip, left, VEC_OF, DLV_SOFT)", flags="IT")
 row(0xCF, "IRET", "", "iret(c, d, &eip, left, o32)", flags=ARITH + "DIT", iced=_iced("IRETW", "IRETD"))
 
 # ---- 0xD0-0xDF: shifts, BCD, XLAT, ESC ---------------------------------------------
