@@ -90,7 +90,7 @@ def test_setup_code_runs_on_our_bios(kernel, hvmm_main):
     CMOV would get the feature list instead)."""
     status, out, err = hvmm_main(
         "boot", "--kernel", KERNEL, "--initrd", INITRD, "--append", "console=ttyS0",
-        "--memory", "128", "--headless", "--wait", "Unable to boot", "--print-screen",
+        "--cpu", "386", "--memory", "128", "--headless", "--wait", "Unable to boot", "--print-screen",
         "--max-instructions", "50000000")
     assert status == 0, err
     assert "This kernel requires an i586 CPU, but only detected an i486 CPU." in out
