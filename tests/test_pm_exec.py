@@ -143,3 +143,58 @@ def test_trap_flag_steps_each_instruction(hvmm_cmd, tmp_path):
     proc = hvmm_cmd("exec", "--protected", guest, cwd=tmp_path)
     assert "Traceback" not in proc.stderr
     assert proc.stdout == "6" + "111111" + "1", proc.stderr
+
+
+@needs_nasm
+@pytest.mark.parametrize("entry", ["jmp", "call", "retf"])
+def test_far_transfer_from_16bit_code_keeps_the_whole_32bit_eip(hvmm_cmd, tmp_path, entry):
+    """Linux's setup code enters its 32-bit kernel with `jmp dword 0x10:0x93B6A`
+    from 16-bit code: the new EIP is above 64 KiB and must not be cut to 16
+    bits by the 16-bit code it leaves. The 32-bit code is copied to 0x12340."""
+    transfer = {
+        "jmp": "jmp dword 0x08:0x12340",
+        "call": "call dword 0x08:0x12340",
+        "retf": "push dword 0x08\n push dword 0x12340\n o32 retf",
+    }[entry]
+    guest = assemble(tmp_path, f"""
+        bits 16
+        org 0x7C00
+        cli
+        xor ax, ax
+        mov ds, ax
+        mov ax, 0x1234
+        mov es, ax
+        mov si, code32
+        xor di, di
+        mov cx, code32_end - code32
+        rep movsb                       ; to 1234:0000 = linear 0x12340
+        lgdt [gdtr]
+        mov eax, cr0
+        or al, 1
+        mov cr0, eax
+        {transfer}
+    code32:
+        bits 32
+        mov ax, 0x10
+        mov ds, ax
+        call here
+    here:
+        pop eax                         ; the linear address of `here`
+        sub eax, here - code32
+        mov dx, 0xE9
+        shr eax, 16
+        out dx, al                      ; 0x01 when EIP was kept
+        hlt
+    code32_end:
+        bits 16
+    align 8
+    gdt: dq 0
+        dq 0x00CF9A000000FFFF           ; 0x08: flat 32-bit code
+        dq 0x00CF92000000FFFF           ; 0x10: flat data
+    gdtr: dw gdtr - gdt - 1
+        dd gdt
+    """)
+    proc = hvmm_cmd("exec", guest, "--max-instructions", "10000", cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == "\x01", proc.stderr
+    assert proc.returncode == 0, proc.stderr

@@ -22,8 +22,8 @@ cdef inline void pm_after(CpuState* c, Insn* d, uint64_t* left, int r) noexcept 
     if __builtin_expect(r != 0, 0):
         stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
     elif c.cs_size_changed:
-        # The flag stays set: the chunk's epilogue keeps c.eip, the target,
-        # which the old size's IP mask would cut (16-bit code to EIP >= 64K).
+        # Left set: the chunk's epilogue takes EIP from c.eip, whole (this
+        # loop's IP mask would cut a 32-bit target reached from 16-bit code).
         stop_run(c, d, left, STOP_EVENTS, 1)
 
 # The FLAGS image pushed by PUSHF/INT: the 8086 reads bits 12-15 as 1.

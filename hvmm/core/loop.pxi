@@ -282,12 +282,11 @@ cdef inline int run_chunk(CpuState* c, uint64_t chunk, int model, int d32) noexc
             eip = eip_tmp
         eip = (eip + insn_len(&d)) & ipmask
     # The chunk ran out, or an instruction stopped it (see stop_run). A
-    # transfer that changed CS's size has set c.eip itself (pm_after).
-    reason = c.stop_reason
-    if reason == STOP_EVENTS and c.cs_size_changed:
-        c.cs_size_changed = 0
-    else:
+    # far transfer that changed CS's default size left the new EIP whole in
+    # c.eip (pm_after).
+    if not c.cs_size_changed:
         c.eip = eip
+    reason = c.stop_reason
     if reason:
         c.stop_reason = 0
     else:
