@@ -6,6 +6,9 @@ subcommand runs inside.
               [--headless] [--wait TEXT] [--type TEXT] [--sleep SECONDS] ... [--print-screen]
               [--realtime | --no-realtime] [machine, limit, output options]
     hvmm run [--cpu 8086|386|686] [--screenshot FILE.png] [...]
+
+The CPU model defaults to the 686 for ``boot`` and ``run`` (a PC), to the
+386 for ``exec`` (raw test binaries, the real-mode benchmark).
     hvmm devices
     hvmm conformance DIR [--cpu 8086|286|386|686] [--filter OPCODE] [--by-file] [--json FILE]
 
@@ -117,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error (also: HVMM_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    machine, runs, devices = machine_options(), run_options(), device_options()
+    # exec runs raw test binaries on the 386 by default; boot and run boot a
+    # PC, whose default is the 686 (what Linux and memtest86+ require).
+    machine, runs, devices = machine_options("386"), run_options(), device_options()
+    pc_machine = machine_options("686")
 
     p = sub.add_parser(
         "exec", parents=[machine, runs, output_options(), devices, debug_options()],
@@ -145,10 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "hardware does, instead of ending the run")
     p.set_defaults(func=cmd_exec)
 
-    add_boot_parser(sub, [machine, runs, output_options(), devices, debug_options()])
+    add_boot_parser(sub, [pc_machine, runs, output_options(), devices, debug_options()])
 
     p = sub.add_parser(
-        "run", parents=[machine, runs, output_options(serial=False)],
+        "run", parents=[pc_machine, runs, output_options(serial=False)],
         help="boot the bundled demo guest headless and print its screen and --stats",
         description=(
             "Boot a PC (our BIOS) from the bundled demo floppy (no files "
@@ -181,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cpu",
         choices=("8086", "286", "386", "686"),
         default="386",
-        help="CPU model (default 386, as for exec and boot; 286 once the core has it)",
+        help="CPU model (default 386, as for exec; 286 once the core has it)",
     )
     p.add_argument(
         "--filter",

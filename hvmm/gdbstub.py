@@ -11,8 +11,10 @@ while it runs) and shows it how each slice ended (a breakpoint, a
 watchpoint, a finished single step become stop replies).
 
 What gdb sees: the i386 register set (eax..edi, eip, eflags, cs..gs as
-32-bit registers, the x87 registers as zeros (not wired to Cpu.fpu_image yet),
-cr0/cr2/cr3/cr4 in the ``system`` group), architecture i8086 when the CPU
+32-bit registers, the x87 registers from Cpu.fpu_image: st0-st7 in stack
+order as 80-bit values, fstat with TOP, ftag as the full tag word (derived
+from the contents, as FSTENV stores it), the instruction and operand
+pointers and fop; gdb may write them too), cr0/cr2/cr3/cr4 in the ``system`` group), architecture i8086 when the CPU
 is in real mode at connection (``set architecture i386`` after a switch),
 memory at linear addresses, breakpoints (Z0/Z1) on the core's breakpoint
 list, watchpoints (Z2 write, Z3 read, Z4 access) in the core, ``monitor
@@ -46,13 +48,62 @@ _EFLAGS = ("CF", 0), ("", 1), ("PF", 2), ("AF", 4), ("ZF", 6), ("SF", 7), ("TF",
     ("VIF", 19), ("VIP", 20), ("ID", 21)
 
 
+X87_WORDS = ("fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop")
+
+
+def full_tag(image: bytes) -> int:
+    """The FSTENV tag word from an FXSAVE image: 2 bits per physical register
+    (0 valid, 1 zero, 2 special, 3 empty)."""
+    top = (image[3] >> 3) & 7            # FSW bits 11-13
+    tag = 0
+    for phys in range(8):
+        if not image[4] >> phys & 1:
+            t = 3
+        else:
+            slot = 32 + 16 * ((phys - top) & 7)
+            mant = int.from_bytes(image[slot:slot + 8], "little")
+            exp = int.from_bytes(image[slot + 8:slot + 10], "little") & 0x7FFF
+            if exp == 0x7FFF or (exp == 0 and mant) or (exp and not mant >> 63):
+                t = 2
+            else:
+                t = 1 if exp == 0 else 0
+        tag |= t << 2 * phys
+    return tag
+
+
+def x87_value(image: bytes, name: str) -> int:
+    """An x87 register as gdb's i386 layout has it, from an FXSAVE image."""
+    if name.startswith("st"):
+        slot = 32 + 16 * int(name[2])
+        return int.from_bytes(image[slot:slot + 10], "little")
+    word = lambda off, n=2: int.from_bytes(image[off:off + n], "little")  # noqa: E731
+    return {"fctrl": word(0), "fstat": word(2), "ftag": full_tag(image), "fiseg": word(12),
+            "fioff": word(8, 4), "foseg": word(20), "fooff": word(16, 4),
+            "fop": word(6) & 0x7FF}[name]
+
+
+def x87_write(image: bytes, name: str, value: int) -> bytes:
+    """The FXSAVE image with one x87 register written as gdb sends it."""
+    img = bytearray(image)
+    if name.startswith("st"):
+        slot = 32 + 16 * int(name[2])
+        img[slot:slot + 10] = (value & (1 << 80) - 1).to_bytes(10, "little")
+    elif name == "ftag":            # the abridged tag: empty (3) or not
+        img[4] = sum(1 << r for r in range(8) if (value >> 2 * r) & 3 != 3)
+    else:
+        off, size = {"fctrl": (0, 2), "fstat": (2, 2), "fiseg": (12, 2), "fioff": (8, 4),
+                     "foseg": (20, 2), "fooff": (16, 4), "fop": (6, 2)}[name]
+        img[off:off + size] = (value & ((1 << 8 * size) - 1)).to_bytes(size, "little")
+    return bytes(img)
+
+
 def target_xml(arch: str) -> str:
     fields = "".join(f'<field name="{n}" start="{b}" end="{b}"/>' for n, b in _EFLAGS)
     regs = []
     for i, (name, size) in enumerate(REGISTERS):
         if name.startswith("st"):
             kind = 'type="i387_ext" group="float"'
-        elif name in ("fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"):
+        elif name in X87_WORDS:
             kind = 'type="int" group="float"'
         elif name == "eip":
             kind = 'type="code_ptr"'
@@ -292,6 +343,8 @@ class GdbStub:
         cpu = self.cpu
         if name in GENERAL or name in SEGMENTS or name in ("eip", "eflags", "cr0"):
             return getattr(cpu, name)
+        if name.startswith("st") or name in X87_WORDS:
+            return x87_value(cpu.fpu_image, name)
         return 0
 
     def _reg_hex(self, i: int) -> str:
@@ -305,6 +358,9 @@ class GdbStub:
         elif name in SEGMENTS:
             if getattr(self.cpu, name) != value & 0xFFFF:
                 setattr(self.cpu, name, value & 0xFFFF)
+        elif name.startswith("st") or name in X87_WORDS:
+            if x87_value(self.cpu.fpu_image, name) != value:
+                self.cpu.fpu_image = x87_write(self.cpu.fpu_image, name, value)
 
     # ---- the wire -----------------------------------------------------------------
 

@@ -175,9 +175,12 @@ def test_conformance_missing_directory(tmp_path, hvmm_main):
     assert lines(err) == [f"hvmm: conformance directory not found: {tmp_path / 'nope'}"]
 
 
-def test_conformance_defaults_to_the_cpu_exec_and_boot_use():
+def test_default_cpus():
+    """A PC boots a 686 (what Linux and memtest86+ need); raw binaries and
+    the conformance suite run on the 386 (the models they were written for)."""
     from hvmm.cli import build_parser
 
     parser = build_parser()
     defaults = {cmd: parser.parse_args([cmd, "x"]).cpu for cmd in ("exec", "boot", "conformance")}
-    assert defaults == {"exec": "386", "boot": "386", "conformance": "386"}
+    defaults["run"] = parser.parse_args(["run"]).cpu
+    assert defaults == {"exec": "386", "boot": "686", "conformance": "386", "run": "686"}

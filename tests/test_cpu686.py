@@ -37,7 +37,8 @@ def test_cpuid_leaves():
     features = {n: bool(edx >> b & 1) for n, b in (("fpu", 0), ("vme", 1), ("de", 2), ("pse", 3),
                 ("tsc", 4), ("msr", 5), ("pae", 6), ("cx8", 8), ("apic", 9), ("sep", 11),
                 ("mtrr", 12), ("pge", 13), ("cmov", 15), ("mmx", 23), ("fxsr", 24))}
-    assert {n for n, on in features.items() if on} == {"fpu", "tsc", "msr", "cx8", "mtrr", "cmov", "fxsr"}
+    assert {n for n, on in features.items() if on} == {"fpu", "pse", "tsc", "msr", "cx8", "sep", "mtrr",
+                                                         "pge", "cmov", "fxsr"}
     assert cpuid(2)[0] & 0xFF == 1                             # one CPUID(2) round
     assert cpuid(0x80000000)[0] == 0x80000004
     brand = b"".join(struct.pack("<4I", *cpuid(0x80000002 + i)) for i in range(3))

@@ -28,8 +28,9 @@ MODES = {
 
 def gdb_session(repo, hvmm_popen, mode, commands, timeout=60):
     """Start the guest with --gdb 0, run gdb -batch with `commands` against
-    it; (gdb's output, hvmm's exit status, hvmm's stderr)."""
-    args, _, _ = MODES[mode]
+    it; (gdb's output, hvmm's exit status, hvmm's stderr). `mode` is a key
+    of MODES or the hvmm arguments themselves."""
+    args = MODES[mode][0] if isinstance(mode, str) else mode
     proc = hvmm_popen(*args, "--gdb", "0", "--timeout", str(timeout), cwd=repo)
     try:
         line = proc.stderr.readline()
@@ -74,6 +75,29 @@ def test_gdb_session(repo, hvmm_popen, mode):
     # Detached, the guest finishes the loop from 0x1234 + 3 more: the exit
     # port gets the low byte 0x37 (status 0x6F).
     assert status == (0x37 << 1 | 1), err
+
+
+def test_gdb_reads_and_writes_the_x87_registers(repo, hvmm_popen, tmp_path):
+    # 7C00: fninit; fldpi; fld dword [7C20h]; hlt      7C20: 2.5
+    guest = tmp_path / "x87.bin"
+    code = bytes.fromhex("dbe3d9ebd906207cf4")
+    guest.write_bytes(code.ljust(0x20, b"\x90") + (0x40200000).to_bytes(4, "little"))
+    out, status, err = gdb_session(repo, hvmm_popen, ["exec", guest, "--cpu", "686"], [
+        "break *0x7c08", "continue", "p $st0", "p $st1", "p/x $st2", "p/x $fstat", "p/x $ftag",
+        "p/x $fctrl", "p/x $fioff", "p/x $fop", "set var $st0 = -0.75", "p $st0",
+        "info float", "kill"])
+    values = dict(re.findall(r"^\$(\d+) = (\S+)", out, re.M))
+    assert values["1"] == "2.5", out                            # st0: the FLD m32
+    assert values["2"].startswith("3.14159265358979323"), out   # st1: FLDPI, 80 bits
+    assert values["3"] == "0x0", out                            # st2: empty
+    assert values["4"] == "0x3000", out                         # TOP = 6
+    assert values["5"] == "0xfff", out                          # 6 and 7 valid, the rest empty
+    assert values["6"] == "0x37f", out                          # FNINIT's control word
+    assert values["7"] == "0x7c04", out                         # the last x87 instruction
+    assert values["8"] == "0x106", out                          # its opcode: D9 /0, modrm 06
+    assert values["9"] == "-0.75", out                          # written through the stub
+    assert "=>R6: Valid" in out and "R5: Empty" in out, out
+    assert status is not None, err
 
 
 class Wire:

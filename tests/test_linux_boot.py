@@ -90,7 +90,7 @@ def test_setup_code_runs_on_our_bios(kernel, hvmm_main):
     CMOV would get the feature list instead)."""
     status, out, err = hvmm_main(
         "boot", "--kernel", KERNEL, "--initrd", INITRD, "--append", "console=ttyS0",
-        "--memory", "128", "--headless", "--wait", "Unable to boot", "--print-screen",
+        "--cpu", "386", "--memory", "128", "--headless", "--wait", "Unable to boot", "--print-screen",
         "--max-instructions", "50000000")
     assert status == 0, err
     assert "This kernel requires an i586 CPU, but only detected an i486 CPU." in out
@@ -108,3 +108,16 @@ def test_command_line_errors(kernel, hvmm_main, tmp_path):
     status, _, err = hvmm_main("boot", "--kernel", KERNEL, "--initrd", bad.parent / "none",
                                "--memory", "128", "--headless")
     assert status == 2 and "cannot read" in err
+
+
+def test_setup_code_accepts_the_686(kernel, hvmm_main):
+    """On the 686 model (family 6 with FPU, CX8 and CMOV in CPUID) the
+    setup code's CPU check passes: it goes on to probe EDD, which comes
+    after the check, and prints no "requires" line."""
+    status, out, err = hvmm_main(
+        "boot", "--kernel", KERNEL, "--initrd", INITRD, "--append", "console=ttyS0",
+        "--cpu", "686", "--memory", "128", "--headless", "--wait", "Probing EDD",
+        "--print-screen", "--max-instructions", "50000000")
+    assert status == 0, err
+    assert "requires" not in out and "Unable to boot" not in out
+    assert "Probing EDD" in out

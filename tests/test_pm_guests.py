@@ -42,7 +42,11 @@ GUESTS = [
     "pm_v86",         # a V86 monitor emulating INT, IRET, CLI, STI
     "pm_singlestep",  # TF, DR6.BS, MOV SS, DR0-DR3 breakpoints
     "pm_strict",      # what QEMU's TCG does not check (see QEMU_GAPS), the T bit
+    "pm_sysenter",    # SYSENTER/SYSEXIT, their MSRs and #GP (686 model)
 ]
+
+# The guests that need a later CPU model than exec's default under hvmm.
+CPU = {"pm_sysenter": "686"}
 
 # The checks of pm_strict that fail on QEMU 7.2 (TCG), by number: real-mode
 # limit at offset FFFF (1-4), ICEBP raising #UD instead of #DB (5), no
@@ -147,12 +151,22 @@ NOT_YET = {
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[n])) if n in NOT_YET else n
     for n in GUESTS])
 def test_on_hvmm(name, tmp_path):
+    run_on_hvmm(name, CPU.get(name, "386"), tmp_path)
+
+
+def test_paging_on_the_686(tmp_path):
+    """The 686 reports PSE and PGE in CPUID: pm_paging's 4 MiB and global
+    pages on that model."""
+    run_on_hvmm("pm_paging", "686", tmp_path)
+
+
+def run_on_hvmm(name, cpu, tmp_path):
     env = dict(os.environ)
     parent = os.path.dirname(os.path.dirname(os.path.abspath(hvmm.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (parent, env.get("PYTHONPATH")) if p)
     proc = subprocess.run(
         [sys.executable, "-m", "hvmm", "exec", str(IMAGES / f"{name}.bin"),
-         "--deliver-ud", "--max-instructions", "20000000"],
+         "--deliver-ud", "--max-instructions", "20000000", "--cpu", cpu],
         cwd=tmp_path, env=env, capture_output=True, timeout=120,
     )
     assert b"Traceback" not in proc.stderr

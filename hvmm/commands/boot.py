@@ -178,7 +178,7 @@ def _load_kernel(pc, args) -> None:
     from hvmm.firmware.linux_boot import load_linux, read_file
 
     if args.cpu == "8086":
-        raise UsageError("--kernel needs the 386 CPU model (Linux's setup code is 386 code)")
+        raise UsageError("--kernel needs the 386 or 686 CPU model (Linux's setup code is 386 code)")
     kernel = read_file(args.kernel, "kernel")
     initrd = read_file(args.initrd, "initrd") if args.initrd else None
     load_linux(pc, kernel, initrd, args.append or "", name=f"kernel {args.kernel}")

@@ -6,20 +6,24 @@ cdef inline uint32_t cpl_now(CpuState* c) noexcept nogil:
     # the CPL protected mode keeps (0 in real mode; privilege.pxi)
     return c.cpl
 
-# CPUID leaf 1 EDX: only what works in full. With protected mode, turn on
-# VME (1), DE (2), PSE (3), PAE (6), PGE (13), PSE36 (17) as each works,
-# SEP (11) with SYSENTER/SYSEXIT, APIC (9) with a local APIC (and an
+# CPUID leaf 1 EDX: only what works in full. Still off: VME (1) until
+# CR4.VME works, DE (2) until the debug registers' breakpoints (I/O ones
+# with CR4.DE) do, PAE (6), PSE36 (17), APIC (9) with a local APIC (and an
 # APIC_BASE that can enable it), MCE (7)/MCA (14) with machine checks,
 # PAT (16) with paging's memory types; MMX (23) is not planned.
 cdef enum:
     CPUID_FPU = 1 << 0
     CPUID_TSC = 1 << 4
+    CPUID_PSE = 1 << 3              # 4 MiB pages (paging.pxi)
     CPUID_MSR = 1 << 5
     CPUID_CX8 = 1 << 8
+    CPUID_SEP = 1 << 11             # SYSENTER/SYSEXIT (below)
     CPUID_MTRR = 1 << 12
+    CPUID_PGE = 1 << 13             # global pages (paging.pxi)
     CPUID_CMOV = 1 << 15
     CPUID_FXSR = 1 << 24
-    CPUID_686_EDX = CPUID_FPU | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_MTRR | CPUID_CMOV | CPUID_FXSR
+    CPUID_686_EDX = CPUID_FPU | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | \
+        CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_FXSR
     CPUID_686_SIGNATURE = 0x0652     # family 6, model 5 (Pentium II), stepping 2
 
 # "hvmm virtual Pentium Pro-class CPU", NUL-padded to 48 bytes: 0x80000002-4.
@@ -195,16 +199,41 @@ cdef void wrmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nog
         p[0] = v
 
 # ---- SYSENTER / SYSEXIT ----------------------------------------------------------
-# #GP(0) in real mode (and with SYSENTER_CS = 0); the protected-mode
-# transfer comes with protected mode (and CPUID's SEP bit with it).
+# Fast system calls between flat segments that the MSRs name (SDM Vol. 2B):
+# the caches are loaded with fixed flat descriptors, the GDT is not read.
+# #GP(0) in real mode and with SYSENTER_CS[15:2] = 0; SYSEXIT also at CPL > 0.
+cdef enum:
+    FLAT_LO = 0x0000FFFF            # base 0, limit FFFFF (with G: 4 GiB)
+    FLAT_CODE_HI = 0x00CF9B00       # G D P S, execute/read accessed, DPL in bits 13-14
+    FLAT_DATA_HI = 0x00CF9300       # G B P S, read/write accessed
+
+cdef inline void sys_fast_transfer(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left,
+                                   uint32_t cs, uint32_t ss, uint32_t cpl,
+                                   uint32_t new_esp, uint32_t new_eip) noexcept nogil:
+    cdef uint32_t old_db = c.seg[S_CS].attr & ATTR_DB
+    cache_load(&c.seg[S_CS], (cs & 0xFFFC) | cpl, FLAT_LO, FLAT_CODE_HI | (cpl << 13))
+    cache_load(&c.seg[S_SS], (ss & 0xFFFC) | cpl, FLAT_LO, FLAT_DATA_HI | (cpl << 13))
+    c.cpl = cpl
+    c.win_len = 0
+    cs_size_update(c, old_db)
+    c.regs[R_ESP] = new_esp
+    c.eip = new_eip
+    jump_to(d, eip, new_eip)
+    pm_after(c, d, left, 0)
+
 cdef inline void sysenter(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left) noexcept nogil:
-    if not (c.cr[0] & 1) or (c.sysenter_cs & 0xFFFC) == 0:
+    cdef uint32_t cs = <uint32_t>c.sysenter_cs & 0xFFFC
+    if not (c.cr[0] & 1) or cs == 0:
         raise_fault(c, d, eip[0], VEC_GP)
-    else:
-        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
+        return
+    c.flags &= ~(<uint32_t>(F_IF | 0x30000))      # IF, RF and VM
+    sys_fast_transfer(c, d, eip, left, cs, (cs + 8) & 0xFFFF, 0,
+                      <uint32_t>c.sysenter_esp, <uint32_t>c.sysenter_eip)
 
 cdef inline void sysexit(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left) noexcept nogil:
-    if not (c.cr[0] & 1) or (c.sysenter_cs & 0xFFFC) == 0 or cpl_now(c) != 0:
+    cdef uint32_t cs = <uint32_t>c.sysenter_cs & 0xFFFC
+    if not (c.cr[0] & 1) or cs == 0 or cpl_now(c) != 0:
         raise_fault(c, d, eip[0], VEC_GP)
-    else:
-        stop_run(c, d, left, EXIT_UNIMPLEMENTED, 0)
+        return
+    sys_fast_transfer(c, d, eip, left, (cs + 16) & 0xFFFF, (cs + 24) & 0xFFFF, 3,
+                      c.regs[R_ECX], c.regs[R_EDX])

@@ -507,9 +507,9 @@ row(0x131, "RDTSC", "", "rdtsc(c, d, eip, left)", models=I686)
 row(0x132, "RDMSR", "", "rdmsr(c, d, eip, left)", models=I686)
 row(0x133, "RDPMC", "", "rdpmc(c, d, eip, left)", models=I686)
 row(0x134, "SYSENTER", "", "sysenter(c, d, &eip, left)", models=I686,
-    note="#GP(0) in real mode")
+    note="to ring 0 through the SYSENTER MSRs; #GP(0) in real mode or with SYSENTER_CS 0")
 row(0x135, "SYSEXIT", "", "sysexit(c, d, &eip, left)", models=I686,
-    note="#GP(0) in real mode")
+    note="to ring 3 at EDX, ESP = ECX; #GP(0) in real mode, with SYSENTER_CS 0 or at CPL > 0")
 for cc in range(16):
     row(0x140 + cc, "CMOV" + CC[cc], "Gv,Ev", f"cmov(c, d, {cc}, o32)", models=I686,
         iced=_iced(f"CMOV{CC[cc]}_R16_RM16", f"CMOV{CC[cc]}_R32_RM32"),
