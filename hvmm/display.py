@@ -32,6 +32,7 @@ VGA_GRAPHICS = 0xA0000
 CGA_MEMORY = 0x4000            # the CGA's 16 KiB, which the CRTC's addresses wrap in
 MDA_MEMORY = 0x1000            # the MDA's 4 KiB
 VGA_MONO_MEMORY = 0x8000       # B0000-B7FFF on a VGA in mono mode
+VGA_COLOR_MEMORY = 0x8000      # B8000-BFFFF on a VGA in colour text (Linux's vgacon scrolls in it)
 BDA_VIDEO_MODE = 0x449         # the BIOS's mode number (for messages only)
 
 # CGA mode control (3D8h) bits.
@@ -160,7 +161,7 @@ def text_memory(state: dict, mode: ScreenMode) -> tuple[int, int]:
     """(base address, size) of the RAM a text mode's CRTC addresses wrap in."""
     if mode.kind == "mono":
         return MDA_TEXT, MDA_MEMORY if state.get("vga") is None else VGA_MONO_MEMORY
-    return CGA_TEXT, CGA_MEMORY
+    return CGA_TEXT, CGA_MEMORY if state.get("vga") is None else VGA_COLOR_MEMORY
 
 
 def cursor_position(state: dict, columns: int, rows: int, wrap: int) -> int | None:

@@ -126,6 +126,20 @@ class FakeVideoCpu:
         return dict(self.video)
 
 
+
+def test_read_screen_on_a_vga_wraps_at_32k():
+    """A VGA's colour text window is B8000-BFFFF: Linux's vgacon scrolls by
+    moving the start address through all 32 KiB before it copies back, so
+    a screen above 16 KiB must be read there, not wrapped to B8000."""
+    cpu = FakeVideoCpu(start_address=0x2800, vga={"attr": [0] * 0x15})
+    cpu.memory[0xB8000 + 0x5000 : 0xB8000 + 0x5002] = b"L\x07"
+    cpu.memory[0xB8000 + 0x1000 : 0xB8000 + 0x1002] = b"o\x07"   # what a 16 KiB wrap shows
+    assert read_screen(cpu).cells[:2] == b"L\x07"
+    cpu.video["start_address"] = 0x4000 - 1                       # the last cell, then B8000
+    cpu.memory[0xB8000 + 0x7FFE : 0xB8000 + 0x8000] = b"E\x07"
+    cpu.memory[0xB8000 : 0xB8002] = b"S\x07"
+    assert read_screen(cpu).cells[:4] == b"E\x07S\x07"
+
 def test_read_screen_follows_the_crtc():
     cpu = FakeVideoCpu(start_address=80, cursor_offset=80 + 2 * 80 + 7)
     cpu.memory[0xB8000 + 160 : 0xB8000 + 162] = b"S\x07"   # first cell shown

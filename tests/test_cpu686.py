@@ -56,6 +56,23 @@ def test_rdtsc_is_the_virtual_clock():
     assert a.eax - a.esi == 100                                # one cycle per instruction at 100 MIPS
 
 
+
+@pytest.mark.parametrize("icount", [10**9, 2**64 // 10**9 + 5, 10**12])
+def test_virtual_clock_and_tsc_keep_counting_past_2_64_ns_products(icount):
+    """Time is icount * 10^9 / ips with a 128-bit product: cut to 64 bits,
+    it ran backwards after 2^64 / 10^9 instructions (184 s at 100 MIPS), so a
+    Linux guest idle at its shell lost its timer and stopped."""
+    cpu = Cpu(memory_size=1 << 20, model="686", devices=False)
+    state = cpu.get_cpu_state()
+    state["run"]["icount"] = icount
+    cpu.set_cpu_state(state)
+    assert cpu.time_ns == icount * 10**9 // cpu.ips
+    cpu.memory[0x7C00:0x7C03] = b"\x0f\x31\xf4"                 # rdtsc; hlt
+    cpu.cs, cpu.eip = 0, 0x7C00
+    cpu.run(10)
+    tsc = cpu.edx << 32 | cpu.eax
+    assert cpu.ips == 10**8 and tsc == icount + 1    # one cycle per instruction, RDTSC included
+
 def test_msrs():
     # wrmsr TSC = 0x1000; rdmsr TSC
     cpu, _, fault = run(b"\x0f\x30\x0f\x32", regs={"ecx": 0x10, "eax": 0x1000, "edx": 5})

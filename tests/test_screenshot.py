@@ -79,19 +79,24 @@ def test_text_cells_follow_the_font_and_attributes():
     assert screenshot.describe(cpu) == "80x25 colour text"
 
 
-def test_text_start_address_and_wrap_at_16k():
+def test_text_start_address_and_wrap_at_32k():
+    """The VGA's colour text window is 32 KiB (B8000-BFFFF); the CRTC's
+    start address wraps in it."""
     cpu = text_cpu()
     put(cpu, 1, 0, "B", 0x07)
     crtc(cpu, 12, 0)
     crtc(cpu, 13, 80)                   # the screen starts at row 1 of memory
     assert pixels(screenshot.render(cpu), 0, 0, 8, 16) == glyph_cell("B", GREY, BLACK)
-    crtc(cpu, 12, 0x20)                 # 2000h + 80 cells: the same, 16 KiB on
+    put(cpu, 1, 0, "F", 0x07, base=TEXT + 0x4000)
+    crtc(cpu, 12, 0x20)                 # 2000h + 80 cells: 16 KiB on, no wrap
+    assert pixels(screenshot.render(cpu), 0, 0, 8, 16) == glyph_cell("F", GREY, BLACK)
+    crtc(cpu, 12, 0x40)                 # 4000h + 80 cells: 32 KiB on, wraps to row 1
     assert pixels(screenshot.render(cpu), 0, 0, 8, 16) == glyph_cell("B", GREY, BLACK)
-    # Start at the last cell of the 16 KiB: the second cell on screen wraps
+    # Start at the last cell of the 32 KiB: the second cell on screen wraps
     # to B8000.
-    cpu.memory[TEXT + 0x3FFE : TEXT + 0x4000] = b"C\x02"
+    cpu.memory[TEXT + 0x7FFE : TEXT + 0x8000] = b"C\x02"
     put(cpu, 0, 0, "D", 0x03)
-    crtc(cpu, 12, 0x1F)
+    crtc(cpu, 12, 0x3F)
     crtc(cpu, 13, 0xFF)
     image = screenshot.render(cpu)
     assert pixels(image, 0, 0, 8, 16) == glyph_cell("C", GREEN, BLACK)

@@ -6,8 +6,22 @@
 # port (an 'io' exit), else it is an empty-ISA-bus access: reads float to
 # all ones, writes are dropped. Every access is counted per device and path.
 
+# a * b / d (rounded down or up) with a 128-bit product, in C: Cython would
+# treat a 128-bit typedef as 64 bits and cut the product before the divide
+# (virtual time then ran backwards after 2^64 / 10^9 instructions).
 cdef extern from *:
-    ctypedef unsigned long long u128 "unsigned __int128"
+    """
+    static inline unsigned long long hvmm_muldiv(unsigned long long a, unsigned long long b,
+                                                 unsigned long long d) {
+        return (unsigned long long)(((unsigned __int128)a * b) / d);
+    }
+    static inline unsigned long long hvmm_muldiv_up(unsigned long long a, unsigned long long b,
+                                                    unsigned long long d) {
+        return (unsigned long long)(((unsigned __int128)a * b + d - 1) / d);
+    }
+    """
+    uint64_t muldiv "hvmm_muldiv"(uint64_t a, uint64_t b, uint64_t d) nogil
+    uint64_t muldiv_up "hvmm_muldiv_up"(uint64_t a, uint64_t b, uint64_t d) nogil
 
 # A cheap clock for the time spent in in-kernel devices (the TSC on x86).
 cdef extern from *:
@@ -112,7 +126,7 @@ cdef inline Devices* devs(CpuState* c) noexcept nogil:
 # per instruction.
 
 cdef inline uint64_t time_at(CpuState* c, uint64_t icount) noexcept nogil:
-    return c.idle_ns + <uint64_t>((<u128>icount * 1000000000u) / c.ips)
+    return c.idle_ns + muldiv(icount, 1000000000u, c.ips)
 
 # Instructions to run before virtual time reaches `t` (at least 1).
 cdef inline uint64_t insns_until(CpuState* c, uint64_t t) noexcept nogil:
@@ -120,7 +134,7 @@ cdef inline uint64_t insns_until(CpuState* c, uint64_t t) noexcept nogil:
     if t <= c.idle_ns:
         return 1
     need = t - c.idle_ns
-    total = <uint64_t>((<u128>need * c.ips + 999999999u) / 1000000000u)
+    total = muldiv_up(need, c.ips, 1000000000u)
     if total <= c.icount:
         return 1
     return total - c.icount

@@ -58,7 +58,7 @@ cdef void cpuid_686(CpuState* c) noexcept nogil:
 # ---- time-stamp counter: virtual cycles at `ips` Hz -------------------------
 cdef inline uint64_t tsc_now(CpuState* c, uint64_t* left) noexcept nogil:
     cdef uint64_t ns = now_in_loop(c, left[0])
-    return <uint64_t>((<u128>ns * c.ips) / 1000000000u) + <uint64_t>c.tsc_offset
+    return muldiv(ns, c.ips, 1000000000u) + <uint64_t>c.tsc_offset
 
 cdef inline void rdtsc(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     cdef uint64_t t
