@@ -167,6 +167,7 @@ def collect(machine, estimate_kernel_time: bool = True) -> dict:
         "kernel_ns_per_access": per_access,
         "exceptions": dict(getattr(cpu, "exceptions_by_vector", {}) or {}),
         "mode_switches": int(getattr(cpu, "mode_switches", 0) or 0),
+        "tlb": dict(cpu.tlb_stats()) if hasattr(cpu, "tlb_stats") else {},
     }
 
 
@@ -237,6 +238,10 @@ def format_stats(s: dict) -> str:
             f"{EXCEPTION_NAMES.get(v, f'#{v}')} {n}" for v, n in sorted(s["exceptions"].items())))
     if s.get("mode_switches"):
         lines.append(f"mode switches (CR0.PE changes): {s['mode_switches']}")
+    if s.get("tlb"):
+        # misses: walks (or identity fills with CR0.PG off); flushes: CR3
+        # loads, CR0/CR4 changes that drop translations, the A20 gate
+        lines.append(f"TLB: {s['tlb']['misses']} misses, {s['tlb']['flushes']} flushes")
     if s["kernel_ns_per_access"] is not None:
         lines.append(
             f"~ in-kernel time is estimated: count x {s['kernel_ns_per_access']:.0f} ns "
