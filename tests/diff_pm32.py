@@ -263,17 +263,18 @@ class UnicornPm32:
 
 
 class HvmmPm32:
-    """hvmm._core.Cpu(model="386") set up as the same flat 32-bit paged
+    """hvmm._core.Cpu(model="386" or "686") set up as the same flat 32-bit paged
     machine: the fixture until `hvmm exec --protected` exists. It needs
     from the protected-mode branch: the D bit of CS honoured, GDTR/IDTR
     settable from Python (`gdtr`/`idtr` as (base, limit)), the IDT path."""
 
-    def __init__(self):
+    def __init__(self, model="386"):
+        self.model = model
         self._new()
 
     def _new(self):
         from hvmm._core import Cpu
-        self.cpu = Cpu(memory_size=2 << 20, model="386", devices=False)
+        self.cpu = Cpu(memory_size=2 << 20, model=self.model, devices=False)
         self.cpu.invalid_opcode_exits = False
         for a, b in static_memory().items():
             self.cpu.memory[a:a + len(b)] = b
