@@ -18,7 +18,8 @@ and jump into random code:
               with some probability
     IMG+0A00  LDT (32 random descriptors); IMG+0B00 GDTR/IDTR operands
     IMG+0C00  IDT (256 gates: mostly 32-bit interrupt and trap gates into
-              the random code, with random types, selectors, DPL and P)
+              the random code or a recovery stub, with random types,
+              selectors, DPL and P)
     IMG+1400  32-bit TSS (random fields; SS0:ESP0 mostly sane) and its
               I/O bitmap; IMG+1800 a 16-bit TSS
     IMG+2000  page directory: PDE 0 -> the page table below (or a 4 MiB
@@ -29,6 +30,10 @@ and jump into random code:
               instructions (segment and table loads, MOV CRn/DRn, INVLPG,
               INT/IRET/far transfers, page-table writes, I/O, REP strings)
     IMG+5000  stacks (ring 0 and ring 3)
+    IMG+6000  recovery stubs: half of the IDT's gates lead to one, which
+              reloads the flat ring-0 data segments and stack and jumps
+              back into the random code, so a guest goes on after a fault
+              instead of ending at its first double fault
 
 Every guest is reproducible from its seed.
 """
@@ -40,7 +45,8 @@ import struct
 IMG = 0x100000
 SETUP, GDT, LDT, PTRS, IDT, TSS32, TSS16, PD, PT, CODE, STACKS = (
     0x0000, 0x0800, 0x0A00, 0x0B00, 0x0C00, 0x1400, 0x1800, 0x2000, 0x3000, 0x4000, 0x5000)
-SIZE = 0x6000
+RECOVER = 0x6000               # 16 stubs of 32 bytes: a sane ring-0 state, then the code
+SIZE = 0x7000
 GDT_ENTRIES, LDT_ENTRIES = 64, 32
 STACK0 = IMG + 0x5800           # ring-0 stack top
 STACK3 = IMG + 0x5F00           # ring-3 stack top
@@ -132,14 +138,20 @@ class PmGuest:
         self.put(PTRS + 8, le16(r.choice((0x7FF, 0x7FF, 0xFF, r.randrange(0x800))))
                  + le32(IMG + IDT))
         idt = []
-        for _ in range(256):
+        for v in range(256):
             k = r.random()
-            if k < 0.85:
+            if v < 32 and k < 0.6:          # exceptions: mostly a recovery stub
+                idt.append(gate(0x08, IMG + RECOVER + 32 * r.randrange(16),
+                                r.choice((0x8E, 0x8F, 0xEE, 0xEF))))
+            elif k < 0.85:
                 sel = 0x08 if r.random() < 0.8 else self.selector()
                 access = r.choice((0x8E, 0x8F, 0xEE, 0xEF, 0x86, 0x87, 0x85))
                 if r.random() < 0.05:
                     access &= 0x7F
-                idt.append(gate(sel, self.code_addr(), access))
+                target = self.code_addr()
+                if r.random() < 0.5:
+                    target = IMG + RECOVER + 32 * r.randrange(16)
+                idt.append(gate(sel, target, access))
             elif k < 0.95:
                 idt.append(gate(self.selector(), r.getrandbits(32), r.getrandbits(8)))
             else:
@@ -218,6 +230,8 @@ class PmGuest:
     def transfer(self) -> bytes:
         r = self.rng
         k = r.random()
+        self.kind = ("near" if k < 0.35 else "far-jmp" if k < 0.5 else "far-call" if k < 0.6
+                     else "iret" if k < 0.85 else "int")
         if k < 0.35:                                                # jmp rel32 to the code
             self.near_jump = True                                   # its rel32: build()
             return b"\xe9" + bytes(4)
@@ -228,6 +242,7 @@ class PmGuest:
             return b"\x9a" + le32(self.code_addr()) + le16(r.choice((0x38, 0x3B, 0x28, self.selector())))
         if k < 0.85:                                                # iretd to ring 3 / V86
             vm = r.random() < 0.3
+            self.kind = "iret-v86" if vm else "iret"
             fl = 0x202 | r.getrandbits(32) & 0x7FD5 | (0x20000 if vm else 0)
             push = b""
             if vm:
@@ -298,8 +313,21 @@ class PmGuest:
             out += self.snippet()
         return bytes(out[:0x1000])
 
+    def recovery(self) -> bytes:
+        r = self.rng
+        out = bytearray()
+        for i in range(16):
+            stub = b"\xbc" + le32(STACK0) + b"\xb8\x10\x00\x00\x00\x8e\xd0\x8e\xd8\x8e\xc0"
+            if r.random() < 0.5:
+                stub += b"\xb9" + le32(r.getrandbits(32))           # mov ecx, imm32
+            at = RECOVER + 32 * i + len(stub) + 5
+            stub += b"\xe9" + le32(CODE + r.randrange(0x1000) - at)   # jmp into the code
+            out += stub.ljust(32, b"\xf4")
+        return bytes(out)
+
     def build(self) -> bytes:
         self.tables()
+        self.put(RECOVER, self.recovery())
         code = self.code()
         self.put(CODE, code)
         setup = self.setup()
@@ -314,3 +342,11 @@ class PmGuest:
 
 def pm_guest(rng: random.Random, cpu: str = "386") -> bytes:
     return PmGuest(rng, cpu).build()
+
+
+def pm_guest_and_kind(rng: random.Random, cpu: str = "386") -> tuple[bytes, str]:
+    """The image and how its set-up leaves ring 0 flat code: near (a JMP
+    into the code), far-jmp, far-call (call gates, TSSs...), iret (to ring
+    3 or elsewhere), iret-v86, int (INT n through the random IDT)."""
+    g = PmGuest(rng, cpu)
+    return g.build(), g.kind
