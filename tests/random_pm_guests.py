@@ -28,12 +28,15 @@ and jump into random code:
               A, D, G bits, a few entries not present or random
     IMG+4000  random code (4 KiB): random bytes mixed with system
               instructions (segment and table loads, MOV CRn/DRn, INVLPG,
-              INT/IRET/far transfers, page-table writes, I/O, REP strings)
+              INT/IRET/far transfers, page-table writes, the code's own
+              pages made not present or read-only, I/O, REP strings,
+              prefix runs past 15 bytes)
     IMG+5000  stacks (ring 0 and ring 3)
-    IMG+6000  recovery stubs: half of the IDT's gates lead to one, which
-              reloads the flat ring-0 data segments and stack and jumps
-              back into the random code, so a guest goes on after a fault
-              instead of ending at its first double fault
+    IMG+6000  recovery stubs: most exception gates lead to one, which
+              reloads the flat ring-0 data segments and stack and goes
+              back into the random code (at ring 0, ring 3, in 16-bit code
+              or in V86 mode), so a guest goes on after a fault instead of
+              ending at its first double fault
 
 Every guest is reproducible from its seed.
 """
@@ -45,7 +48,7 @@ import struct
 IMG = 0x100000
 SETUP, GDT, LDT, PTRS, IDT, TSS32, TSS16, PD, PT, CODE, STACKS = (
     0x0000, 0x0800, 0x0A00, 0x0B00, 0x0C00, 0x1400, 0x1800, 0x2000, 0x3000, 0x4000, 0x5000)
-RECOVER = 0x6000               # 16 stubs of 32 bytes: a sane ring-0 state, then the code
+RECOVER = 0x6000               # 16 stubs of 64 bytes: a sane ring-0 state, then the code
 SIZE = 0x7000
 GDT_ENTRIES, LDT_ENTRIES = 64, 32
 STACK0 = IMG + 0x5800           # ring-0 stack top
@@ -141,7 +144,7 @@ class PmGuest:
         for v in range(256):
             k = r.random()
             if v < 32 and k < 0.6:          # exceptions: mostly a recovery stub
-                idt.append(gate(0x08, IMG + RECOVER + 32 * r.randrange(16),
+                idt.append(gate(0x08, IMG + RECOVER + 64 * r.randrange(16),
                                 r.choice((0x8E, 0x8F, 0xEE, 0xEF))))
             elif k < 0.85:
                 sel = 0x08 if r.random() < 0.8 else self.selector()
@@ -150,7 +153,7 @@ class PmGuest:
                     access &= 0x7F
                 target = self.code_addr()
                 if r.random() < 0.5:
-                    target = IMG + RECOVER + 32 * r.randrange(16)
+                    target = IMG + RECOVER + 64 * r.randrange(16)
                 idt.append(gate(sel, target, access))
             elif k < 0.95:
                 idt.append(gate(self.selector(), r.getrandbits(32), r.getrandbits(8)))
@@ -200,9 +203,9 @@ class PmGuest:
         c += b"\x0f\x01\x15" + le32(IMG + PTRS)                     # lgdt
         c += b"\x0f\x01\x1d" + le32(IMG + PTRS + 8)                 # lidt
         if r.random() < 0.9:
-            c += b"\x66\xb8" + le16(r.choice((0x30, 0x30, 0, self.selector()))) + b"\x0f\x00\xd0"
+            c += b"\x66\xb8" + le16(0x30 if r.random() < 0.85 else self.selector()) + b"\x0f\x00\xd0"
         if r.random() < 0.9:
-            c += b"\x66\xb8" + le16(r.choice((0x28, 0x28, 0x50, self.selector()))) + b"\x0f\x00\xd8"
+            c += b"\x66\xb8" + le16(0x28 if r.random() < 0.85 else self.selector()) + b"\x0f\x00\xd8"
         c += b"\xb8" + le32(IMG + PD | r.choice((0, 0, 0x8, 0x10))) + b"\x0f\x22\xd8"   # cr3
         cr4 = 0
         for bit, p in ((0x10, 0.6), (0x80, 0.5), (0x4, 0.2), (0x8, 0.3), (0x1, 0.1), (0x2, 0.1),
@@ -217,7 +220,7 @@ class PmGuest:
                 cr0 |= bit
         c += b"\xb8" + le32(cr0) + b"\x0f\x22\xc0"
         for sreg in (0, 3, 4, 5, 2):                                # es ds fs gs ss
-            sel = 0x10 if r.random() < 0.75 else self.selector()
+            sel = 0x10 if r.random() < 0.93 else self.selector()
             c += b"\x66\xb8" + le16(sel) + bytes((0x8E, 0xC0 | sreg << 3))
         c += b"\xbc" + le32(STACK0 if r.random() < 0.9 else r.getrandbits(32))     # esp
         for reg in (0, 1, 2, 3, 5, 6, 7):
@@ -258,7 +261,7 @@ class PmGuest:
     # ---- the random code --------------------------------------------------------------
     def snippet(self) -> bytes:
         r = self.rng
-        k = r.randrange(16)
+        k = r.randrange(18)
         if k == 0:                                                  # mov sreg, sel
             return b"\x66\xb8" + le16(self.selector()) + bytes((0x8E, 0xC0 | r.choice((0, 2, 3, 4, 5)) << 3))
         if k == 1:                                                  # group 6/7 on a register or memory
@@ -305,6 +308,14 @@ class PmGuest:
         if k == 13:                                                 # stack-switching pushes
             return r.choice((b"\x60\x61", b"\xc8" + le16(r.getrandbits(12)) + bytes((r.randrange(4),)),
                              b"\xc9", b"\x0f\xa0\x0f\xa1", b"\x1e\x1f", b"\x16\x17"))
+        if k == 16:                 # the code's own pages: not present, read-only, user
+            page = r.choice((0x104, 0x104, 0x105, 0x103, 0xFF))
+            pte = page << 12 | r.choice((0, 1, 3, 5, 7, 0x61, 0x107))
+            return b"\xc7\x05" + le32(IMG + PT + 4 * page) + le32(pte) + b"\x0f\x01\x3d" \
+                + le32(page << 12 | r.randrange(0x1000))
+        if k == 17:                 # a long run of prefixes (past 15 bytes: #GP)
+            return bytes(r.choice(b"\x66\x67\xf2\xf3\x26\x2e\x36\x3e\x64\x65\xf0")
+                         for _ in range(r.randrange(1, 24))) + r.randbytes(r.randrange(1, 8))
         return r.randbytes(r.randrange(1, 12))                      # anything
 
     def code(self) -> bytes:
@@ -314,15 +325,34 @@ class PmGuest:
         return bytes(out[:0x1000])
 
     def recovery(self) -> bytes:
+        """16 stubs of 64 bytes: a sane ring-0 stack and data segments, then
+        back into the random code, flat at ring 0, by IRETD at ring 3 or in
+        virtual-8086 mode, or by a far JMP into the 16-bit code segment."""
         r = self.rng
         out = bytearray()
         for i in range(16):
             stub = b"\xbc" + le32(STACK0) + b"\xb8\x10\x00\x00\x00\x8e\xd0\x8e\xd8\x8e\xc0"
-            if r.random() < 0.5:
+            k = r.random()
+            if r.random() < 0.5 and k < 0.85:
                 stub += b"\xb9" + le32(r.getrandbits(32))           # mov ecx, imm32
-            at = RECOVER + 32 * i + len(stub) + 5
-            stub += b"\xe9" + le32(CODE + r.randrange(0x1000) - at)   # jmp into the code
-            out += stub.ljust(32, b"\xf4")
+            if k < 0.4:
+                at = RECOVER + 64 * i + len(stub) + 5
+                stub += b"\xe9" + le32(CODE + r.randrange(0x1000) - at)   # jmp into the code
+            elif k < 0.7:                                           # iretd to ring 3
+                fl = 0x202 | r.getrandbits(32) & 0x3CD5
+                stub += (b"\x6a\x23\x68" + le32(STACK3) + b"\x68" + le32(fl) + b"\x6a\x1b\x68"
+                         + le32(self.code_addr()) + b"\xcf")
+            elif k < 0.85:                                          # 16-bit code
+                stub += b"\xea" + le32(self.code_addr() - IMG) + le16(0x40)
+            else:                                                   # virtual-8086 mode
+                for _ in range(4):
+                    stub += b"\x68" + le32(r.choice((0x1000, r.getrandbits(16))))
+                fl = 0x20202 | r.getrandbits(32) & 0x3CD5
+                stub += (b"\x68" + le32(0x1000) + b"\x68" + le32(0x5F00) + b"\x68" + le32(fl)
+                         + b"\x68" + le32(IMG >> 4) + b"\x68" + le32(CODE + r.randrange(0x1000))
+                         + b"\xcf")
+            assert len(stub) <= 64
+            out += stub.ljust(64, b"\xf4")
         return bytes(out)
 
     def build(self) -> bytes:
