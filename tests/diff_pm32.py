@@ -27,10 +27,11 @@ present, so a branch is never followed by a fetch fault on one side only
 (Unicorn translates the block at the target and raised #DF from a
 not-present target page). Stacks: a 16-bit SS (base 24000h) reaches
 24000h-33FFFh and a 32-bit one wraps below 24000h, so an exception frame
-pushed anywhere by the generator's ESP lands on a present page (hvmm
-delivers the exception; it used to triple-fault on a not-present frame
-while Unicorn, which stops in its hook, reported the exception). The
-scratch page is compared when neither side faulted.
+pushed anywhere by the generator's ESP lands on a present page: hvmm
+delivers the exception, and a frame on a not-present page is rightly a
+#PF, then #DF and a triple fault, while Unicorn stops in its hook before
+delivering anything. The scratch page is compared when neither side
+faulted.
 
 CS is a flat 32-bit code segment (selector 08h, base 0), EIP the slot's
 linear address. SS is a 32-bit stack (B=1) when ESP and EBP are below
@@ -42,7 +43,7 @@ at 3000h + 4 * vector; hvmm's exception is the one its core delivered
 for one), and its frame (EIP of the faulting instruction, CS, EFLAGS) is
 checked.
 
-Unicorn's defect, corrected (UNICORN_FIXUPS): RET imm16 (C2) with a
+Unicorn's defect, corrected (unicorn_fixups): RET imm16 (C2) with a
 32-bit stack adds the sign-extended imm16 to ESP (QEMU 5 reads it with
 x86_ldsw_code); the SDM and hvmm add it zero-extended, so for an imm16 of
 8000h or more Unicorn's ESP is 10000h short.
