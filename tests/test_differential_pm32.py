@@ -8,6 +8,7 @@ pm) with paging. The harness test checks the harness itself: the same cases on U
 protected mode must agree, which checks the translation and the page tables.
 """
 import collections
+import dataclasses
 import os
 
 import pytest
@@ -177,7 +178,6 @@ FIXED_686 = (b"\x0f\x0b", b"\x66\x0f\x0b", b"\xf0\x0f\x0b", b"\x0f\x35")
 
 
 def test_pm32_686_fixed_encodings():
-    import dataclasses
     gen = D.Generator(SEED + 687, families=["mov", "alu32"])
     ref, dut = P.UnicornPm32(), P.HvmmPm32(model="686")
     failures, faults = [], collections.Counter()
