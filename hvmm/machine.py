@@ -277,7 +277,9 @@ class Machine(Scripting):
           port or MMIO accesses: exits, a REP block counting once),
           ``"timer"`` (a Python device's timer callbacks) or
           ``"unclaimed"`` (the empty bus);
-        * ``paths``: totals per path, ``{"count", "time_ns"}``.
+        * ``paths``: totals per path, ``{"count", "time_ns"}``;
+        * ``exceptions`` (taken, by vector), ``mode_switches`` (CR0.PE
+          changes), ``tlb`` (``{"misses", "flushes"}`` of the software TLB).
 
         Python time is measured (``perf_counter_ns`` around each device
         call).  In-kernel time is measured by the core when

@@ -169,6 +169,7 @@ def collect(machine, estimate_kernel_time: bool = True) -> dict:
         "mode_switches": int(getattr(cpu, "mode_switches", 0) or 0),
         "task_switches": int(getattr(cpu, "task_switches", 0) or 0),
         "v86_entries": int(getattr(cpu, "v86_entries", 0) or 0),
+        "tlb": dict(cpu.tlb_stats()) if hasattr(cpu, "tlb_stats") else {},
     }
 
 
@@ -243,6 +244,10 @@ def format_stats(s: dict) -> str:
         lines.append(f"task switches: {s['task_switches']}")
     if s.get("v86_entries"):
         lines.append(f"v86 entries (IRET to virtual-8086 mode): {s['v86_entries']}")
+    if s.get("tlb"):
+        # misses: walks (or identity fills with CR0.PG off); flushes: CR3
+        # loads, CR0/CR4 changes that drop translations, the A20 gate
+        lines.append(f"TLB: {s['tlb']['misses']} misses, {s['tlb']['flushes']} flushes")
     if s["kernel_ns_per_access"] is not None:
         lines.append(
             f"~ in-kernel time is estimated: count x {s['kernel_ns_per_access']:.0f} ns "

@@ -259,6 +259,8 @@ FAMILIES: dict[str, list[int]] = {
 FAMILIES_686: dict[str, list[int]] = {
     "cmov": _codes_re(r"CMOV" + CC + r"_R(16|32)_RM(16|32)", TABLE_FORMS_686),
     "cmpxchg8b": _codes_re(r"CMPXCHG8B_M64", TABLE_FORMS_686),
+    # the multi-byte NOP (0F 1F /0: decodes its memory operand, no access)
+    "nop_rm": _codes_re(r"NOP_RM(16|32)", TABLE_FORMS_686),
 }
 
 STRING_OPS = ("movs", "cmps", "stos", "lods", "scas")

@@ -198,3 +198,47 @@ def test_far_transfer_from_16bit_code_keeps_the_whole_32bit_eip(hvmm_cmd, tmp_pa
     assert "Traceback" not in proc.stderr
     assert proc.stdout == "\x01", proc.stderr
     assert proc.returncode == 0, proc.stderr
+
+
+def _tlb_line(stderr):
+    line = next(ln for ln in stderr.splitlines() if ln.startswith("TLB: "))
+    misses, flushes = line[len("TLB: "):].split(", ")
+    return int(misses.split()[0]), int(flushes.split()[0])
+
+
+@needs_nasm
+def test_stats_count_tlb_misses_and_flushes(hvmm_cmd, tmp_path):
+    """Paging on through one 4 MiB page: each distinct 4 KiB page touched
+    is one TLB miss, each CR3 load one flush (and one more miss: the code
+    page is fetched again after it). Two runs differing by 16 pages
+    touched and 3 CR3 loads differ by exactly that."""
+    def run(pages, cr3_loads):
+        guest = assemble(tmp_path, f"""
+            bits 32
+            org 0x100000
+            mov dword [0x2000], 0x83    ; PDE 0: a 4 MiB page at 0, present, writable
+            mov eax, cr4
+            or eax, 0x10                ; PSE
+            mov cr4, eax
+            mov eax, 0x2000
+            mov cr3, eax
+            mov eax, cr0
+            or eax, 0x80000000
+            mov cr0, eax
+            mov ecx, {pages}
+            mov ebx, 0x200000
+        touch:
+            mov [ebx], cl
+            add ebx, 0x1000
+            loop touch
+            mov eax, 0x2000
+            times {cr3_loads} mov cr3, eax
+            cli
+            hlt
+            """)
+        proc = hvmm_cmd("exec", "--protected", guest, "--stats", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return _tlb_line(proc.stderr)
+    m1, f1 = run(16, 2)
+    m2, f2 = run(32, 5)
+    assert (m2 - m1, f2 - f1) == (16 + 3, 3)

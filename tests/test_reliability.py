@@ -44,7 +44,7 @@ GUESTS = int(os.environ.get("HVMM_FUZZ_GUESTS", "500"))
 FIRST_SEED = int(os.environ.get("HVMM_FUZZ_SEED", "0"))
 BUDGET = 200_000            # --max-instructions of every guest
 GUEST_TIMEOUT = 10.0        # wall seconds one guest may take before it counts as hung
-USAGE, INTERRUPTED = 2, 130  # statuses no guest may cause: hvmm's own failures
+USAGE, INTERNAL, INTERRUPTED = 2, 70, 130   # statuses no guest may cause: hvmm's own failures
 
 
 # ---- the guests ----------------------------------------------------------------------
@@ -241,7 +241,7 @@ def problem(result: dict) -> str | None:
     err, status = result["stderr"], result["status"]
     if "Traceback" in err:
         return "traceback on stderr"
-    if not isinstance(status, int) or status < 0 or status in (USAGE, INTERRUPTED):
+    if not isinstance(status, int) or status < 0 or status in (USAGE, INTERNAL, INTERRUPTED):
         return f"status {status}: {err.strip().splitlines()[:1]}"
     if result["instructions"] is None or result["instructions"] > BUDGET:
         return f"{result['instructions']} instructions, budget {BUDGET}"
