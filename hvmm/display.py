@@ -124,10 +124,13 @@ def read_wrapped(memory, base: int, region: int, offset: int, size: int) -> byte
     """``size`` bytes from ``offset`` in the ``region`` bytes at ``base``,
     wrapping at its end as the CRTC's address counter does (zeros past the
     end of guest RAM)."""
-    data = bytes(memory[base : base + region]).ljust(region, b"\0")
     offset %= region
-    reps = (offset + size) // region + 1
-    return (data * reps)[offset : offset + size]
+    out = bytearray()
+    while len(out) < size:          # only the bytes shown (--wait reads a screen per slice)
+        n = min(size - len(out), region - offset)
+        out += bytes(memory[base + offset : base + offset + n]).ljust(n, b"\0")
+        offset = 0
+    return bytes(out)
 
 
 @dataclass(frozen=True)

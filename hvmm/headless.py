@@ -23,12 +23,13 @@ _ESCAPES = {"r": "\r", "e": "\x1b", "t": "\t", "n": "\r", "b": "\b", "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(x[0-9A-Fa-f]{2}|.)", re.S)
 
 
-def decode_keys(text: str) -> str:
-    """Decode ``--type`` escapes: ``\\r`` (and ``\\n``) Enter, ``\\e`` Esc,
+def decode_keys(text: str, keyboard: bool = True) -> str:
+    """Decode ``--type`` (and ``--send``) escapes: ``\\r`` (and ``\\n``) Enter, ``\\e`` Esc,
     ``\\t`` Tab, ``\\b`` Backspace, ``\\\\`` a backslash, ``\\xNN`` the
     character NN (hex).  Any other backslash stays as it is, so ``A:\\>`` or
     ``cd \\dos`` need no doubling.  Raises ValueError (one line) if a
-    character has no key on a US keyboard."""
+    character has no key on a US keyboard (with ``keyboard``; COM1 takes
+    any byte)."""
 
     def sub(m: re.Match) -> str:
         s = m.group(1)
@@ -37,7 +38,7 @@ def decode_keys(text: str) -> str:
         return _ESCAPES.get(s, m.group(0))
 
     keys = _ESCAPE_RE.sub(sub, text)
-    for ch in keys:
+    for ch in keys if keyboard else ():
         key_bytes(ch)  # raises ValueError for a character with no key
     return keys
 

@@ -39,8 +39,10 @@ from hvmm.errors import DeviceError
 from hvmm.runloop import Stop, fmt_addr
 from hvmm.status import ExitStatus
 
-#: Instructions per slice while a --wait polls the screen or a --sleep runs.
-POLL_SLICE = 20_000
+#: Instructions per slice while a --wait polls the screen or a --sleep runs:
+#: 1 ms of virtual time at the default 100 MIPS. (Each poll costs tens of
+#: microseconds of Python; at 20,000 that was a third of a Linux boot.)
+POLL_SLICE = 100_000
 #: Instructions per slice otherwise.
 RUN_SLICE = 1_000_000
 #: Virtual time per slice in realtime mode (an idle guest retires almost nothing).
@@ -162,6 +164,7 @@ class Runner:
         self.slice_ns = slice_ns if slice_ns is not None else (
             REALTIME_SLICE_NS if machine.realtime else None)
         self._serial = ""           # COM1 output since keys were last typed
+        self._serial_in = b""       # --send bytes COM1 has not taken yet
         self._waiting = None        # the text of the current --wait
 
     # ---- the run --------------------------------------------------------------
@@ -185,13 +188,17 @@ class Runner:
                     baseline = read_screen(cpu).lines()
                     self._serial = ""
                     self.machine.type(arg)
+                elif kind == "send":
+                    baseline = read_screen(cpu).lines()
+                    self._serial = ""
+                    self._serial_in += arg
                 elif kind == "sleep":
                     self._sleep(float(arg))
                 elif kind == "wait":
                     self._wait(arg, baseline)
                 else:
                     raise ValueError(f"unknown script step {kind!r}")
-            while self.machine.typing:      # deliver what is still being typed
+            while self.machine.typing or self._serial_in:   # deliver what is still typed or sent
                 self._slice(POLL_SLICE)
             return self._result(ExitStatus.OK, "done", None)
         except _End as end:
@@ -249,6 +256,8 @@ class Runner:
         stop = machine.run(budget, max_ns=min(bounds)) if bounds else machine.run(budget)
         if self.debugger is not None:
             stop = self.debugger.after_slice(stop)
+        if self._serial_in:             # as fast as COM1's receiver takes it
+            self._serial_in = self._serial_in[cpu.serial_feed(self._serial_in):]
         out = cpu.serial_drain()
         if out:
             self._serial = (self._serial + out.decode("latin-1"))[-SERIAL_KEEP:]

@@ -364,7 +364,7 @@ def test_console_timeout_and_usage_errors(hvmm_cmd, tmp_path, key_echo_img):
     finally:
         p.close()
     proc = hvmm_cmd("boot", key_echo_img, "--wait", "x", cwd=tmp_path)
-    assert proc.returncode == 2 and "--wait and --sleep need --headless" in proc.stderr
+    assert proc.returncode == 2 and "--wait, --send and --sleep need --headless" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1
 
 

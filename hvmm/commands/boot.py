@@ -15,7 +15,7 @@ BIOS_SIZES = (0x10000, 0x20000)
 
 
 class ScriptAction(argparse.Action):
-    """--wait/--type/--sleep: append (kind, text) to one list, in command-line order."""
+    """--wait/--type/--send/--sleep: append (kind, text) to one list, in command-line order."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         steps = list(getattr(namespace, self.dest, None) or [])
@@ -24,7 +24,7 @@ class ScriptAction(argparse.Action):
 
 
 def script_steps(script) -> list:
-    """The --wait/--type/--sleep steps checked and decoded (UsageError)."""
+    """The --wait/--type/--send/--sleep steps checked and decoded (UsageError)."""
     from hvmm.headless import decode_keys
 
     steps = []
@@ -34,6 +34,11 @@ def script_steps(script) -> list:
                 text = decode_keys(text)
             except ValueError as exc:
                 raise UsageError(f"--type {text!r}: {exc}") from None
+        elif kind == "send":
+            try:
+                text = decode_keys(text, keyboard=False).encode("latin-1")
+            except UnicodeEncodeError:
+                raise UsageError(f"--send {text!r}: only characters 0-255 go down a serial line") from None
         elif kind == "sleep":
             try:
                 text = seconds(text)
@@ -122,8 +127,8 @@ def cmd_boot(args) -> int:
         # With --serial stdio the terminal is COM1's line (no screen drawn).
         if args.gdb:
             raise UsageError("--gdb needs --headless (the console owns the terminal)")
-        if any(kind in ("wait", "sleep") for kind, _ in steps):
-            raise UsageError("--wait and --sleep need --headless")
+        if any(kind in ("wait", "sleep", "send") for kind, _ in steps):
+            raise UsageError("--wait, --send and --sleep need --headless")
         if not serial and not (os.isatty(0) and os.isatty(1)):
             raise UsageError("the console needs a terminal on stdin and stdout; "
                              "use --headless (with --wait/--type/--print-screen)")
@@ -269,6 +274,9 @@ def add_boot_parser(sub, parents) -> None:
     g.add_argument("--type", metavar="TEXT", dest="script", action=ScriptAction, const="type",
                    help=r"type TEXT on the keyboard: \r Enter, \e Esc, \t Tab, \b Backspace, "
                    r"\\ backslash, \xNN a character; repeatable")
+    g.add_argument("--send", metavar="TEXT", dest="script", action=ScriptAction, const="send",
+                   help="send TEXT to COM1 as a terminal on its line would (the escapes of "
+                   "--type; \\r is Enter); repeatable, in order with --wait")
     g.add_argument("--sleep", metavar="SECONDS", dest="script", action=ScriptAction,
                    const="sleep",
                    help="run for SECONDS of virtual time (deterministic); repeatable, in order "

@@ -301,8 +301,13 @@ cdef void pit_load(PitChannel* c, uint32_t raw, uint64_t t) noexcept nogil:
         # first count after the control word.
         if c.base == PIT_NEVER or t >= c.base:
             pit_eval(c, t, &ce, &out)
-            c.idle_ce = ce
             c.idle_out = 0 if c.mode == 0 else out
+        # Until that pulse the CE still holds its old value, but no ISA
+        # read (about 1 us) comes sooner than one clock (838 ns) after the
+        # write; here an IN takes one instruction, so a read in the window
+        # shows the new count (Linux's quick TSC calibration reads MSB FFh
+        # at once after loading FFFFh, and gives up on anything else).
+        c.idle_ce = n
         c.base = t + 1
         c.start = n
         c.n = n
