@@ -11,13 +11,17 @@ while it runs) and shows it how each slice ended (a breakpoint, a
 watchpoint, a finished single step become stop replies).
 
 What gdb sees: the i386 register set (eax..edi, eip, eflags, cs..gs as
-32-bit registers, the x87 registers as zeros (not wired to Cpu.fpu_image yet),
-cr0/cr2/cr3/cr4 in the ``system`` group), architecture i8086 when the CPU
-is in real mode at connection (``set architecture i386`` after a switch),
-memory at linear addresses, breakpoints (Z0/Z1) on the core's breakpoint
-list, watchpoints (Z2 write, Z3 read, Z4 access) in the core, ``monitor
-stats``, ``monitor screen``.  As with QEMU, gdb knows ``$pc`` as EIP: in
-real mode with CS != 0 it is an offset, not the linear address.
+32-bit registers, the x87 registers from Cpu.fpu_image (read-only),
+cr0/cr2/cr3/cr4 in the ``system`` group), architecture i386 when the code
+segment is 32-bit at connection and i8086 otherwise (real mode, 16-bit
+protected mode; ``set architecture i386`` after a later switch), memory at
+linear addresses through the current paging (no accessed or dirty bit
+set, no #PF; a page that is not present is an error reply, "Cannot access
+memory"), breakpoints (Z0/Z1) on the core's breakpoint list, watchpoints
+(Z2 write, Z3 read, Z4 access) in the core on linear addresses (they follow
+the guest's page tables), ``monitor stats``, ``monitor screen``.  As with
+QEMU, gdb knows ``$pc`` as EIP: in real mode with CS != 0 it is an offset,
+not the linear address.
 """
 
 from __future__ import annotations
@@ -74,6 +78,34 @@ def target_xml(arch: str) -> str:
             + "".join(regs) + "</feature></target>")
 
 
+def x87_register(image: bytes, name: str) -> int:
+    """gdb's x87 register ``name`` from the FXSAVE image: ST(i) as 80 bits,
+    the full tag word rebuilt from the abridged one, the pointers."""
+    u16 = lambda at: int.from_bytes(image[at:at + 2], "little")  # noqa: E731
+    u32 = lambda at: int.from_bytes(image[at:at + 4], "little")  # noqa: E731
+    if name.startswith("st"):
+        at = 32 + 16 * int(name[2:])
+        return int.from_bytes(image[at:at + 10], "little")
+    if name == "ftag":
+        top, abridged, tags = (u16(2) >> 11) & 7, image[4], 0
+        for reg in range(8):          # physical register reg is ST((reg - top) & 7)
+            if not abridged >> reg & 1:
+                tag = 3                                     # empty
+            else:
+                value = int.from_bytes(image[32 + 16 * ((reg - top) & 7):][:10], "little")
+                exponent, mantissa = value >> 64 & 0x7FFF, value & (1 << 64) - 1
+                if exponent == 0 and mantissa == 0:
+                    tag = 1                                 # zero
+                elif exponent in (0, 0x7FFF) or not mantissa >> 63:
+                    tag = 2                                 # special
+                else:
+                    tag = 0                                 # valid
+            tags |= tag << 2 * reg
+        return tags
+    return {"fctrl": u16(0), "fstat": u16(2), "fop": u16(6) & 0x7FF, "fioff": u32(8),
+            "fiseg": u16(12), "fooff": u32(16), "foseg": u16(20)}[name]
+
+
 def parse_address(text: str) -> tuple[str, int]:
     """``[HOST:]PORT`` -> (host, port); 127.0.0.1 by default; port 0 picks
     a free port (the "waiting for gdb" line names it)."""
@@ -125,7 +157,7 @@ class GdbStub:
                 self.conn, _ = self.listener.accept()
                 self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.state = "stopped"
-                self._arch = "i386" if self.cpu.cr0 & 1 else "i8086"
+                self._arch = "i386" if self.cpu.code32 else "i8086"
                 return True
 
     def before_slice(self, budget: int, deadline: float | None):
@@ -290,16 +322,17 @@ class GdbStub:
     def _reg_value(self, i: int) -> int:
         name, _ = REGISTERS[i]
         cpu = self.cpu
-        if name in GENERAL or name in SEGMENTS or name in ("eip", "eflags", "cr0"):
+        if name in GENERAL or name in SEGMENTS or name in ("eip", "eflags") \
+                or name.startswith("cr"):
             return getattr(cpu, name)
-        return 0
+        return x87_register(cpu.fpu_image, name)
 
     def _reg_hex(self, i: int) -> str:
         return self._reg_value(i).to_bytes(REGISTERS[i][1], "little").hex()
 
     def _set_reg(self, i: int, value: int) -> None:
         name, _ = REGISTERS[i]
-        if name in GENERAL or name in ("eip", "eflags", "cr0"):
+        if name in GENERAL or name in ("eip", "eflags") or name.startswith("cr"):
             if getattr(self.cpu, name) != value:
                 setattr(self.cpu, name, value)
         elif name in SEGMENTS:
