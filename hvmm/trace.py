@@ -22,12 +22,13 @@ code segment: 16-bit in real mode, CS's D bit in protected mode); with
 ``registers``, the registers before it follow on the same line.  An
 interrupt line, as QEMU's ``-d int``::
 
-    INT      1: v=60 e=---- i=1 cpl=0 IP=0000:00007C90 pc=00007C90 SP=0000:00007C00 -> 0000:00007CAA icount=34
-    INT      2: v=0e e=0002 i=0 cpl=0 IP=0008:C0001018 pc=C0001018 SP=0010:000FFFFC CR2=C0004000 -> 0008:00100094 icount=2133
+    INT      1: v=60 e=---- i=1 cpl=0 IP=0000:00007C90 pc=00007C90 SP=0000:00007C00 -> 0000:00007CAA icount=37
+    INT      2: v=0e e=0002 i=0 cpl=0 IP=0008:C0001018 pc=C0001018 SP=0010:00100000 CR2=C0004000 -> 0008:001000B5 icount=8234
 
 (``i=1``: a software interrupt; ``e``: the error code; ``IP``, ``pc``
 (linear) and ``SP`` are the state before delivery, as QEMU prints them;
-``CR2=`` in protected mode).  A change of CR0.PE between records is logged as a mode
+``CR2=`` in protected mode; ``icount``: instructions run, the one that
+raised it included).  A change of CR0.PE between records is logged as a mode
 line.
 """
 

@@ -120,9 +120,34 @@ def test_trace_int_page_fault_has_error_code_and_cr2(hvmm_main, tmp_path):
     image = (REPO / "hvmm/guests/debug_pm.bin").read_bytes()
     handler = int(m.group(1), 16)                  # the #PF handler: mov eax, cr2 after push eax
     assert image[handler - 0x100000:handler - 0x100000 + 4] == bytes.fromhex("500f20d0")
-    # the store runs twice: faulting, then restarted (--trace-range: only its line)
-    stores = [line for line in text.splitlines() if line.startswith("0008:C0001018")]
-    assert len(stores) == 2 and "mov dword [0C0004000h],600DF00Dh" in stores[0], stores
+    # the store runs twice, faulting, then restarted (--trace-range: only its
+    # line), with the #PF between the two
+    assert [line.split()[0] for line in text.splitlines()] == \
+        ["0008:C0001018", "INT", "0008:C0001018"], text
+    assert "mov dword [0C0004000h],600DF00Dh" in text
+
+
+def test_interrupt_lines_come_between_the_instructions_around_them():
+    """An INT n (counted inside its chunk) and a fault (counted when it is
+    delivered) both log the instruction count that puts their line right
+    after the instruction that raised them."""
+    machine = build_machine(GUEST.read_bytes())
+    log = io.StringIO()
+    tracer = Tracer(machine, log, interrupts=True)
+    machine.run()
+    tracer.close()
+    lines = log.getvalue().splitlines()
+    for what, after, before in (("v=60", "int 60h", "mov byte [7C42h],1"),
+                                ("v=00", "div bx", "push bp")):
+        i = next(n for n, line in enumerate(lines) if what in line)
+        assert lines[i - 1].endswith(after) and lines[i + 1].endswith(before), lines[i - 1:i + 2]
+    # without the instruction trace the runs are not stepped: the same counts
+    quiet = build_machine(GUEST.read_bytes())
+    log2 = io.StringIO()
+    tracer = Tracer(quiet, log2, instructions=False, interrupts=True)
+    quiet.run()
+    tracer.close()
+    assert log2.getvalue().splitlines() == [line for line in lines if line.startswith("INT")]
 
 
 def test_tracing_leaves_the_run_unchanged(tmp_path):

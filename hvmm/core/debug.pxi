@@ -222,7 +222,12 @@ cdef void trace_record(CpuState* c, DebugState* g, uint32_t lin) noexcept nogil:
 cdef void intlog_begin(CpuState* c, uint32_t vec) noexcept nogil:
     cdef DebugState* g = dbg(c)
     cdef IntRec* r = &g.ints[g.int_n % INTLOG_CAP]
+    # Instructions so far, the one raising it included. deliver (DLV_EXT:
+    # exceptions, IRQs, NMI) runs between chunks, with c.icount up to date;
+    # INT n runs inside its chunk, which adds to c.icount only at its end.
     r.icount = c.icount
+    if not (c.deliver_flags & DLV_EXT):
+        r.icount += c.chunk_len - c.insn_left
     r.vec = vec
     r.error = -1
     if (c.cr[0] & 1) and (c.deliver_flags & DLV_ERR):
