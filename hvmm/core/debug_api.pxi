@@ -8,14 +8,14 @@ _WATCH_NAMES = {v: k for k, v in _WATCH_KINDS.items()}
 
 # CpuState fields a snapshot keeps, beyond the registers: the run state
 # (rep_partial: a REP stopped between iterations by the budget; exceptions
-# and last_exception: what --stats and Cpu.last_exception show). Not kept:
-# what lasts only within an instruction or a delivery (the fault and
-# checkpoint fields), the debugger's (breakpoints, events), the TLB and its
-# counters (a load flushes it) and what the machine's construction sets
-# (memory map, model tables, ips).
+# and last_exception: what --stats and Cpu.last_exception show; fault_err:
+# Cpu.last_error_code). Not kept: what lasts only within an instruction or
+# a delivery (the other fault and checkpoint fields), the debugger's
+# (breakpoints, events), the TLB and its counters (a load flushes it) and
+# what the machine's construction sets (memory map, model tables, ips).
 _RUN_FIELDS = ("icount", "halted", "shadow", "nmi_pending", "idle_ns", "ud_exit",
                "a20mask", "ipmask", "io_in", "io_out", "rep_partial", "exceptions",
-               "last_exception")
+               "last_exception", "fault_err")
 
 
 cdef class CpuDebug(CpuRegisters):
@@ -243,7 +243,8 @@ cdef class CpuDebug(CpuRegisters):
                     "nmi_pending": s.nmi_pending, "idle_ns": s.idle_ns, "ud_exit": s.ud_exit,
                     "a20mask": s.a20mask, "ipmask": s.ipmask, "io_in": s.io_in,
                     "io_out": s.io_out, "rep_partial": s.rep_partial,
-                    "exceptions": s.exceptions, "last_exception": s.last_exception},
+                    "exceptions": s.exceptions, "last_exception": s.last_exception,
+                    "fault_err": s.fault_err},
             # the x87 (FXSAVE layout and the real-mode pointers' linear
             # addresses), its FERR# latch, the 686's MSRs and TSC offset
             "fpu": bytes((<char*>&s.fpu)[:sizeof(FpuState)]).hex(), "ferr": s.ferr,
@@ -280,8 +281,8 @@ cdef class CpuDebug(CpuRegisters):
         s.icount, s.halted, s.shadow, s.nmi_pending = r["icount"], r["halted"], r["shadow"], r["nmi_pending"]
         s.idle_ns, s.ud_exit, s.a20mask, s.ipmask = r["idle_ns"], r["ud_exit"], r["a20mask"], r["ipmask"]
         s.io_in, s.io_out = r["io_in"], r["io_out"]
-        s.rep_partial, s.exceptions, s.last_exception = (
-            r["rep_partial"], r["exceptions"], r["last_exception"])
+        s.rep_partial, s.exceptions, s.last_exception, s.fault_err = (
+            r["rep_partial"], r["exceptions"], r["last_exception"], r["fault_err"])
         fpu = bytes.fromhex(d["fpu"])
         if len(fpu) != sizeof(FpuState):
             raise ValueError("x87 state of the wrong size")
