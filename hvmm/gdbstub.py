@@ -14,12 +14,17 @@ What gdb sees: the i386 register set (eax..edi, eip, eflags, cs..gs as
 32-bit registers, the x87 registers from Cpu.fpu_image: st0-st7 in stack
 order as 80-bit values, fstat with TOP, ftag as the full tag word (derived
 from the contents, as FSTENV stores it), the instruction and operand
-pointers and fop; gdb may write them too), cr0/cr2/cr3/cr4 in the ``system`` group), architecture i8086 when the CPU
-is in real mode at connection (``set architecture i386`` after a switch),
-memory at linear addresses, breakpoints (Z0/Z1) on the core's breakpoint
-list, watchpoints (Z2 write, Z3 read, Z4 access) in the core, ``monitor
-stats``, ``monitor screen``.  As with QEMU, gdb knows ``$pc`` as EIP: in
-real mode with CS != 0 it is an offset, not the linear address.
+pointers and fop; gdb may write them too), cr0/cr2/cr3/cr4 in the
+``system`` group), architecture i386 when the code segment is 32-bit at
+connection and i8086 otherwise (real mode, 16-bit protected mode; ``set
+architecture i386`` after a later switch), memory at linear addresses
+through the current paging (no accessed or dirty bit set, no #PF; a page
+that is not present is an error reply, "Cannot access memory"),
+breakpoints (Z0/Z1) on the core's breakpoint list, watchpoints (Z2 write,
+Z3 read, Z4 access) in the core on linear addresses (they follow the
+guest's page tables), ``monitor stats``, ``monitor screen``.  As with
+QEMU, gdb knows ``$pc`` as EIP: in real mode with CS != 0 it is an offset,
+not the linear address.
 """
 
 from __future__ import annotations
@@ -176,7 +181,7 @@ class GdbStub:
                 self.conn, _ = self.listener.accept()
                 self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.state = "stopped"
-                self._arch = "i386" if self.cpu.cr0 & 1 else "i8086"
+                self._arch = "i386" if self.cpu.code32 else "i8086"
                 return True
 
     def before_slice(self, budget: int, deadline: float | None):
@@ -341,7 +346,8 @@ class GdbStub:
     def _reg_value(self, i: int) -> int:
         name, _ = REGISTERS[i]
         cpu = self.cpu
-        if name in GENERAL or name in SEGMENTS or name in ("eip", "eflags", "cr0"):
+        if name in GENERAL or name in SEGMENTS or name in ("eip", "eflags") \
+                or name.startswith("cr"):
             return getattr(cpu, name)
         if name.startswith("st") or name in X87_WORDS:
             return x87_value(cpu.fpu_image, name)
@@ -352,7 +358,7 @@ class GdbStub:
 
     def _set_reg(self, i: int, value: int) -> None:
         name, _ = REGISTERS[i]
-        if name in GENERAL or name in ("eip", "eflags", "cr0"):
+        if name in GENERAL or name in ("eip", "eflags") or name.startswith("cr"):
             if getattr(self.cpu, name) != value:
                 setattr(self.cpu, name, value)
         elif name in SEGMENTS:

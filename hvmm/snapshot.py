@@ -36,7 +36,7 @@ from hvmm.errors import ConfigError
 from hvmm.keyboard import KEY_INTERVAL_NS
 
 MAGIC = b"HVMMSNAP"
-FORMAT = 1
+FORMAT = 2       # 2: the run state keeps rep_partial, the exception counters, fault_err
 
 
 def _encode(value):

@@ -22,10 +22,13 @@ code segment: 16-bit in real mode, CS's D bit in protected mode); with
 ``registers``, the registers before it follow on the same line.  An
 interrupt line, as QEMU's ``-d int``::
 
-    INT      1: v=60 e=---- i=1 IP=0000:00007C90 pc=00007C90 SP=0000:00007C00 -> 0000:00007CAA
+    INT      1: v=60 e=---- i=1 cpl=0 IP=0000:00007C90 pc=00007C90 SP=0000:00007C00 -> 0000:00007CAA icount=37
+    INT      2: v=0e e=0002 i=0 cpl=0 IP=0008:C0001018 pc=C0001018 SP=0010:00100000 CR2=C0004000 -> 0008:001000B5 icount=8234
 
-(``i=1``: a software interrupt; ``e``: the error code; ``CR2=`` in
-protected mode).  A change of mode between records (CR0.PE, EFLAGS.VM)
+(``i=1``: a software interrupt; ``e``: the error code; ``IP``, ``pc``
+(linear) and ``SP`` are the state before delivery, as QEMU prints them;
+``CR2=`` in protected mode; ``icount``: instructions run, the one that
+raised it included).  A change of mode between records (CR0.PE, EFLAGS.VM)
 is logged as a line ``MODE real -> protected``, ``MODE protected -> v86``...
 """
 
@@ -35,7 +38,7 @@ import struct
 
 # core/debug.pxi's TraceRec and IntRec.
 _TRACE = struct.Struct("<Q5I6I8II16s")
-_INT = struct.Struct("<QIiIIIIIIII")
+_INT = struct.Struct("<QIiIIIIIIIIIII4x")      # (4x: the C struct's tail padding)
 _REGS = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
 
 
@@ -119,7 +122,7 @@ class Tracer:
                     cpu.trace_stop()
                     out.append(f"(trace limit of {self.limit} instructions reached)")
             else:
-                self._mode(rec[9], out)
+                self._mode(rec[9], out)          # its CR0
                 out.append(self._int_line(rec))
         if out:
             self.stream.write("\n".join(out) + "\n")
@@ -170,13 +173,13 @@ class Tracer:
         return line
 
     def _int_line(self, rec) -> str:
-        icount, vec, error, cs, eip, ret_eip, new_cs, new_eip, cr0, cr2, esp = rec
+        (icount, vec, error, cs, eip, pc, ret_eip, new_cs, new_eip, cr0, cr2, ss, esp,
+         cpl) = rec
         self.interrupts += 1
         soft = 1 if ret_eip != eip else 0
         err = "----" if error < 0 else f"{error:04x}"
-        line = (f"INT {self.interrupts:6d}: v={vec:02x} e={err} i={soft} "
-                f"IP={cs:04X}:{eip:08X} pc={(cs << 4) + eip & 0xFFFFFFFF:08X} "
-                f"SP={esp:08X} -> {new_cs:04X}:{new_eip:08X} icount={icount}")
+        line = (f"INT {self.interrupts:6d}: v={vec:02x} e={err} i={soft} cpl={cpl} "
+                f"IP={cs:04X}:{eip:08X} pc={pc:08X} SP={ss:04X}:{esp:08X}")
         if cr0 & 1:
             line += f" CR2={cr2:08X}"
-        return line
+        return line + f" -> {new_cs:04X}:{new_eip:08X} icount={icount}"

@@ -21,6 +21,7 @@ from hvmm.frontends.console import (
     CP437,
     LEAVE_SCREEN,
     QUIT,
+    SAVE,
     KeyDecoder,
     ScreenRenderer,
     TextScreen,
@@ -207,6 +208,7 @@ def test_key_decoder_esc_timeout_split_sequences_and_quit():
     assert d.feed(b"5~x", now=2.002) == [named_key("f5"), key_bytes("x")]
     assert d.feed(b"ab\x1dcd") == [key_bytes("a"), key_bytes("b"), QUIT,
                                    key_bytes("c"), key_bytes("d")]
+    assert d.feed(b"a\x1cb") == [key_bytes("a"), SAVE, key_bytes("b")]   # Ctrl-\
     assert d.feed("é".encode()) == []                  # no key for it: dropped
     assert with_modifiers(b"K", shift=True) == b"\x12K\xf0\x12"
 
@@ -305,6 +307,36 @@ def test_console_restores_the_terminal_on_sigterm(tmp_path, key_echo_img):
         assert LEAVE_SCREEN.encode() in p.out and b"Traceback" not in p.out
     finally:
         p.close()
+
+
+def test_console_ctrl_backslash_saves_the_state(tmp_path, key_echo_img, hvmm_cmd):
+    """Ctrl-\\ writes the state (without --save-state: hvmm-N.hvmmstate,
+    N the instruction count) and says so on the first row and, once the
+    console has left, on stderr; the guest never sees the key. Loading the
+    file in a headless run gives the screen as it was typed."""
+    p = PtyHvmm("boot", key_echo_img, cwd=tmp_path)
+    try:
+        assert p.read_until(b"Q quits")
+        p.send(b"ab")
+        assert p.read_until_screen("ab"), screen_of(p.out)[:3]
+        p.send(b"\x1c")                                      # Ctrl-\
+        assert p.read_until(b" at instruction "), p.out[-300:]
+        notice = re.search(rb"state saved to (hvmm-(\d+)\.hvmmstate) at instruction (\d+)",
+                           p.out).groups()
+        assert notice[1] == notice[2]
+        p.send(b"c\x1d")                                     # c, then Ctrl-]
+        assert p.wait() == 0, p.out[-300:]
+        p.read_until(b"never", timeout=0.2)
+        tail = p.out[p.out.index(LEAVE_SCREEN.encode()):]
+        assert b"hvmm: state saved to " + notice[0] in tail
+    finally:
+        p.close()
+    state = tmp_path / notice[0].decode()
+    assert [f.name for f in tmp_path.glob("*.hvmmstate")] == [state.name]
+    proc = hvmm_cmd("boot", key_echo_img, "--headless", "--load-state", state,
+                    "--type", "x", "--sleep", "0.2", "--print-screen", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "abx" in proc.stdout                            # no c, no Ctrl-\ echoed
 
 
 @pytest.mark.parametrize("mode", [["--headless"], []])

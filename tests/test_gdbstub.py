@@ -1,11 +1,13 @@
 """The GDB remote stub (hvmm/gdbstub.py) driven by Debian's gdb in batch
 mode, and the core's watchpoints behind it.
 
-The guest is hvmm/guests/debug_demo.bin (guests/debug_demo.asm): a loop
-incrementing the word at 7C40 five times (7C80: inc word [7C40h]; 7C84:
-loop), INT 60h, a #DE, the exit port with the count.  MODES lists the
-guests per CPU mode; the protected-mode one (with paging) joins it when the
-core runs protected mode.
+The real-mode guest is hvmm/guests/debug_demo.bin (guests/debug_demo.asm):
+a loop incrementing the word at 7C40 five times (7C80: inc word [7C40h];
+7C84: loop), INT 60h, a #DE, the exit port with the count.  The 32-bit
+protected-mode one, hvmm/guests/debug_pm.bin (guests/debug_pm.asm, run by
+`exec --protected`), does the same with paging on, at linear addresses
+whose pages lie elsewhere (C0001010: inc dword [C0002000h], counter at
+physical 150000).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from hvmm.commands.execute import build_machine
 pytestmark = pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb (apt-get install gdb)")
 
 MODES = {
-    # mode: (hvmm arguments, loop address, counter address, expected eflags text at the loop)
+    # mode: (hvmm arguments, loop address, counter address)
     "real": (["exec", "hvmm/guests/debug_demo.bin"], 0x7C80, 0x7C40),
+    "pm-paging": (["exec", "--protected", "hvmm/guests/debug_pm.bin"], 0xC0001010, 0xC0002000),
 }
 
 
@@ -53,8 +56,8 @@ def repo():
     return Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_gdb_session(repo, hvmm_popen, mode):
+def test_gdb_session(repo, hvmm_popen):
+    mode = "real"
     _, loop, counter = MODES[mode]
     out, status, err = gdb_session(repo, hvmm_popen, mode, [
         f"break *0x{loop:x}", "continue", "info registers",
@@ -98,6 +101,51 @@ def test_gdb_reads_and_writes_the_x87_registers(repo, hvmm_popen, tmp_path):
     assert values["9"] == "-0.75", out                          # written through the stub
     assert "=>R6: Valid" in out and "R5: Empty" in out, out
     assert status is not None, err
+
+
+def test_gdb_session_in_protected_mode_with_paging(repo, hvmm_popen):
+    """The same session on 32-bit code at linear addresses that paging maps
+    elsewhere; gdb's reads walk the page tables without setting accessed
+    bits, a page that is not present cannot be read, and the watchpoint is
+    on the linear address."""
+    _, loop, counter = MODES["pm-paging"]
+    out, status, err = gdb_session(repo, hvmm_popen, "pm-paging", [
+        "show architecture",
+        f"break *0x{loop:x}", "continue", "info registers", "p/x $cr3", "p/x $cr0",
+        f"x/8xb 0x{loop:x}", "x/2i $pc",
+        "x/4xb 0xc0003000", "x/xw 0x12200c",      # a page the guest never touches, its PTE
+        "x/4xb 0x80000000",                       # no page table there
+        "x/4xb 0xc0004000",                       # not present (yet)
+        "p $st0", "info float",                   # pi, loaded before the loop
+        "stepi", "info registers eip",
+        "delete", f"watch *(int*)0x{counter:x}", "continue",
+        f"set var *(int*)0x{counter:x} = 0x1234", f"x/4xb 0x{counter:x}",
+        "x/4xb 0x150000",                         # the same bytes at their physical address
+        "delete", "detach"])
+    assert '(currently "i386")' in out, out                # CS.D = 1: not i8086
+    assert f"Breakpoint 1, 0x{loop:08x} in ?? ()" in out, out
+    regs = dict(re.findall(r"^(\w+)\s+(0x[0-9a-f]+)", out[:out.index("$1 =")], re.M))
+    assert regs["ecx"] == "0x5" and regs["eip"] == f"0x{loop:x}", out
+    assert regs["cs"] == "0x8" and regs["ss"] == "0x10" and regs["esp"] == "0x100000", out
+    assert re.search(r"^eflags\s+0x[0-9a-f]+\s+\[ ", out, re.M), out
+    assert "$1 = 0x120000" in out                           # CR3: the page directory
+    assert re.search(r"\$2 = 0x8000001[01]", out), out      # CR0: PG and PE
+    assert f"0x{loop:x}:\t0xff\t0x05\t0x00\t0x20\t0x00\t0xc0\t0xe2\t0xf8" in out, out
+    assert "incl   0xc0002000" in out, out                  # 32-bit disassembly
+    assert "0xc0003000:\t0x48\t0x56\t0x4d\t0x4d" in out, out   # "HVMM"
+    assert "0x12200c:\t0x00151003" in out, out              # accessed bit (0x20) still clear
+    assert "Cannot access memory at address 0x80000000" in out, out
+    assert "Cannot access memory at address 0xc0004000" in out, out
+    assert "= 3.14159265358979323851" in out, out
+    assert re.search(r"=>R7: Valid +0x4000c90fdaa22168c235", out) and "TOP: 7" in out, out
+    assert re.search(r"^eip\s+0xc0001016", out, re.M), out   # stepi: past the inc
+    assert "Hardware watchpoint 2" in out and "Old value = 1\nNew value = 2" in out, out
+    assert f"0x{counter:x}:\t0x34\t0x12\t0x00\t0x00" in out, out
+    assert "0x150000:\t0x34\t0x12\t0x00\t0x00" in out, out
+    assert "detached" in out
+    # Detached, the guest counts on from 0x1234 and exits with 0x1237's
+    # low byte: status 0x6F.
+    assert status == (0x37 << 1 | 1), err
 
 
 class Wire:
@@ -186,3 +234,28 @@ def test_core_watchpoints_read_write_access():
     assert cpu.run(10_000).reason == "debug_exit"
     with pytest.raises(ValueError):
         cpu.add_watchpoint(0xFFFF0000, 1)            # unmapped
+
+
+def test_core_watchpoint_follows_the_page_tables():
+    """A watchpoint on a linear page that is not present yet (debug_pm's
+    C0004000) watches it once the guest's #PF handler maps it: the
+    restarted store fires it. Set with paging off, the same linear address
+    would be physical C0004000, an empty hole, and is refused."""
+    from hvmm.commands.execute import enter_flat_protected
+
+    image = open(__file__.replace("tests/test_gdbstub.py", "hvmm/guests/debug_pm.bin"), "rb").read()
+    m = build_machine(b"\x90")
+    enter_flat_protected(m, image)
+    cpu = m.cpu
+    with pytest.raises(ValueError):
+        cpu.add_watchpoint(0xC0004000, 4, "write")
+    cpu.add_breakpoint(0xC0001018)                  # the store to C0004000
+    assert cpu.run(100_000).reason == "breakpoint"
+    cpu.clear_breakpoints()
+    assert cpu.translate(0xC0004000) is None        # not present yet
+    cpu.add_watchpoint(0xC0004000, 4, "write")
+    ex = cpu.run(100_000)
+    assert ex.reason == "watchpoint" and cpu.watchpoint_hit == (0xC0004000, "write")
+    assert cpu.translate(0xC0004000) == 0x152000 and ex.eip == 0xC0001022   # after the store
+    assert cpu.peek(0xC0004000, 4) == bytes.fromhex("0df00d60")
+    assert cpu.exceptions_by_vector == {14: 1}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -76,7 +77,9 @@ def test_bad_files_are_one_line_errors(tmp_path, damage):
 
 
 def test_cli_load_state_error(hvmm_cmd, tmp_path, no_traceback):
-    (tmp_path / "bad").write_bytes(b"HVMMSNAP\x01\0\0\0\x04\0me")
+    from hvmm.snapshot import FORMAT
+
+    (tmp_path / "bad").write_bytes(b"HVMMSNAP" + FORMAT.to_bytes(4, "little") + b"\x04\0me")
     floppy = tmp_path / "f.img"
     floppy.write_bytes(GUEST + bytes(1474560 - len(GUEST)))
     proc = hvmm_cmd("boot", floppy, "--headless", "--load-state", tmp_path / "bad", cwd=tmp_path)
@@ -154,3 +157,85 @@ def test_cpu_state_carries_protected_mode():
     again = json.loads(json.dumps(other.cpu.get_cpu_state()))
     assert again["pm"] == state["pm"] and again["seg"] == state["seg"]
     assert again == state
+
+
+# ---- protected mode with paging -------------------------------------------------------
+
+PM_GUESTS = {
+    # name: (image, instructions before the save, CPL then)
+    "bench32": ("bench32.bin", 4_000_000, 0),       # the paged flat 32-bit loop
+    "debug_pm": ("debug_pm.bin", 8_226, 0),         # higher-half loop, pi on the x87
+    "pm_paging": ("pm/pm_paging.bin", 31_300, 3),   # #PFs, A/D bits, CR3, PSE, PGE
+    "pm_rings": ("pm/pm_rings.bin", 1_850, 3),      # ring 3, call gates, TSS
+}
+
+
+def run_to_end(machine):
+    machine.debug_stream = out = io.StringIO()
+    stop = machine.run(50_000_000)
+    return stop, out.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(PM_GUESTS))
+def test_protected_mode_saved_mid_run_runs_on_identically(tmp_path, name):
+    """A protected-mode guest saved mid-run and loaded into a fresh machine
+    ends with the output, instruction count, CPU state (control and table
+    registers, segment and LDTR/TR caches, CPL, x87, MSRs) and memory of
+    the uninterrupted run."""
+    from hvmm.commands.execute import enter_flat_protected
+
+    file, budget, cpl = PM_GUESTS[name]
+    image = (REPO / "hvmm" / "guests" / file).read_bytes()
+
+    def machine():
+        if name == "debug_pm":                      # exec --protected
+            m = build_machine(b"\x90")
+            enter_flat_protected(m, image)
+        else:                                       # boot sectors (exec --deliver-ud)
+            m = build_machine(image)
+            m.cpu.invalid_opcode_exits = False
+        return m
+
+    whole = machine()
+    stop, text = run_to_end(whole)
+    assert stop.reason == "debug_exit", stop
+    first = machine()
+    first.debug_stream = first_text = io.StringIO()
+    assert first.run(budget).reason == "limit"
+    assert first.cpu.protected_mode and first.cpu.cpl == cpl
+    assert first.cpu.cr0 >> 31 or name == "pm_rings"        # paging on
+    first.save_state(tmp_path / "s")
+    second = build_machine(b"\0" * 512)
+    second.load_state(tmp_path / "s")
+    stop2, rest = run_to_end(second)
+    assert (stop2.reason, stop2.value) == (stop.reason, stop.value)
+    assert first_text.getvalue() + rest == text
+    assert second.cpu.instructions == whole.cpu.instructions
+    assert second.cpu.get_cpu_state() == whole.cpu.get_cpu_state()
+    assert bytes(second.cpu.memory) == bytes(whole.cpu.memory)
+    if name == "debug_pm":                          # 5 pi, from the x87 state saved
+        assert second.cpu.read_linear(0xC0004004, 4) == (16).to_bytes(4, "little")
+
+
+def test_cli_protected_mode_guest_saved_and_loaded_in_a_new_process(hvmm_cmd, tmp_path,
+                                                                     write_floppy):
+    """bench32 booted by the BIOS, stopped by --max-instructions inside its
+    paged loop and saved; a new process loads it and runs to the end: the
+    output and the instruction count of one uninterrupted run."""
+    floppy = write_floppy(tmp_path / "b32.img", (REPO / "hvmm/guests/bench32.bin").read_bytes())
+
+    def boot(*args, name):
+        proc = hvmm_cmd("boot", floppy, "--headless", *args, "--stats-json",
+                        tmp_path / f"{name}.json", cwd=tmp_path)
+        stats = json.loads((tmp_path / f"{name}.json").read_text())
+        return proc, stats["instructions"]
+
+    state = tmp_path / "mid.hvmmstate"
+    whole, count = boot(name="whole")              # it writes 0 to port 0xF4: status 1
+    assert whole.returncode == 1 and "hvmm bench32: checksum" in whole.stdout, whole.stderr
+    first, part1 = boot("--max-instructions", "5000000", "--save-state", state, name="first")
+    assert first.returncode == 10 and first.stdout == "", first.stderr
+    second, part2 = boot("--load-state", state, name="second")
+    assert second.returncode == 1, second.stderr
+    assert second.stdout == whole.stdout
+    assert part1 + part2 == count

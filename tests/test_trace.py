@@ -93,11 +93,61 @@ def test_trace_int_logs_int_n_divide_error_and_invalid_opcode():
     tracer.close()
     assert stop.reason == "debug_exit" and stop.value == 5
     ints = [line for line in log.getvalue().splitlines() if line.startswith("INT")]
-    fields = [re.search(r"v=(\w\w) e=(\S+) i=(\d) IP=0000:(\w+) .* -> 0000:(\w+)", line).groups()
-              for line in ints]
-    assert fields == [("60", "----", "1", "00007C90", "00007CAA"),   # INT 60h: software
-                      ("00", "----", "0", "00007C99", "00007CB0"),   # DIV BX by 0: #DE
-                      ("06", "----", "0", "00007CA2", "00007CB0")]   # UD2: #UD
+    fields = [re.search(r"v=(\w\w) e=(\S+) i=(\d) cpl=0 IP=0000:(\w+) pc=(\w+) "
+                        r"SP=0000:(\w+) -> 0000:(\w+)", line).groups() for line in ints]
+    # the state before delivery: SP before the pushes (the guest's stack is at 7C00)
+    assert fields == [("60", "----", "1", "00007C90", "00007C90", "00007C00", "00007CAA"),
+                      ("00", "----", "0", "00007C99", "00007C99", "00007C00", "00007CB0"),
+                      ("06", "----", "0", "00007CA2", "00007CA2", "00007C00", "00007CB0")]
+
+
+def test_trace_int_page_fault_has_error_code_and_cr2(hvmm_main, tmp_path):
+    """hvmm/guests/debug_pm.bin (paging on) stores to C0004000, which is not
+    present: a #PF with error code 2 (a supervisor write to a page not
+    present) and CR2, logged as QEMU's -d int does, with the state before
+    delivery; the handler maps the page and the store is restarted."""
+    path = tmp_path / "int.log"
+    status, out, err = hvmm_main("exec", "--protected", REPO / "hvmm/guests/debug_pm.bin",
+                                 "--trace-int", "--trace", path, "--trace-range",
+                                 "C0001018-C0001019")
+    assert status == 11 and out == "pm: 5\n", err
+    text = path.read_text()
+    ints = [line for line in text.splitlines() if line.startswith("INT")]
+    assert len(ints) == 1, text
+    m = re.fullmatch(r"INT +1: v=0e e=0002 i=0 cpl=0 IP=0008:C0001018 pc=C0001018 "
+                     r"SP=0010:00100000 CR2=C0004000 -> 0008:(\w{8}) icount=\d+", ints[0])
+    assert m, ints[0]
+    image = (REPO / "hvmm/guests/debug_pm.bin").read_bytes()
+    handler = int(m.group(1), 16)                  # the #PF handler: mov eax, cr2 after push eax
+    assert image[handler - 0x100000:handler - 0x100000 + 4] == bytes.fromhex("500f20d0")
+    # the store runs twice, faulting, then restarted (--trace-range: only its
+    # line), with the #PF between the two
+    assert [line.split()[0] for line in text.splitlines()] == \
+        ["0008:C0001018", "INT", "0008:C0001018"], text
+    assert "mov dword [0C0004000h],600DF00Dh" in text
+
+
+def test_interrupt_lines_come_between_the_instructions_around_them():
+    """An INT n (counted inside its chunk) and a fault (counted when it is
+    delivered) both log the instruction count that puts their line right
+    after the instruction that raised them."""
+    machine = build_machine(GUEST.read_bytes())
+    log = io.StringIO()
+    tracer = Tracer(machine, log, interrupts=True)
+    machine.run()
+    tracer.close()
+    lines = log.getvalue().splitlines()
+    for what, after, before in (("v=60", "int 60h", "mov byte [7C42h],1"),
+                                ("v=00", "div bx", "push bp")):
+        i = next(n for n, line in enumerate(lines) if what in line)
+        assert lines[i - 1].endswith(after) and lines[i + 1].endswith(before), lines[i - 1:i + 2]
+    # without the instruction trace the runs are not stepped: the same counts
+    quiet = build_machine(GUEST.read_bytes())
+    log2 = io.StringIO()
+    tracer = Tracer(quiet, log2, instructions=False, interrupts=True)
+    quiet.run()
+    tracer.close()
+    assert log2.getvalue().splitlines() == [line for line in lines if line.startswith("INT")]
 
 
 def test_tracing_leaves_the_run_unchanged(tmp_path):

@@ -218,7 +218,7 @@ def _boot_console(pc, args, steps, serial, debugger=None):
     for _, keys in steps:                   # only --type steps are left
         pc.type(keys)
     return Console(pc, serial=serial, timeout=args.timeout,
-                   max_instructions=args.max_instructions).run()
+                   max_instructions=args.max_instructions, save_path=args.save_state).run()
 
 
 def add_boot_parser(sub, parents) -> None:
@@ -230,7 +230,7 @@ def add_boot_parser(sub, parents) -> None:
             "(a floppy A: and hard disks 80h/81h; read-only, guest writes kept "
             "in memory, unless --write): drive A: first, then hard disk 80h. "
             "Without --headless the screen is drawn in the terminal (Ctrl-] "
-            "leaves). --wait, --type and --sleep run in command-line order; "
+            "leaves, Ctrl-\\ saves the state). --wait, --type and --sleep run in command-line order; "
             "a headless run without them ends when the guest stops, with them "
             "when they are done (exit status 0). See `hvmm --help` for the "
             "exit statuses."
@@ -262,7 +262,7 @@ def add_boot_parser(sub, parents) -> None:
                    "and power-off) for the guest; --no-acpi leaves them out")
     p.add_argument("--headless", action="store_true",
                    help="no console: run under the --wait/--type script "
-                   "(without it: the interactive console, Ctrl-] leaves)")
+                   "(without it: the interactive console, Ctrl-] leaves, Ctrl-\\ saves the state)")
     p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=None,
                    help="virtual time follows the host clock (the console's default); "
                    "--no-realtime: the deterministic clock (the --headless default)")
@@ -286,7 +286,9 @@ def add_boot_parser(sub, parents) -> None:
                    help="start from a snapshot saved by --save-state (same disks, --cpu, "
                    "--memory and --bios)")
     g.add_argument("--save-state", metavar="FILE",
-                   help="save the machine's state to FILE when the run ends")
+                   help="save the machine's state to FILE when the run ends (and, in the "
+                   "console, when Ctrl-\\ is typed; without this option Ctrl-\\ writes "
+                   "hvmm-<instructions>.hvmmstate)")
     p.add_argument("--print-screen", action="store_true",
                    help="print the final 80x25 text screen to stdout")
     p.set_defaults(func=cmd_boot, script=None)

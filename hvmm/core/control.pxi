@@ -43,6 +43,8 @@ cdef inline void write_flags(CpuState* c, uint32_t v, uint32_t writable) noexcep
 cdef void do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nogil:
     cdef uint32_t entry = vec * 4
     cdef uint32_t ip, cs
+    if c.events & EV_INTLOG:            # --trace-int: the state before (debug.pxi)
+        intlog_begin(c, vec)
     if c.cr[0] & 1:
         pm_interrupt(c, vec, ret_eip, c.deliver_flags)
         return
@@ -55,7 +57,7 @@ cdef void do_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip) noexcept nog
     ip = phys_rd8(c, lin2phys(c, c.idtr.base + entry)) | (phys_rd8(c, lin2phys(c, c.idtr.base + entry + 1)) << 8)
     cs = phys_rd8(c, lin2phys(c, c.idtr.base + entry + 2)) | (phys_rd8(c, lin2phys(c, c.idtr.base + entry + 3)) << 8)
     if c.events & EV_INTLOG:            # --trace-int (debug.pxi)
-        intlog_add(c, vec, ret_eip, cs, ip)
+        intlog_add(c, ret_eip, cs, ip)
     load_seg_real(c, S_CS, cs)
     c.eip = ip
     c.halted = 0

@@ -27,9 +27,10 @@ cdef enum:
 
 ctypedef struct Watchpoint:
     uint32_t lin            # linear address gdb asked for
-    uint32_t phys           # where it lies now (real mode: through A20)
+    uint32_t phys           # where it lies now (through paging and A20)
     uint32_t length
     uint32_t kind           # WP_WRITE, WP_READ or WP_ACCESS
+    uint32_t present        # its page is present (else it watches nothing)
 
 # One executed instruction, recorded before it runs (TraceRec in
 # hvmm/trace.py unpacks it: keep the two in step).
@@ -45,19 +46,23 @@ ctypedef struct TraceRec:
     uint32_t csattr
     uint8_t code[16]
 
-# One interrupt or exception taken (IntRec in hvmm/trace.py).
+# One interrupt or exception taken (IntRec in hvmm/trace.py), with the
+# state before delivery (as QEMU's -d int shows it).
 ctypedef struct IntRec:
     uint64_t icount
     uint32_t vec
     int32_t error           # -1: no error code (always, in real mode)
     uint32_t cs             # where it happened: the instruction at CS:EIP
     uint32_t eip
+    uint32_t pc             # its linear address (CS base + EIP)
     uint32_t ret_eip        # the EIP pushed (past a software interrupt)
     uint32_t new_cs
     uint32_t new_eip
     uint32_t cr0
     uint32_t cr2
+    uint32_t ss             # SS:ESP before the pushes
     uint32_t esp
+    uint32_t cpl
 
 ctypedef struct DebugState:
     uint32_t nwp
@@ -97,7 +102,7 @@ cdef void watch_check(CpuState* c, uint32_t phys, uint32_t access) noexcept nogi
         return
     for i in range(g.nwp):
         w = &g.wp[i]
-        if (w.kind & access) and phys - w.phys < w.length:
+        if (w.kind & access) and w.present and phys - w.phys < w.length:
             g.hit = 1
             g.hit_lin = w.lin + (phys - w.phys)
             g.hit_kind = w.kind
@@ -112,6 +117,66 @@ cdef void watch_write8(CpuState* c, uint32_t phys, uint32_t v) noexcept nogil:
     watch_check(c, phys, WP_WRITE)
     if watch_kind_of(dbg(c), phys) == PG_RAM:
         c.mem[phys] = <uint8_t>v
+
+# Give every page under a present watchpoint the kind PG_WATCH, and the
+# pages no longer watched their own kind back. -1: too many pages. The
+# caller recomputes the RAM prefix and flushes the TLB (its entries hold
+# page kinds).
+cdef int watch_pages_set(CpuState* c, DebugState* g) noexcept nogil:
+    cdef uint32_t i, page, last
+    for i in range(g.nwpage):
+        c.pagekind[g.wpage[i]] = g.wkind[i]
+    g.nwpage = 0
+    for i in range(g.nwp):
+        if not g.wp[i].present:
+            continue
+        page = g.wp[i].phys >> 12
+        last = (g.wp[i].phys + g.wp[i].length - 1) >> 12
+        while page <= last:
+            if c.pagekind[page] != PG_WATCH:
+                if g.nwpage >= MAX_WATCH_PAGES:
+                    return -1
+                g.wpage[g.nwpage] = page
+                g.wkind[g.nwpage] = c.pagekind[page]
+                g.nwpage += 1
+                c.pagekind[page] = PG_WATCH
+            page += 1
+    return 0
+
+cdef void ram_top_update(CpuState* c) noexcept nogil:
+    # the hole-free RAM prefix (memory.pxi's phys_rd8 fast test)
+    cdef uint32_t page = 0
+    while page < (1 << 20) and c.pagekind[page] == PG_RAM:
+        page += 1
+    c.ram_top = page << 12 if page < (1 << 20) else 0xFFFFF000u
+
+# Watchpoints are on linear addresses; the core watches the physical bytes
+# they map to. Before each stepped instruction the translations are
+# checked again, so the watch follows the guest's remapping (CR3 loads,
+# PTE changes, paging or the A20 gate turned on or off); a page that is
+# not present, or mapped to a device or a hole, watches nothing until it
+# is mapped to RAM or ROM again. (Another linear alias of the same
+# physical bytes fires it too.)
+cdef inline int watchable(CpuState* c, uint32_t phys) noexcept nogil:
+    cdef uint8_t kind = c.pagekind[phys >> 12]
+    return kind == PG_WATCH or kind <= PG_ROM
+
+cdef void watch_follow(CpuState* c, DebugState* g) noexcept nogil:
+    cdef uint32_t i, phys = 0
+    cdef uint32_t present
+    cdef int moved = 0
+    for i in range(g.nwp):
+        present = translate_probe(c, g.wp[i].lin, &phys)
+        if present and not (watchable(c, phys) and watchable(c, phys + g.wp[i].length - 1)):
+            present = 0
+        if present != g.wp[i].present or (present and phys != g.wp[i].phys):
+            g.wp[i].present = present
+            g.wp[i].phys = phys
+            moved = 1
+    if moved:
+        watch_pages_set(c, g)       # (16 watchpoints of 2 pages at most: fits)
+        ram_top_update(c)
+        tlb_flush(c, 0)
 
 # A physical byte as the debugger sees it: no device side effect, no
 # watchpoint.
@@ -150,24 +215,40 @@ cdef void trace_record(CpuState* c, DebugState* g, uint32_t lin) noexcept nogil:
     for i in range(16):
         t.code[i] = peek8(c, peek_phys(c, c.seg[S_CS].base + ((c.eip + i) & c.ipmask)))
 
-# Called from do_interrupt (control.pxi) when EV_INTLOG is set, once the
-# new CS:IP is known and before it is loaded.
-cdef void intlog_add(CpuState* c, uint32_t vec, uint32_t ret_eip, uint32_t new_cs,
+# Called from do_interrupt (control.pxi) when EV_INTLOG is set: begin
+# fills the next slot with the state before delivery, add (once the new
+# CS:EIP is known, before it is loaded) completes it and counts it. A
+# delivery that faults never counts its slot: the fault's own reuses it.
+cdef void intlog_begin(CpuState* c, uint32_t vec) noexcept nogil:
+    cdef DebugState* g = dbg(c)
+    cdef IntRec* r = &g.ints[g.int_n % INTLOG_CAP]
+    # Instructions so far, the one raising it included. deliver (DLV_EXT:
+    # exceptions, IRQs, NMI) runs between chunks, with c.icount up to date;
+    # INT n runs inside its chunk, which adds to c.icount only at its end.
+    r.icount = c.icount
+    if not (c.deliver_flags & DLV_EXT):
+        r.icount += c.chunk_len - c.insn_left
+    r.vec = vec
+    r.error = -1
+    if (c.cr[0] & 1) and (c.deliver_flags & DLV_ERR):
+        r.error = <int32_t>(c.fault_err & 0xFFFF)
+    r.cs = c.seg[S_CS].sel
+    r.eip = c.eip
+    r.pc = c.seg[S_CS].base + c.eip
+    r.cr0 = c.cr[0]
+    r.cr2 = c.cr[2]
+    r.ss = c.seg[S_SS].sel
+    r.esp = c.regs[R_ESP]
+    r.cpl = c.cpl
+
+cdef void intlog_add(CpuState* c, uint32_t ret_eip, uint32_t new_cs,
                      uint32_t new_eip) noexcept nogil:
     cdef DebugState* g = dbg(c)
     cdef IntRec* r = &g.ints[g.int_n % INTLOG_CAP]
     g.int_n += 1
-    r.icount = c.icount
-    r.vec = vec
-    r.error = -1
-    r.cs = c.seg[S_CS].sel
-    r.eip = c.eip
     r.ret_eip = ret_eip
     r.new_cs = new_cs
     r.new_eip = new_eip
-    r.cr0 = c.cr[0]
-    r.cr2 = c.cr[2]
-    r.esp = c.regs[R_ESP]
 
 # ---- the stepped run ----------------------------------------------------------
 
@@ -209,6 +290,8 @@ cdef int debug_run(CpuState* c, uint64_t budget) noexcept nogil:
             trace_record(c, g, lin)
         g.hit = 0
         g.armed = (c.events & EV_WATCH) != 0
+        if g.armed:
+            watch_follow(c, g)
         c.fetching = 0
         r = run_loop_for(c, 1)
         g.armed = 0

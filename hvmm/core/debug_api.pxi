@@ -6,9 +6,16 @@
 _WATCH_KINDS = {"write": WP_WRITE, "read": WP_READ, "access": WP_ACCESS}
 _WATCH_NAMES = {v: k for k, v in _WATCH_KINDS.items()}
 
-# CpuState fields a snapshot keeps, beyond the registers: the run state.
+# CpuState fields a snapshot keeps, beyond the registers: the run state
+# (rep_partial: a REP stopped between iterations by the budget; exceptions
+# and last_exception: what --stats and Cpu.last_exception show; fault_err:
+# Cpu.last_error_code). Not kept: what lasts only within an instruction or
+# a delivery (the other fault and checkpoint fields), the debugger's
+# (breakpoints, events), the TLB and its counters (a load flushes it) and
+# what the machine's construction sets (memory map, model tables, ips).
 _RUN_FIELDS = ("icount", "halted", "shadow", "nmi_pending", "idle_ns", "ud_exit",
-               "a20mask", "ipmask", "io_in", "io_out")
+               "a20mask", "ipmask", "io_in", "io_out", "rep_partial", "exceptions",
+               "last_exception", "fault_err")
 
 
 cdef class CpuDebug(CpuRegisters):
@@ -60,11 +67,12 @@ cdef class CpuDebug(CpuRegisters):
         """Stop the run (exit 'watchpoint', after the instruction) when guest
         code writes ('write'), reads ('read') or touches ('access') a byte
         of [linear, linear+length). RAM and ROM only; code fetches do not
-        count. Runs step one instruction at a time while any is set."""
+        count. Runs step one instruction at a time while any is set. With
+        paging, the watch follows the current translation (a page not
+        present yet is watched once the guest maps it)."""
         cdef DebugState* g = self._debug()
-        cdef uint32_t phys
-        if not translate_probe(&self.s, linear, &phys):
-            raise ValueError(f"watchpoint at {linear:#x}: page not present")
+        cdef uint32_t phys = 0
+        cdef int present = translate_probe(&self.s, linear, &phys)
         if kind not in _WATCH_KINDS:
             raise ValueError(f"watchpoint kind {kind!r}: write, read or access")
         if not 1 <= length <= 4096:
@@ -72,12 +80,13 @@ cdef class CpuDebug(CpuRegisters):
         if g.nwp >= MAX_WATCHPOINTS:
             raise ValueError(f"at most {MAX_WATCHPOINTS} watchpoints")
         for a in (phys, phys + length - 1):
-            if self._real_kind(a) > PG_ROM:
+            if present and self._real_kind(a) > PG_ROM:
                 raise ValueError(f"watchpoint at 0x{linear:X}: not RAM or ROM")
         g.wp[g.nwp].lin = linear
         g.wp[g.nwp].phys = phys
         g.wp[g.nwp].length = length
         g.wp[g.nwp].kind = _WATCH_KINDS[kind]
+        g.wp[g.nwp].present = present
         g.nwp += 1
         self._watch_pages()
 
@@ -123,25 +132,10 @@ cdef class CpuDebug(CpuRegisters):
         return kind
 
     cdef _watch_pages(self):
-        # Give every page under a watchpoint the kind PG_WATCH, and the pages
-        # no longer watched their own kind back.
+        # The watched pages after a change of the list (debug.pxi).
         cdef DebugState* g = <DebugState*>self.s.dbg
-        cdef uint32_t i, page, last
-        for i in range(g.nwpage):
-            self.s.pagekind[g.wpage[i]] = g.wkind[i]
-        g.nwpage = 0
-        for i in range(g.nwp):
-            page = g.wp[i].phys >> 12
-            last = (g.wp[i].phys + g.wp[i].length - 1) >> 12
-            while page <= last:
-                if self.s.pagekind[page] != PG_WATCH:
-                    if g.nwpage >= MAX_WATCH_PAGES:
-                        raise ValueError("watchpoints cover too many pages")
-                    g.wpage[g.nwpage] = page
-                    g.wkind[g.nwpage] = self.s.pagekind[page]
-                    g.nwpage += 1
-                    self.s.pagekind[page] = PG_WATCH
-                page += 1
+        if watch_pages_set(&self.s, g) < 0:
+            raise ValueError("watchpoints cover too many pages")
         if g.nwp:
             self.s.events |= EV_WATCH
         else:
@@ -248,7 +242,9 @@ cdef class CpuDebug(CpuRegisters):
             "run": {"icount": s.icount, "halted": s.halted, "shadow": s.shadow,
                     "nmi_pending": s.nmi_pending, "idle_ns": s.idle_ns, "ud_exit": s.ud_exit,
                     "a20mask": s.a20mask, "ipmask": s.ipmask, "io_in": s.io_in,
-                    "io_out": s.io_out},
+                    "io_out": s.io_out, "rep_partial": s.rep_partial,
+                    "exceptions": s.exceptions, "last_exception": s.last_exception,
+                    "fault_err": s.fault_err},
             # the x87 (FXSAVE layout and the real-mode pointers' linear
             # addresses), its FERR# latch, the 686's MSRs and TSC offset
             "fpu": bytes((<char*>&s.fpu)[:sizeof(FpuState)]).hex(), "ferr": s.ferr,
@@ -286,6 +282,8 @@ cdef class CpuDebug(CpuRegisters):
         s.icount, s.halted, s.shadow, s.nmi_pending = r["icount"], r["halted"], r["shadow"], r["nmi_pending"]
         s.idle_ns, s.ud_exit, s.a20mask, s.ipmask = r["idle_ns"], r["ud_exit"], r["a20mask"], r["ipmask"]
         s.io_in, s.io_out = r["io_in"], r["io_out"]
+        s.rep_partial, s.exceptions, s.last_exception, s.fault_err = (
+            r["rep_partial"], r["exceptions"], r["last_exception"], r["fault_err"])
         fpu = bytes.fromhex(d["fpu"])
         if len(fpu) != sizeof(FpuState):
             raise ValueError("x87 state of the wrong size")

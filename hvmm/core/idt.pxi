@@ -89,7 +89,7 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
             frame_push(c, &f, c.fault_err, size)
         commit_esp(c, &f)
     if c.events & EV_INTLOG:            # --trace-int (debug.pxi)
-        intlog_add(c, vec, ret_eip, csel, off)
+        intlog_add(c, ret_eip, csel, off)
     load_cs_pm(c, csel, clo, chi, dpl)
     c.flags &= ~(<uint32_t>(F_TF | F_NT | F_RF | F_VM))
     if t == DESC_INT16 or t == DESC_INT32:

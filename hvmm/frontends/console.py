@@ -3,7 +3,7 @@
     from hvmm.pc import PC
     from hvmm.frontends.console import Console
     pc = PC("dos.img", realtime=True)
-    status = Console(pc).run()          # Ctrl-] leaves: status 0
+    status = Console(pc).run()          # Ctrl-] leaves: status 0; Ctrl-\\ saves the state
 
 The machine runs in short slices; between slices the console draws the
 text screen in the terminal with ANSI escapes and turns what is typed into
@@ -35,6 +35,8 @@ from hvmm.frontends.terminal_keys import (  # noqa: F401  (re-exported)
     ESC_TIMEOUT,
     QUIT,
     QUIT_BYTE,
+    SAVE,
+    SAVE_BYTE,
     KeyDecoder,
     named_key,
     with_modifiers,
@@ -46,6 +48,8 @@ from hvmm.status import ExitStatus
 FRAME_RATE = 30
 #: Virtual time per machine slice (the console reads the terminal between slices).
 SLICE_SECONDS = 0.01
+#: How long the notice of a saved state stays on the first row.
+NOTICE_SECONDS = 2.0
 
 ENTER_SCREEN = ESC + "[?1049h" + ESC + "[?25l"      # alternate screen, cursor off
 LEAVE_SCREEN = ESC + "[0m" + ESC + "[?25h" + ESC + "[?1049l"
@@ -190,8 +194,12 @@ class Console:
 
     def __init__(self, pc, *, in_fd: int = 0, out_fd: int = 1, serial: bool = False,
                  timeout: float | None = None, max_instructions: int | None = None,
-                 frame_rate: float = FRAME_RATE):
+                 frame_rate: float = FRAME_RATE, save_path=None):
         self.pc = pc
+        # Ctrl-\ writes the state here (else hvmm-<instructions>.hvmmstate)
+        self.save_path = save_path
+        self.saved: list[str] = []      # what the saves said (stderr, once the console left)
+        self._notice_until = None
         self.in_fd, self.out_fd = in_fd, out_fd
         self.serial = serial
         self.timeout = timeout
@@ -233,6 +241,8 @@ class Console:
         finally:
             for sig, old in handlers.items():
                 signal.signal(sig, old)
+            for line in self.saved:
+                os.write(2, f"hvmm: {line}\n".encode())
 
     def _loop(self, term: Terminal) -> RunResult:
         """The machine runs under a :class:`hvmm.runner.Runner`; between its
@@ -272,6 +282,9 @@ class Console:
         if self._serial_in:
             self._serial_in = self._serial_in[self.pc.cpu.serial_feed(self._serial_in):]
         now = time.monotonic()
+        if self._notice_until is not None and now >= self._notice_until:
+            self._notice_until = None
+            self._resized = True            # the whole screen again, over the notice
         if not self.serial and now >= self._next_frame:
             self._draw(term)
             self._next_frame = now + self.frame_interval
@@ -290,10 +303,15 @@ class Console:
         if not data:
             return False
         if self.serial:
-            # Ctrl-] leaves only on a terminal: a pipe may carry any byte.
-            quit_ = QUIT_BYTE in data and os.isatty(self.in_fd)
+            # Ctrl-] and Ctrl-\ are the console's only on a terminal: a pipe
+            # may carry any byte.
+            tty = os.isatty(self.in_fd)
+            quit_ = QUIT_BYTE in data and tty
             if quit_:
                 data = data[: data.index(QUIT_BYTE)]
+            if tty and SAVE_BYTE in data:
+                data = data.replace(bytes([SAVE_BYTE]), b"")
+                self._save()
             self._serial_in += data
             return quit_
         return self._input_events(self.keys.feed(data))
@@ -302,8 +320,31 @@ class Console:
         for event in events:
             if event is QUIT:
                 return True
-            self.pc.press(event)
+            if event is SAVE:
+                self._save()
+            else:
+                self.pc.press(event)
         return False
+
+    def _save(self) -> None:
+        """Ctrl-\\: the machine's state to save_path (between two slices,
+        so at an instruction boundary); a notice on the first row says
+        where, or why not."""
+        from hvmm.errors import ConfigError
+
+        count = self.pc.cpu.instructions
+        path = self.save_path or f"hvmm-{count}.hvmmstate"
+        try:
+            self.pc.save_state(path)
+            line = f"state saved to {path} at instruction {count}"
+        except ConfigError as exc:
+            line = f"state not saved: {exc}"
+        self.saved.append(line)
+        if self.serial:
+            self._term.write(f"\r\n[hvmm: {line}]\r\n".encode())
+        else:
+            self._term.write(f"{ESC}[1;1H{ESC}[0;7m {line} {ESC}[0m".encode())
+            self._notice_until = time.monotonic() + NOTICE_SECONDS
 
 
 def run_console(pc, **kwargs) -> RunResult:

@@ -1,7 +1,8 @@
 """Terminal input to PC keys: :class:`KeyDecoder` turns the bytes a
 terminal sends (escape sequences for arrows, function keys and modifiers
 included) into PS/2 set 2 make/break sequences for the console
-(:mod:`hvmm.frontends.console`); Ctrl-] is :data:`QUIT`."""
+(:mod:`hvmm.frontends.console`); Ctrl-] is :data:`QUIT`, Ctrl-\\ is
+:data:`SAVE`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from hvmm.keyboard import key_bytes
 
 #: The byte Ctrl-] sends: leave the console (telnet's and QEMU's choice).
 QUIT_BYTE = 0x1D
+#: The byte Ctrl-\ sends: save the machine's state (the guest never sees it).
+SAVE_BYTE = 0x1C
 #: A lone ESC is the Esc key once nothing has followed it for this long.
 ESC_TIMEOUT = 0.05
 
@@ -38,7 +41,7 @@ _CSI_TILDE = {1: "home", 2: "insert", 3: "delete", 4: "end", 5: "pageup", 6: "pa
 # Linux console: ESC [ [ A .. E are F1-F5.
 _LINUX_F = {"A": "f1", "B": "f2", "C": "f3", "D": "f4", "E": "f5"}
 # Ctrl with a key that is not a letter: the byte the terminal sends -> the key.
-_CTRL_OTHER = {0x00: "2", 0x1C: "\\", 0x1E: "6", 0x1F: "-"}
+_CTRL_OTHER = {0x00: "2", 0x1E: "6", 0x1F: "-"}
 
 
 def named_key(name: str) -> bytes:
@@ -67,9 +70,20 @@ class Quit:
 QUIT = Quit()
 
 
+class Save:
+    """What :meth:`KeyDecoder.feed` returns for Ctrl-\\."""
+
+    def __repr__(self):
+        return "SAVE"
+
+
+SAVE = Save()
+
+
 class KeyDecoder:
     """Terminal input bytes -> key events: bytes of set 2 make/break codes
-    (one key each, modifiers included), or :data:`QUIT` for Ctrl-].
+    (one key each, modifiers included), :data:`QUIT` for Ctrl-] or
+    :data:`SAVE` for Ctrl-\\.
 
     Escape sequences may arrive split across reads, so an incomplete one is
     kept; a lone ESC becomes the Esc key when :meth:`flush` is called
@@ -122,6 +136,8 @@ class KeyDecoder:
     def _byte(self, b: int):
         if b == QUIT_BYTE:
             return QUIT
+        if b == SAVE_BYTE:
+            return SAVE
         if b in (0x0D, 0x0A):
             return key_bytes("\r")
         if b == 0x09:
