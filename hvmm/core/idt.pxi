@@ -42,7 +42,7 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
     if t == DESC_TASK_GATE:
         task_interrupt(c, lo >> 16, ret_eip, flags)
         if c.events & EV_INTLOG:
-            intlog_add(c, vec, ret_eip, c.seg[S_CS].sel, c.eip)
+            intlog_add(c, ret_eip, c.seg[S_CS].sel, c.eip)
         c.halted = 0
         return
     size = 4 if t >= DESC_INT32 else 2
