@@ -5,7 +5,7 @@ subcommand runs inside.
     hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--bios FILE] [--write]
               [--headless] [--wait TEXT] [--type TEXT] [--sleep SECONDS] ... [--print-screen]
               [--realtime | --no-realtime] [machine, limit, output options]
-    hvmm run [--cpu 8086|386|686] [--screenshot FILE.png] [...]
+    hvmm run [--cpu 8086|286|386|686] [--screenshot FILE.png] [...]
     hvmm devices
     hvmm conformance DIR [--cpu 8086|286|386|686] [--filter OPCODE] [--by-file] [--json FILE]
 
@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cpu",
         choices=("8086", "286", "386", "686"),
         default="386",
-        help="CPU model (default 386, as for exec and boot; 286 once the core has it)",
+        help="CPU model (default 386, as for exec and boot)",
     )
     p.add_argument(
         "--filter",
