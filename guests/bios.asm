@@ -2,7 +2,7 @@
 ;
 ; A 64 KiB ROM for F0000-FFFFF (nasm -f bin, org 0 with CS = F000h). The CPU
 ; starts at F000:FFF0, which jumps to POST. 8086 instructions only, so the
-; same ROM runs on both CPU models.
+; same ROM runs on every CPU model (386 code only where a 386 asked for it).
 ;
 ; What is here: POST (IVT, BDA, PIC, PIT, video), IRQ 0 (timer ticks), IRQ 1
 ; (keyboard into the BDA buffer), 11h, 12h, 16h and 1Ah (ticks, RTC); in

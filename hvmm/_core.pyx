@@ -56,6 +56,7 @@ include "core/fpu.pxi"
 include "core/fpu_env.pxi"
 include "core/cmov.pxi"
 include "core/msr.pxi"
+include "core/cpu286.pxi"
 # the opcode switch, generated from hvmm/isa/table.py by setup.py
 include "core/execute_gen.pxi"
 include "core/loop.pxi"
@@ -95,7 +96,7 @@ _DEVICE_NAMES = {
 }
 
 _SEGMENTS = {"es": S_ES, "cs": S_CS, "ss": S_SS, "ds": S_DS, "fs": S_FS, "gs": S_GS}
-_MODELS = {"8086": MODEL_8086, "386": MODEL_386, "686": MODEL_686}
+_MODELS = {"8086": MODEL_8086, "286": MODEL_286, "386": MODEL_386, "686": MODEL_686}
 
 
 def _check_port(unsigned int port, unsigned int size):
@@ -106,7 +107,8 @@ def _check_port(unsigned int port, unsigned int size):
 cdef class Cpu(CpuDevices):
     """An x86 CPU with its guest physical memory.
 
-    model: "8086" (the original's quirks, 1 MiB wrap, no coprocessor), "386"
+    model: "8086" (the original's quirks, 1 MiB wrap, no coprocessor), "286"
+    (16-bit, 24 address lines, no coprocessor, its own 0x0F page), "386"
     (a 386/486 with a 387 in real mode: 32-bit registers and the 0x0F
     opcodes, an A20 gate) or "686" (Pentium Pro/II class: x87 with FCMOV
     and FCOMI, CMOVcc, CMPXCHG8B, TSC, MSRs, family-6 CPUID).
@@ -135,10 +137,12 @@ cdef class Cpu(CpuDevices):
     def __init__(self, memory_size=16 << 20, model="386", ips=DEFAULT_IPS,
                  epoch=DEFAULT_EPOCH, devices=True):
         if model not in _MODELS:
-            raise ValueError(f"unknown CPU model {model!r} (choose 8086, 386 or 686)")
+            raise ValueError(f"unknown CPU model {model!r} (choose 8086, 286, 386 or 686)")
         memory_size = int(memory_size)
         if memory_size < 4096 or memory_size % 4096 or memory_size > (1 << 32) - (1 << 20):
             raise ValueError("memory size must be a multiple of 4 KiB, at least 4 KiB")
+        if model == "286" and memory_size > 16 << 20:
+            raise ValueError("the 286 has 24 address lines: at most 16 MiB of memory")
         self.model = model
         self.s.model = _MODELS[model]
         # 16 bytes of slack past the end so multi-byte fast paths at the top
@@ -155,27 +159,18 @@ cdef class Cpu(CpuDevices):
         memset(self.s.pagekind, PG_UNMAPPED, 1 << 20)
         memset(self.s.pagekind, PG_RAM, memory_size >> 12)
         self._memory_map_changed()
+        set_model_tables(&self.s)       # prefixes, shapes, length limit (generated)
         if self.s.model == MODEL_8086:
-            self.s.prefixes = prefix_table_8086
-            self.s.shapes = shape_table_8086
             self.s.limit_checks = 0     # offsets wrap at 64 KiB
-            self.s.insn_limit = 0       # prefixes without end
             self.s.flags_fixed = 0xF002
             self.s.flags_writable16 = 0x0FD5
             self.s.flags_writable32 = 0x0FD5
             self.s.a20mask = 0xFFFFF
         else:
-            self.s.prefixes = prefix_table_386
-            self.s.shapes = shape_table_386
             self.s.limit_checks = 1
-            self.s.insn_limit = 15
-            if self.s.model == MODEL_686:
-                self.s.prefixes = prefix_table_686
-                self.s.shapes = shape_table_686
             self.s.flags_fixed = 0x0002
             self.s.flags_writable16 = 0x7FD5
             self.s.flags_writable32 = 0x247FD5      # + AC, ID (486)
-            self.s.a20mask = 0xFFFFFFFF
         self.s.ud_exit = 1
         import time
         self._calib = (hvmm_ticks(), time.perf_counter_ns())
@@ -219,6 +214,8 @@ cdef class Cpu(CpuDevices):
         for i in range(5):
             self.s.cr[i] = 0
         self.s.cr[0] = 0x10 if self.s.model != MODEL_8086 else 0
+        if self.s.model == MODEL_286:
+            self.s.flags_writable16 = 0x0FD5   # real mode: no IOPL, NT (set_cr0)
         for i in range(8):
             self.s.dr[i] = 0
         self.s.dr[6] = DR6_FIXED
@@ -589,7 +586,7 @@ cdef class Cpu(CpuDevices):
 
     property a20:
         def __get__(self):
-            return self.s.model != MODEL_8086 and self.s.a20mask == 0xFFFFFFFF
+            return self.s.model != MODEL_8086 and (self.s.a20mask & 0x100000) != 0
         def __set__(self, enabled):
             if self.s.model == MODEL_8086:
                 if enabled:

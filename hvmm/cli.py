@@ -5,7 +5,7 @@ subcommand runs inside.
     hvmm boot [IMAGE] [--floppy IMAGE] [--hda IMAGE] [--hdb IMAGE] [--bios FILE] [--write]
               [--headless] [--wait TEXT] [--type TEXT] [--sleep SECONDS] ... [--print-screen]
               [--realtime | --no-realtime] [machine, limit, output options]
-    hvmm run [--cpu 8086|386|686] [--screenshot FILE.png] [...]
+    hvmm run [--cpu 8086|286|386|686] [--screenshot FILE.png] [...]
 
 The CPU model defaults to the 686 for ``boot`` and ``run`` (a PC), to the
 386 for ``exec`` (raw test binaries, the real-mode benchmark).
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cpu",
         choices=("8086", "286", "386", "686"),
         default="386",
-        help="CPU model (default 386, as for exec; 286 once the core has it)",
+        help="CPU model (default 386, as for exec)",
     )
     p.add_argument(
         "--filter",

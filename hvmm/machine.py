@@ -76,9 +76,9 @@ class Machine(Scripting):
     """A PC: ``hvmm._core.Cpu`` (CPU, RAM, in-kernel devices) plus Python
     devices.
 
-    ``cpu``: the model, ``"386"`` or ``"8086"``, or a ready core (anything
-    implementing :class:`hvmm.core_api.CoreProtocol`).  ``memory_mb``: RAM
-    in MiB (default 1 for the 8086, 16 for the 386).  ``devices``: Python
+    ``cpu``: the model, ``"8086"``, ``"286"``, ``"386"`` or ``"686"``, or a
+    ready core (anything implementing :class:`hvmm.core_api.CoreProtocol`).
+    ``memory_mb``: RAM in MiB (default 1 for the 8086, 16 for the others).  ``devices``: Python
     devices to attach, in order.  ``ips``: virtual instructions per second
     of the deterministic clock (None: the core's default).
     ``debug_stream``: where the guest's port 0xE9 output goes (default

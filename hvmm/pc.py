@@ -48,8 +48,8 @@ class PC(Machine):
     memory unless ``write=True``; or a ``hvmm.disks.FloppyImage``).
     ``hda``, ``hdb``: hard disks 80h and 81h (paths, opened the same way,
     or ``hvmm.disks.HardDiskImage``s).
-    ``cpu``: ``"386"`` or ``"8086"``; ``memory_mb``: RAM (None: 16 MiB
-    for the 386, 1 MiB for the 8086).  ``bios``: another ROM image (64 or
+    ``cpu``: ``"8086"``, ``"286"``, ``"386"`` or ``"686"``; ``memory_mb``:
+    RAM (None: 1 MiB for the 8086, else 16 MiB).  ``bios``: another ROM image (64 or
     128 KiB, ending at 1 MiB and at 4 GiB) instead of ours.  ``ips``,
     ``debug_stream``, ``realtime``: as for Machine.  ``cdrom``: an ISO
     image (path or ``hvmm.disks.CdImage``) in an ATAPI drive, the secondary

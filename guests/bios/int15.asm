@@ -140,6 +140,25 @@ is_8086:
 .no:    or      sp, sp                  ; SP is never 0 here: ZF = 0
         ret
 
+; is_pre386: ZF = 1 on an 8086 or a 286 (whose POPF cannot set IOPL and NT
+; in real mode: FLAGS bits 12-14 stay clear).
+is_pre386:
+        call    is_8086
+        je      .ret
+        push    ax
+        pushf
+        pushf
+        pop     ax
+        or      ax, 0x7000
+        push    ax
+        popf
+        pushf
+        pop     ax                      ; FLAGS as POPF left them
+        popf                            ; the caller's flags back
+        test    ax, 0x7000              ; ZF = 1: none of them set (a 286)
+        pop     ax
+.ret:   ret
+
 ; AH=86h: wait CX:DX microseconds (in steps of the 976 us RTC period).
 int15_wait:
         cli
@@ -190,7 +209,7 @@ cmos_write:
 ;   F0000 - 100000 reserved (this ROM)
 ;   100000 - top usable (from CMOS 30h/31h, or 34h/35h above 16 MiB)
 int15_e820:
-        call    is_8086                 ; (8086 code up to here)
+        call    is_pre386               ; (8086 code up to here)
         je      int15_e820_fail
         cpu     386
         cmp     edx, 0x534D4150         ; 'SMAP'

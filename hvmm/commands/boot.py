@@ -182,7 +182,7 @@ def _load_kernel(pc, args) -> None:
     """--kernel/--initrd/--append: the Linux boot protocol (one-line errors)."""
     from hvmm.firmware.linux_boot import load_linux, read_file
 
-    if args.cpu == "8086":
+    if args.cpu in ("8086", "286"):
         raise UsageError("--kernel needs the 386 or 686 CPU model (Linux's setup code is 386 code)")
     kernel = read_file(args.kernel, "kernel")
     initrd = read_file(args.initrd, "initrd") if args.initrd else None

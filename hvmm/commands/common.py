@@ -12,7 +12,7 @@ import sys
 from hvmm.errors import ConfigError
 from hvmm.status import ExitStatus
 
-CPU_MODELS = ("8086", "386", "686")
+CPU_MODELS = ("8086", "286", "386", "686")
 #: The longest --timeout or --sleep (seconds): anything longer is a typo.
 MAX_SECONDS = 1e9
 
@@ -84,7 +84,7 @@ def machine_options(default_cpu: str = "386") -> argparse.ArgumentParser:
     g.add_argument("--cpu", choices=CPU_MODELS, default=default_cpu,
                    help=f"CPU model (default {default_cpu})")
     g.add_argument("--memory", metavar="MiB", type=memory_mib,
-                   help="guest RAM in MiB, 1 to 3072 (default 1 for the 8086, 16 for the 386 and 686)")
+                   help="guest RAM in MiB, 1 to 3072, 16 on the 286 (default 1 for the 8086, 16 for the others)")
     return p
 
 

@@ -115,8 +115,8 @@ def cmd_exec(args) -> int:
     seg, off = args.load_address
     memory_mib = args.memory or default_memory_mib(args.cpu)
     protected = getattr(args, "protected", False)
-    if protected and args.cpu == "8086":
-        raise UsageError("--protected needs a CPU with protected mode (--cpu 386)")
+    if protected and args.cpu in ("8086", "286"):
+        raise UsageError("--protected needs a CPU with 32-bit protected mode (--cpu 386)")
     if protected:
         image = load_image(args.binary, PM_LOAD, memory_mib << 20, top=1 << 32)
         machine = build_machine(b"\xF4", load=(seg, off), cpu_model=args.cpu,

@@ -216,7 +216,10 @@ cdef void devices_init(CpuState* c, int64_t epoch) noexcept nogil:
     dv.debugcon_len = 0
 
 cdef inline void set_a20(CpuState* c, int on) noexcept nogil:
-    if c.model != MODEL_8086:
+    if c.model == MODEL_286:                # 24 address lines
+        c.a20mask = 0xFFFFFF if on else 0xEFFFFF
+        tlb_flush(c, 0)
+    elif c.model != MODEL_8086:
         c.a20mask = 0xFFFFFFFFu if on else 0xFFEFFFFFu
         tlb_flush(c, 0)             # translations hold the mask
 

@@ -57,10 +57,21 @@ cdef uint32_t desc_addr(CpuState* c, uint32_t sel, int vec) noexcept nogil:
     return c.gdtr.base + index
 
 # The two dwords of a descriptor.
+# The 286's descriptors are 6 bytes (a 24-bit base, a 16-bit limit): it
+# ignores the last word, where the 386 keeps limit 16-19, G, D/B and base
+# 24-31 (and a gate offset's high half), and the 386's system types (bit 3
+# set) are undefined to it: they read as type 0, which every check rejects.
+cdef inline void desc_as_286(CpuState* c, uint32_t* hi) noexcept nogil:
+    if c.model == MODEL_286:
+        hi[0] &= 0xFFFF
+        if (hi[0] & 0x1800) == 0x0800:
+            hi[0] &= ~(<uint32_t>0xF00)
+
 cdef void read_desc(CpuState* c, uint32_t sel, uint32_t* lo, uint32_t* hi, int vec) noexcept nogil:
     cdef uint32_t a = desc_addr(c, sel, vec)
     lo[0] = sys_rd32(c, a)
     hi[0] = sys_rd32(c, a + 4)
+    desc_as_286(c, hi)
 
 # Descriptor fields, in the segment cache's layout (attr: the access byte
 # in bits 0-7, G D/B L AVL in bits 12-15).

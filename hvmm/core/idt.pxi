@@ -31,6 +31,7 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
         raise_exception(c, VEC_GP, idx + 2 + ext)
     lo = sys_rd32(c, c.idtr.base + idx)
     hi = sys_rd32(c, c.idtr.base + idx + 4)
+    desc_as_286(c, &hi)
     t = desc_type(hi)
     if desc_is_seg(hi) or not (t == DESC_INT16 or t == DESC_TRAP16 or t == DESC_INT32 or
                                t == DESC_TRAP32 or t == DESC_TASK_GATE):

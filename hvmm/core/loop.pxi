@@ -231,9 +231,9 @@ cdef inline void execute_prefixed(CpuState* c, Insn* d, uint32_t op, uint32_t* e
         op = d.p[0]
         d.p += 1
         k = c.prefixes[op]
-    # at most 12 bytes follow the prefixes: only 4 or more can make the
-    # instruction longer than 15
-    if model_insn_limit(model) and d.p - d.start > 4 and insn_length(c, d.start) > 15:
+    # at most 12 bytes follow the prefixes (6 on the 286): only 4 or more
+    # can make the instruction longer than 15 (5 longer than 10)
+    if model_insn_limit(model) and d.p - d.start > 4 and insn_length(c, d.start) > model_insn_limit(model):
         raise_exception(c, VEC_GP, 0)
     if model_lock_ud(model) and lock:
         check_lock(c, d.start)
@@ -415,6 +415,8 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
             c.stop_reason = 0
             c.rep_partial = 0
             c.fetching = 0              # a fetch's translation faulted
+            if model == MODEL_286:
+                fault_state_286(c, eip)     # what a 286 leaves behind (cpu286.pxi)
         executed = chunk - left
         c.icount += executed
         remaining -= executed

@@ -47,17 +47,24 @@ cdef int seg_access_ok(SegCache* s, uint32_t off, uint32_t size) noexcept nogil:
         return off > s.limit and last <= upper
     return last <= s.limit
 
+# The vector of a limit fault: #SS(0) through SS, else #GP(0). A 286 in
+# real mode raises INT 13 through SS too (the sst286 captures).
+cdef inline int limit_vec(CpuState* c, int seg) noexcept nogil:
+    if seg == S_SS and (c.model != MODEL_286 or (c.cr[0] & 1)):
+        return VEC_SS
+    return VEC_GP
+
 # An access missed the fast bound: fault unless it is inside the segment
-# after all (an expand-down segment). #SS(0) through SS, else #GP(0). The
-# 8086 has no limits: it returns and the caller wraps the offset.
+# after all (an expand-down segment). The 8086 has no limits: it returns
+# and the caller wraps the offset.
 cdef void seg_check(CpuState* c, int seg, uint32_t off, uint32_t size) noexcept nogil:
     if not c.limit_checks:
         return
     if (c.cr[0] & 1) and (c.seg[seg].attr & (ATTR_CODE | ATTR_RW)) == ATTR_CODE:
-        raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)   # execute-only
+        raise_exception(c, limit_vec(c, seg), 0)   # execute-only
     if seg_access_ok(&c.seg[seg], off, size):
         return
-    raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
+    raise_exception(c, limit_vec(c, seg), 0)
 
 # The same for a write (and the read of a read-modify-write operand): in
 # protected mode the segment must be writable data.
@@ -65,10 +72,10 @@ cdef void seg_check_w(CpuState* c, int seg, uint32_t off, uint32_t size) noexcep
     if not c.limit_checks:
         return
     if (c.cr[0] & 1) and (c.seg[seg].attr & (ATTR_CODE | ATTR_RW)) != ATTR_RW:
-        raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
+        raise_exception(c, limit_vec(c, seg), 0)
     if seg_access_ok(&c.seg[seg], off, size):
         return
-    raise_exception(c, VEC_SS if seg == S_SS else VEC_GP, 0)
+    raise_exception(c, limit_vec(c, seg), 0)
 
 # The offset mask for the bytes of an access that went the slow way: the
 # 8086 wraps inside its 64 KiB segment; later models checked the limit, so

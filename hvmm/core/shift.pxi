@@ -5,12 +5,14 @@
 # SHL, SHR, SAR set all six arithmetic flags (AF is undefined: cleared);
 # they and ROL/ROR are common, so they are inlined; RCL/RCR and the
 # 8086's SETMO are out of line.
-# `i8086`: the 8086's behaviour (a constant from the instruction table).
+# `i8086`: 1 for the 8086's behaviour, 2 for the 286's SHR (OF from the
+# last 1-bit step: 0 for counts above 1), 0 for the 386's (a constant from
+# the instruction table).
 cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
                               uint32_t bits, int i8086) noexcept nogil:
     cdef uint32_t msb, mask, r, cf, of
     cdef int32_t sv
-    if not i8086:
+    if i8086 != 1:
         n &= 0x1F
     if n == 0:
         return v
@@ -31,12 +33,12 @@ cdef inline uint32_t shift_op(CpuState* c, uint32_t op, uint32_t v, uint32_t n,
             of = cf ^ ((r & (msb >> 1)) != 0)
         c.lf_aux = (c.lf_aux & ~(<uint32_t>(LF_CF | LF_PO))) | (cf << 31) | ((cf ^ of) << 30)
         return r
-    if op < 4 or (op == 6 and i8086):
+    if op < 4 or (op == 6 and i8086 == 1):
         return rotate_op(c, op, v, n, bits)
     if op == 5:         # SHR
         r = (v >> n) if n < bits else 0
         cf = ((v >> (n - 1)) & 1) if n <= bits else 0
-        of = (v & msb) != 0
+        of = (v & msb) != 0 if (i8086 != 2 or n == 1) else 0
     elif op == 7:       # SAR
         sv = <int32_t>(v << (32 - bits))    # sign to bit 31
         if n < bits:

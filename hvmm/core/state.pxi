@@ -114,6 +114,7 @@ cdef enum:
     MODEL_8086 = 0
     MODEL_386 = 1
     MODEL_686 = 2
+    MODEL_286 = 3
 
 cdef enum:
     MAX_BREAKPOINTS = 64

@@ -61,6 +61,7 @@ cdef int desc_lookup(CpuState* c, uint32_t sel, uint32_t* lo, uint32_t* hi) noex
         a = c.gdtr.base + index
     lo[0] = sys_rd32(c, a)
     hi[0] = sys_rd32(c, a + 4)
+    desc_as_286(c, hi)
     return 1
 
 # Visible at CPL and RPL: DPL >= both, except conforming code.

@@ -84,10 +84,12 @@ cdef inline void cpuid(CpuState* c) noexcept nogil:
         c.regs[R_ECX] = 0
         c.regs[R_EDX] = 0
 
-# SGDT/SIDT and LGDT/LIDT: limit, then base (24 bits with 16-bit operands).
-cdef inline void store_table_reg(CpuState* c, Insn* d, DescTable* t, int o32) noexcept nogil:
+# SGDT/SIDT and LGDT/LIDT: limit, then base (24 bits with 16-bit operands,
+# `high` above them: 0, or FFh on the 286).
+cdef inline void store_table_reg(CpuState* c, Insn* d, DescTable* t, int o32,
+                                 uint32_t high) noexcept nogil:
     wr16(c, d.seg, d.off, t.limit, d.amask)
-    wr32(c, d.seg, (d.off + 2) & d.amask, t.base if o32 else (t.base & 0x00FFFFFF), d.amask)
+    wr32(c, d.seg, (d.off + 2) & d.amask, t.base if o32 else (t.base & 0x00FFFFFF) | high, d.amask)
 
 cdef inline void load_table_reg(CpuState* c, Insn* d, DescTable* t, int o32) noexcept nogil:
     cdef uint32_t limit
@@ -99,11 +101,12 @@ cdef inline void load_table_reg(CpuState* c, Insn* d, DescTable* t, int o32) noe
     t.base = base
     t.limit = limit
 
-cdef inline void smsw(CpuState* c, Insn* d, int o32) noexcept nogil:
+# SMSW: CR0's low word; `ones` are bits that read as 1 (the 286's 4-15).
+cdef inline void smsw(CpuState* c, Insn* d, int o32, uint32_t ones) noexcept nogil:
     if d.mod == 3:
-        set_rv(c, d.rm, c.cr[0], o32)
+        set_rv(c, d.rm, c.cr[0] | ones, o32)
     else:
-        wr16(c, d.seg, d.off, c.cr[0], d.amask)
+        wr16(c, d.seg, d.off, c.cr[0] | ones, d.amask)
 
 # LMSW: loads PE MP EM TS; PE can be set, never cleared.
 cdef inline void lmsw(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
@@ -142,6 +145,8 @@ cdef void set_cr0(CpuState* c, uint32_t value) noexcept nogil:
     if (value ^ c.cr[0]) & 1:
         c.mode_switches += 1
         c.cpl = 0
+        if c.model == MODEL_286:    # real mode: POPF/IRET cannot set IOPL, NT
+            c.flags_writable16 = 0x7FD5 if value & 1 else 0x0FD5
     set_cr(c, 0, value)         # PE, PG, WP changes flush the TLB (paging.pxi)
     c.win_len = 0
 

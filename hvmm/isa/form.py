@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 
-MODELS = ("8086", "386", "686")   # C enum MODEL_<name>, in this order
+MODELS = ("8086", "286", "386", "686")   # C enum MODEL_<name> (core/state.pxi)
 # Models with 32-bit operands (the 0x66 prefix): the others get one
 # instantiation of their switch, with o32 = 0.
-OPERAND_SIZE_32 = {"8086": False, "386": True, "686": True}
+OPERAND_SIZE_32 = {"8086": False, "286": False, "386": True, "686": True}
 # Longest instruction in bytes (#GP(0) beyond), 0 for none: the 8086 takes
 # any run of prefixes.
-INSN_LIMIT = {"8086": 0, "386": 15, "686": 15}
-# LOCK before a form whose `lock` is False (or a register operand) is #UD.
-LOCK_UD = {"8086": False, "386": True, "686": True}
+INSN_LIMIT = {"8086": 0, "286": 10, "386": 15, "686": 15}
+# LOCK before a form whose `lock` is False (or a register operand) is #UD
+# (the 286 takes LOCK before anything).
+LOCK_UD = {"8086": False, "286": False, "386": True, "686": True}
 ALL = frozenset(MODELS)
 I8086 = frozenset({"8086"})
+I286 = frozenset({"286", "386", "686"})     # the 286 and the parts after it
+ONLY286 = frozenset({"286"})        # the 286 where the 386 differs
 I386 = frozenset({"386", "686"})    # the 386 and the parts after it
 ONLY386 = frozenset({"386"})        # the 386 (with a 387) where the 686 differs
 I686 = frozenset({"686"})           # Pentium Pro / II additions

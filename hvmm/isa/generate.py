@@ -395,12 +395,23 @@ def generate() -> str:
     out += ["# 1 if the model has 32-bit operands (a constant inside the templates).",
             "cdef inline int model_o32(int model) noexcept nogil:",
             "    return " + which(m for m in T.MODELS if T.OPERAND_SIZE_32[m]), "",
-            "# 1 if the model limits instruction length (table.INSN_LIMIT), and if it",
-            "# raises #UD for LOCK before a form that cannot be locked (table.LOCK_UD).",
-            "cdef inline int model_insn_limit(int model) noexcept nogil:",
-            "    return " + which(m for m in T.MODELS if T.INSN_LIMIT[m]), "",
+            "# The model's longest instruction (table.INSN_LIMIT; 0: no limit), and 1",
+            "# if it raises #UD for LOCK before a form that cannot be locked (table.LOCK_UD).",
+            "cdef inline int model_insn_limit(int model) noexcept nogil:"]
+    for m in T.MODELS:
+        if T.INSN_LIMIT[m]:
+            out += [f"    if model == MODEL_{m}:", f"        return {T.INSN_LIMIT[m]}"]
+    out += ["    return 0", "",
             "cdef inline int model_lock_ud(int model) noexcept nogil:",
             "    return " + which(m for m in T.MODELS if T.LOCK_UD[m]), "", ""]
+    out += ["# A model's tables and instruction-length limit, in its CpuState.",
+            "cdef void set_model_tables(CpuState* c) noexcept nogil:"]
+    for i, m in enumerate(T.MODELS):
+        out += [("    if" if i == 0 else "    elif") + f" c.model == MODEL_{m}:",
+                f"        c.prefixes = prefix_table_{m}",
+                f"        c.shapes = shape_table_{m}",
+                f"        c.insn_limit = {T.INSN_LIMIT[m]}"]
+    out += ["", ""]
     out += _instances()
     return "\n".join(out)
 

@@ -25,11 +25,11 @@ left (the loop's budget: faults and exits stop it). Anything longer is a
 from __future__ import annotations
 
 try:
-    from .form import (ALL, ARITH, FLAG_BITS, I386, I686, I8086, INSN_LIMIT, LOCK_UD,  # noqa: F401
-                       MODELS, ONLY386, OPERAND_SIZE_32, Form)
+    from .form import (ALL, ARITH, FLAG_BITS, I286, I386, I686, I8086, INSN_LIMIT, LOCK_UD,  # noqa: F401
+                       MODELS, ONLY286, ONLY386, OPERAND_SIZE_32, Form)
 except ImportError:                     # loaded as a top-level module (generate.py as a script)
-    from form import (ALL, ARITH, FLAG_BITS, I386, I686, I8086, INSN_LIMIT, LOCK_UD,  # type: ignore  # noqa: F401
-                      MODELS, ONLY386, OPERAND_SIZE_32, Form)
+    from form import (ALL, ARITH, FLAG_BITS, I286, I386, I686, I8086, INSN_LIMIT, LOCK_UD,  # type: ignore  # noqa: F401
+                      MODELS, ONLY286, ONLY386, OPERAND_SIZE_32, Form)
 
 ROWS: list[Form] = []
 
@@ -74,8 +74,8 @@ row(0x07, "POP", "ES", "pop_sreg(c, op >> 3, o32)", iced=_iced("POPW_ES", "POPD_
 row(0x17, "POP", "SS", "pop_ss(c, o32)", iced=_iced("POPW_SS", "POPD_SS"),
     note="no interrupt before the next instruction")
 row(0x1F, "POP", "DS", "pop_sreg(c, op >> 3, o32)", iced=_iced("POPW_DS", "POPD_DS"))
-row(0x0F, "POP", "CS", "pop_cs(c, d, &eip)", models=I8086, note="the 386 page escape on later parts")
-row(0x0F, "(0F page)", "", "", models=I386, escape=True, note="escape to the two-byte opcodes")
+row(0x0F, "POP", "CS", "pop_cs(c, d, &eip)", models=I8086, note="the 0F page escape on later parts")
+row(0x0F, "(0F page)", "", "", models=I286, escape=True, note="escape to the two-byte opcodes")
 for b, s in ((0x26, 0), (0x2E, 1), (0x36, 2), (0x3E, 3)):
     row(b, SREGS[s] + ":", prefix=f"PX_SEG + S_{SREGS[s]}")
 row(0x64, "FS:", prefix="PX_SEG + S_FS", models=I386)
@@ -83,10 +83,10 @@ row(0x65, "GS:", prefix="PX_SEG + S_GS", models=I386)
 row(0x66, "OPSIZE:", prefix="PX_OPSIZE", models=I386)
 row(0x67, "ADDRSIZE:", prefix="PX_ADDRSIZE", models=I386)
 row(0xF0, "LOCK", prefix="PX_LOCK")
-row(0xF1, "LOCK", prefix="PX_LOCK", models=I8086, note="undocumented alias of F0")
+row(0xF1, "LOCK", prefix="PX_LOCK", models=I8086 | ONLY286, note="undocumented alias of F0")
 row(0xF2, "REPNE", prefix="PX_REPNE")
 row(0xF3, "REP", prefix="PX_REP")
-for models, i8086 in ((I386, 0), (I8086, 1)):    # the 8086's BCD quirks: see bcd.pxi
+for models, i8086 in ((I286, 0), (I8086, 1)):    # the 8086's BCD quirks: see bcd.pxi
     row(0x27, "DAA", "", f"op_daa_das(c, 0, {i8086})", models=models, flags=ARITH, undefined="O")
     row(0x2F, "DAS", "", f"op_daa_das(c, 1, {i8086})", models=models, flags=ARITH, undefined="O")
     row(0x37, "AAA", "", f"op_aaa(c, {i8086})", models=models, flags=ARITH, undefined="OSZP",
@@ -103,7 +103,7 @@ for r in range(8):
     row(0x48 + r, "DEC", REGV[r], "set_rv(c, op & 7, alu_dec(c, get_rv(c, op & 7, o32), vmsb(o32)), o32)",
         flags="OSZAP", iced=_iced("DEC_R16", "DEC_R32"))
     if r == 4:
-        row(0x54, "PUSH", "eSP", "pushv(c, c.regs[op & 7], o32)", models=I386,
+        row(0x54, "PUSH", "eSP", "pushv(c, c.regs[op & 7], o32)", models=I286,
             iced=_iced("PUSH_R16", "PUSH_R32"))
         row(0x54, "PUSH", "SP", "push16(c, (c.regs[R_ESP] - 2) & 0xFFFF)", models=I8086,
             note="pushes the decremented SP")
@@ -122,29 +122,29 @@ CC = ("O", "NO", "B", "AE", "E", "NE", "BE", "A", "S", "NS", "P", "NP", "L", "GE
 for cc in range(16):
     row(0x60 + cc, "J" + CC[cc], "Jb", f"jcc_short(c, d, &eip, {cc})", models=I8086,
         note="alias of 7x")
-row(0x60, "PUSHA", "", "op_pusha(c, o32)", models=I386, iced=_iced("PUSHAW", "PUSHAD"))
-row(0x61, "POPA", "", "op_popa(c, o32)", models=I386, iced=_iced("POPAW", "POPAD"))
-row(0x62, "BOUND", "Gv,Ma", "bound(c, d, eip, left, o32)", models=I386, reg_form="#UD",
+row(0x60, "PUSHA", "", "op_pusha(c, o32)", models=I286, iced=_iced("PUSHAW", "PUSHAD"))
+row(0x61, "POPA", "", "op_popa(c, o32)", models=I286, iced=_iced("POPAW", "POPAD"))
+row(0x62, "BOUND", "Gv,Ma", "bound(c, d, eip, left, o32)", models=I286, reg_form="#UD",
     iced=_iced("BOUND_R16_M1616", "BOUND_R32_M3232"))
-row(0x63, "ARPL", "Ew,Gw", "op_arpl(c, d)", models=I386, pm_only=True, flags="Z",
+row(0x63, "ARPL", "Ew,Gw", "op_arpl(c, d)", models=I286, pm_only=True, flags="Z",
     iced=_iced("ARPL_RM16_R16"))
-row(0x68, "PUSH", "Iz", "pushv(c, fetchv(d, o32), o32)", models=I386,
+row(0x68, "PUSH", "Iz", "pushv(c, fetchv(d, o32), o32)", models=I286,
     iced=_iced("PUSH_IMM16", "PUSHD_IMM32"))
 row(0x69, "IMUL", "Gv,Ev,Iz",
     "set_rv(c, d.reg, imul_trunc(c, rmv_read(c, d, o32), fetchv(d, o32), o32), o32)",
-    models=I386, flags=ARITH, undefined="SZAP",
+    models=I286, flags=ARITH, undefined="SZAP",
     iced=_iced("IMUL_R16_RM16_IMM16", "IMUL_R32_RM32_IMM32"))
-row(0x6A, "PUSH", "Ib", "pushv(c, sx8(fetch8(d)), o32)", models=I386,
+row(0x6A, "PUSH", "Ib", "pushv(c, sx8(fetch8(d)), o32)", models=I286,
     iced=_iced("PUSHW_IMM8", "PUSHD_IMM8"))
 row(0x6B, "IMUL", "Gv,Ev,Ib",
     "set_rv(c, d.reg, imul_trunc(c, rmv_read(c, d, o32), sx8(fetch8(d)), o32), o32)",
-    models=I386, flags=ARITH, undefined="SZAP",
+    models=I286, flags=ARITH, undefined="SZAP",
     iced=_iced("IMUL_R16_RM16_IMM8", "IMUL_R32_RM32_IMM8"))
-row(0x6C, "INSB", "", "string_io(c, d, left, 0, 1)", models=I386, iced=_iced("INSB_M8_DX"))
-row(0x6D, "INS", "", "string_io(c, d, left, 0, vsize(o32))", models=I386,
+row(0x6C, "INSB", "", "string_io(c, d, left, 0, 1)", models=I286, iced=_iced("INSB_M8_DX"))
+row(0x6D, "INS", "", "string_io(c, d, left, 0, vsize(o32))", models=I286,
     iced=_iced("INSW_M16_DX", "INSD_M32_DX"))
-row(0x6E, "OUTSB", "", "string_io(c, d, left, 1, 1)", models=I386, iced=_iced("OUTSB_DX_M8"))
-row(0x6F, "OUTS", "", "string_io(c, d, left, 1, vsize(o32))", models=I386,
+row(0x6E, "OUTSB", "", "string_io(c, d, left, 1, 1)", models=I286, iced=_iced("OUTSB_DX_M8"))
+row(0x6F, "OUTS", "", "string_io(c, d, left, 1, vsize(o32))", models=I286,
     iced=_iced("OUTSW_DX_M16", "OUTSD_DX_M32"))
 
 # ---- Jcc rel8: one case per condition, so cond() folds to one test -------------
@@ -176,18 +176,22 @@ row(0x89, "MOV", "Ev,Gv", "rmv_write(c, d, get_rv(c, d.reg, o32), o32)",
 row(0x8A, "MOV", "Gb,Eb", "set_r8(c, d.reg, rm8_read(c, d))", iced=_iced("MOV_R8_RM8"))
 row(0x8B, "MOV", "Gv,Ev", "set_rv(c, d.reg, rmv_read(c, d, o32), o32)",
     iced=_iced("MOV_R16_RM16", "MOV_R32_RM32"))
+row(0x8C, "MOV", "Ew,Sw", "mov_ev_sreg(c, d, eip, left, d.reg | ((d.reg & 4) << 1), o32)",
+    models=ONLY286, note="sreg 4-7 #UD (no FS, GS)")
 row(0x8C, "MOV", "Ev,Sw", "mov_ev_sreg(c, d, eip, left, d.reg, o32)", models=I386,
     iced=_iced("MOV_RM16_SREG", "MOV_R32M16_SREG"))
 row(0x8C, "MOV", "Ew,Sw", "mov_ev_sreg(c, d, eip, left, d.reg & 3, o32)", models=I8086,
     note="sreg field is 2 bits")
-row(0x8D, "LEA", "Gv,M", "set_rv(c, d.reg, d.off, o32)", models=I386, reg_form="#UD",
+row(0x8D, "LEA", "Gv,M", "set_rv(c, d.reg, d.off, o32)", models=I286, reg_form="#UD",
     iced=_iced("LEA_R16_M", "LEA_R32_M"))
 row(0x8D, "LEA", "Gv,M", "set_rv(c, d.reg, d.off, o32)", models=I8086, reg_form="ignored")
+row(0x8E, "MOV", "Sw,Ew", "mov_sreg_ew(c, d, &eip, left, d.reg | ((d.reg & 4) << 1), 0)",
+    models=ONLY286, note="MOV CS and sreg 4-7 #UD (no FS, GS)")
 row(0x8E, "MOV", "Sw,Ew", "mov_sreg_ew(c, d, &eip, left, d.reg, 0)", models=I386,
     iced=_iced("MOV_SREG_RM16"), note="MOV CS is #UD")
 row(0x8E, "MOV", "Sw,Ew", "mov_sreg_ew(c, d, &eip, left, d.reg & 3, 1)", models=I8086,
     note="sreg field is 2 bits; MOV CS jumps")
-row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, reg=0, models=I386,
+row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, reg=0, models=I286,
     iced=_iced("POP_RM16", "POP_RM32"), note="the address uses the popped SP; reg 1-7 #UD")
 row(0x8F, "POP", "Ev", "pop_ev(c, d, o32)", modrm=False, models=I8086,
     note="the address uses the popped SP; the reg field is ignored")
@@ -198,6 +202,8 @@ row(0x98, "CBW", "", "cbw(c, o32)", iced=_iced("CBW", "CWDE"))
 row(0x99, "CWD", "", "cwd(c, o32)", iced=_iced("CWD", "CDQ"))
 row(0x9A, "CALL", "Ap", "call_far_ptr(c, d, &eip, left, o32)", iced=_iced("CALL_PTR1616", "CALL_PTR1632"))
 row(0x9B, "WAIT", "", "pass", models=I8086, note="no coprocessor to wait for")
+row(0x9B, "WAIT", "", "wait_286(c, d, eip)", models=ONLY286,
+    note="no coprocessor: #NM with MSW.MP and TS")
 row(0x9B, "WAIT", "", "fwait(c, d, eip, left)", models=I386,
     note="#NM with CR0.MP and TS; a pending x87 exception: #MF or FERR#")
 row(0x9C, "PUSHF", "", "pushf(c, o32)", iced=_iced("PUSHFW", "PUSHFD"))
@@ -249,7 +255,9 @@ SHIFTS = ("ROL", "ROR", "RCL", "RCR", "SHL", "SHR", None, "SAR")
 def _shift_rows(opc, operands, count, iced_suffix):
     byte = operands.startswith("Eb")
     for r, mn in enumerate(SHIFTS):
-        for models, i8086 in ((I386, 0), (I8086, 1)):
+        # (the 286's SHR: OF 0 for counts above 1, shift_op's i8086 = 2)
+        variants = ((ONLY286, 2), (I386, 0), (I8086, 1)) if mn == "SHR" else ((I286, 0), (I8086, 1))
+        for models, i8086 in variants:
             if opc in (0xC0, 0xC1) and models == I8086:
                 continue
             name = mn or ("SAL" if i8086 == 0 else "SETMO")
@@ -268,8 +276,10 @@ def _shift_rows(opc, operands, count, iced_suffix):
                 fl["undefined"] = "" if rot else "A"
             note = "alias of SHL" if name == "SAL" else (
                 "sets all ones (8086)" if name == "SETMO" else "")
-            if i8086 and name != "SETMO":
+            if i8086 == 1 and name != "SETMO":
                 note = "count not masked to 5 bits"
+            elif i8086 == 2 and iced_suffix != "1":
+                note = "OF 0 for counts above 1"
             row(opc, name, operands, body, reg=r, models=models, iced=iced, note=note, **fl)
 
 
@@ -279,24 +289,24 @@ row(0xC0, "RET", "Iw", "ret_near(c, d, &eip, fetch16(d), o32)", models=I8086, no
 row(0xC1, "RET", "", "ret_near(c, d, &eip, 0, o32)", models=I8086, note="alias of C3")
 row(0xC2, "RET", "Iw", "ret_near(c, d, &eip, fetch16(d), o32)", iced=_iced("RETNW_IMM16", "RETND_IMM16"))
 row(0xC3, "RET", "", "ret_near(c, d, &eip, 0, o32)", iced=_iced("RETNW", "RETND"))
-row(0xC4, "LES", "Gv,Mp", "load_far_pointer(c, d, S_ES, o32)", models=I386, reg_form="#UD",
+row(0xC4, "LES", "Gv,Mp", "load_far_pointer(c, d, S_ES, o32)", models=I286, reg_form="#UD",
     iced=_iced("LES_R16_M1616", "LES_R32_M1632"))
 row(0xC4, "LES", "Gv,Mp", "load_far_pointer(c, d, S_ES, o32)", models=I8086, reg_form="ignored")
-row(0xC5, "LDS", "Gv,Mp", "load_far_pointer(c, d, S_DS, o32)", models=I386, reg_form="#UD",
+row(0xC5, "LDS", "Gv,Mp", "load_far_pointer(c, d, S_DS, o32)", models=I286, reg_form="#UD",
     iced=_iced("LDS_R16_M1616", "LDS_R32_M1632"))
 row(0xC5, "LDS", "Gv,Mp", "load_far_pointer(c, d, S_DS, o32)", models=I8086, reg_form="ignored")
-row(0xC6, "MOV", "Eb,Ib", "rm8_write(c, d, fetch8(d))", reg=0, models=I386,
+row(0xC6, "MOV", "Eb,Ib", "rm8_write(c, d, fetch8(d))", reg=0, models=I286,
     iced=_iced("MOV_RM8_IMM8"), note="reg 1-7 #UD")
 row(0xC6, "MOV", "Eb,Ib", "rm8_write(c, d, fetch8(d))", models=I8086,
     note="the reg field is ignored")
-row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)", reg=0, models=I386,
+row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)", reg=0, models=I286,
     iced=_iced("MOV_RM16_IMM16", "MOV_RM32_IMM32"), note="reg 1-7 #UD")
 row(0xC7, "MOV", "Ev,Iz", "rmv_write(c, d, fetchv(d, o32), o32)", models=I8086,
     note="the reg field is ignored")
-row(0xC8, "ENTER", "Iw,Ib", "enter(c, d, o32)", models=I386,
+row(0xC8, "ENTER", "Iw,Ib", "enter(c, d, o32)", models=I286,
     iced=_iced("ENTERW_IMM16_IMM8", "ENTERD_IMM16_IMM8"))
 row(0xC8, "RETF", "Iw", "ret_far(c, d, &eip, left, fetch16(d), o32)", models=I8086, note="alias of CA")
-row(0xC9, "LEAVE", "", "op_leave(c, o32)", models=I386, iced=_iced("LEAVEW", "LEAVED"))
+row(0xC9, "LEAVE", "", "op_leave(c, o32)", models=I286, iced=_iced("LEAVEW", "LEAVED"))
 row(0xC9, "RETF", "", "ret_far(c, d, &eip, left, 0, o32)", models=I8086, note="alias of CB")
 row(0xCA, "RETF", "Iw", "ret_far(c, d, &eip, left, fetch16(d), o32)", iced=_iced("RETFW_IMM16", "RETFD_IMM16"))
 row(0xCB, "RETF", "", "ret_far(c, d, &eip, left, 0, o32)", iced=_iced("RETFW", "RETFD"))
@@ -310,7 +320,7 @@ _shift_rows(0xD0, "Eb,1", "1", "1")
 _shift_rows(0xD1, "Ev,1", "1", "1")
 _shift_rows(0xD2, "Eb,CL", "c.regs[R_ECX] & 0xFF", "CL")
 _shift_rows(0xD3, "Ev,CL", "c.regs[R_ECX] & 0xFF", "CL")
-for models, i8086 in ((I386, 0), (I8086, 1)):    # the 8086 sets SF ZF PF before #DE
+for models, i8086 in ((I286, 0), (I8086, 1)):    # the 8086 sets SF ZF PF before #DE
     row(0xD4, "AAM", "Ib", f"if op_aam(c, fetch8(d), {i8086}): raise_fault(c, d, eip, VEC_DE)",
         models=models, flags=ARITH, undefined="OAC",
         note="divisor 0: SF ZF PF as for a zero result, then #DE" if i8086 else "")
@@ -321,6 +331,8 @@ row(0xD7, "XLAT", "", "set_r8(c, 0, rd8(c, seg_of(d), (c.regs[R_EBX] + (c.regs[R
 for k in range(8):
     row(0xD8 + k, "ESC", "M", "pass", models=I8086, modrm=True,
         note="coprocessor escape: no coprocessor answers")
+    row(0xD8 + k, "ESC", "M", "esc_286(c, d, eip)", models=ONLY286, modrm=True,
+        note="no coprocessor: #NM with MSW.EM or TS")
     # The x87 (core/fpu*.pxi): one out-of-line helper decodes the rest.
     row(0xD8 + k, "ESC", "", "fpu_esc(c, d, eip, left, op, FPU_387)", models=ONLY386,
         modrm=True, note="387: x87 without FCMOVcc/FCOMI")
@@ -357,7 +369,7 @@ GRP3 = ((0, "TEST"), (1, "TEST"), (2, "NOT"), (3, "NEG"), (4, "MUL"), (5, "IMUL"
 for r, mn in GRP3:
     signed = "1" if mn in ("IMUL", "IDIV") else "0"
     # only the signed forms differ: the 8086 negates their result under REP
-    for models, neg in (((I386, "0"), (I8086, "d.rep != 0")) if signed == "1" else ((ALL, "0"),)):
+    for models, neg in (((I286, "0"), (I8086, "d.rep != 0")) if signed == "1" else ((ALL, "0"),)):
         negate = neg if signed == "1" else "0"
         i8086 = 1 if signed == "1" and neg != "0" else 0
         note = "a REP prefix negates the result (8086)" if i8086 else ""
@@ -411,12 +423,12 @@ row(0xFF, "CALL", "Mp", "far_mem(c, d, &eip, left, 1, o32)", reg=3, reg_form="#U
 row(0xFF, "JMP", "Ev", "jump_to(d, &eip, rmv_read(c, d, o32))", reg=4, iced=_iced("JMP_RM16", "JMP_RM32"))
 row(0xFF, "JMP", "Mp", "far_mem(c, d, &eip, left, 0, o32)", reg=5, reg_form="#UD",
     iced=_iced("JMP_M1616", "JMP_M1632"))
-row(0xFF, "PUSH", "Ev", "pushv(c, rmv_read(c, d, o32), o32)", reg=6, models=I386,
+row(0xFF, "PUSH", "Ev", "pushv(c, rmv_read(c, d, o32), o32)", reg=6, models=I286,
     iced=_iced("PUSH_RM16", "PUSH_RM32"))
 row(0xFF, "PUSH", "Ev", "push_ev_8086(c, d)", reg=6, models=I8086, note="PUSH SP pushes SP - 2")
 row(0xFF, "PUSH", "Ev", "push_ev_8086(c, d)", reg=7, models=I8086, note="alias of /6")
 
-# ---- the two-byte page (386) --------------------------------------------------------
+# ---- the two-byte page (286: 0F 00-03 and 06; 386) --------------------------------------------------------
 GRP6 = ((0, "SLDT", "Ew", "store_selector(c, d, c.ldtr.sel, o32)", ""),
         (1, "STR", "Ew", "store_selector(c, d, c.tr.sel, o32)", ""),
         (2, "LLDT", "Ew", "op_lldt(c, rm16_read(c, d))", ""),
@@ -424,19 +436,26 @@ GRP6 = ((0, "SLDT", "Ew", "store_selector(c, d, c.ldtr.sel, o32)", ""),
         (4, "VERR", "Ew", "op_verify(c, rm16_read(c, d), 0)", "Z"),
         (5, "VERW", "Ew", "op_verify(c, rm16_read(c, d), 1)", "Z"))
 for r, mn, opnd, body, fl in GRP6:
-    row(0x100, mn, opnd, body, reg=r, models=I386, pm_only=True, flags=fl)
-row(0x102, "LAR", "Gv,Ew", "op_lar_lsl(c, rm16_read(c, d), d.reg, 0, o32)", models=I386, pm_only=True, flags="Z")
-row(0x103, "LSL", "Gv,Ew", "op_lar_lsl(c, rm16_read(c, d), d.reg, 1, o32)", models=I386, pm_only=True, flags="Z")
-GRP7 = ((0, "SGDT", "Ms", "store_table_reg(c, d, &c.gdtr, o32)", "#UD"),
-        (1, "SIDT", "Ms", "store_table_reg(c, d, &c.idtr, o32)", "#UD"),
+    row(0x100, mn, opnd, body, reg=r, models=I286, pm_only=True, flags=fl)
+row(0x102, "LAR", "Gv,Ew", "op_lar_lsl(c, rm16_read(c, d), d.reg, 0, o32)", models=I286, pm_only=True, flags="Z")
+row(0x103, "LSL", "Gv,Ew", "op_lar_lsl(c, rm16_read(c, d), d.reg, 1, o32)", models=I286, pm_only=True, flags="Z")
+# (the 286 stores a 24-bit base with FFh above it, and its MSW reads bits
+# 4-15 as ones)
+GRP7 = ((0, "SGDT", "Ms", "store_table_reg(c, d, &c.gdtr, o32, {hi})", "#UD"),
+        (1, "SIDT", "Ms", "store_table_reg(c, d, &c.idtr, o32, {hi})", "#UD"),
         (2, "LGDT", "Ms", "load_table_reg(c, d, &c.gdtr, o32)", "#UD"),
         (3, "LIDT", "Ms", "load_table_reg(c, d, &c.idtr, o32)", "#UD"),
-        (4, "SMSW", "Ew", "smsw(c, d, o32)", "ok"),
+        (4, "SMSW", "Ew", "smsw(c, d, o32, {msw})", "ok"),
         (6, "LMSW", "Ew", "lmsw(c, d, left)", "ok"),
         (7, "INVLPG", "M", "invlpg(c, d)", "#UD"))
 for r, mn, opnd, body, rf in GRP7:
-    row(0x101, mn, opnd, body, reg=r, models=I386, reg_form=rf)
-row(0x106, "CLTS", "", "clts(c)", models=I386)
+    if "{" in body:
+        row(0x101, mn, opnd, body.format(hi="0xFF000000u", msw="0xFFF0"), reg=r, models=ONLY286,
+            reg_form=rf, note="base bits 24-31 stored as ones" if r < 2 else "reads 0xFFF0 | PE MP EM TS")
+        row(0x101, mn, opnd, body.format(hi="0", msw="0"), reg=r, models=I386, reg_form=rf)
+    else:
+        row(0x101, mn, opnd, body, reg=r, models=I386 if r == 7 else I286, reg_form=rf)
+row(0x106, "CLTS", "", "clts(c)", models=I286)
 row(0x108, "INVD", "", "priv_check(c)", models=I386, note="no caches")
 row(0x109, "WBINVD", "", "priv_check(c)", models=I386, note="no caches")
 row(0x10B, "UD2", "", "raise_fault(c, d, eip, VEC_UD)", models=I386)
