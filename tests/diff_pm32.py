@@ -61,7 +61,7 @@ import dataclasses
 import struct
 
 from diff_common import CODE_SLOT, DATA_HI, DATA_LO, GPR_NAMES, SEG_NAMES, Case
-from diff_runners import Result, compare, unicorn_engine
+from diff_runners import Result, compare, unicorn_engine, unicorn_step
 
 GDT = 0x8000
 GDT_LIMIT = 0x2407          # up to the SS descriptor at 2400h
@@ -220,7 +220,6 @@ class UnicornPm32:
         return res
 
     def _run(self, case: Case) -> Pm32Result:
-        import unicorn
         U = self.U
         if case.eip in self.seen:
             self._new()
@@ -235,17 +234,7 @@ class UnicornPm32:
             uc.reg_write(i, v)
         uc.reg_write(U.UC_X86_REG_EFLAGS, case.eflags)
         self._intr = []
-        fault = error = None
-        try:
-            if case.rep:
-                uc.emu_start(case.eip, case.eip + len(case.insn), 0, 2_000_000)
-            else:
-                uc.emu_start(case.eip, 0xFFFFFFFF, 0, 1)
-        except unicorn.UcError as e:
-            if e.errno == unicorn.UC_ERR_INSN_INVALID:
-                fault = 6
-            else:
-                error = f"unicorn: {e}"
+        fault, error = unicorn_step(uc, case.eip, len(case.insn), case.rep, rep_count=2_000_000)
         if self._intr:
             fault = self._intr[0]
         eip = uc.reg_read(U.UC_X86_REG_EIP) & 0xFFFFFFFF

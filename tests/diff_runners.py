@@ -16,6 +16,25 @@ from diff_common import (
 # results
 
 
+def unicorn_step(uc, start: int, length: int, rep: bool, timeout_us: int = 0,
+                 rep_count: int = 0):
+    """Run one instruction (a REP one to its end, within timeout_us and
+    rep_count, 0 for none) from `start`: (6 for an invalid opcode or None,
+    an error text or None)."""
+    import unicorn
+
+    try:
+        if rep:
+            uc.emu_start(start, start + length, timeout_us, rep_count)
+        else:
+            uc.emu_start(start, 0xFFFFFFFF, timeout_us, 1)
+    except unicorn.UcError as e:
+        if e.errno == unicorn.UC_ERR_INSN_INVALID:
+            return 6, None
+        return None, f"unicorn: {e}"
+    return None, None
+
+
 def unicorn_engine(mode, runner, mem_size=MEM_SIZE):
     """A Unicorn x86 engine in `mode` with `mem_size` bytes mapped at 0 that
     stops at an interrupt or exception, recording its vector in
@@ -67,7 +86,6 @@ class UnicornRef:
         self.seen_slots = set()
 
     def run(self, case: Case) -> Result:
-        import unicorn
         U = self.U
         lin = case.linear
         if lin in self.seen_slots:
@@ -83,18 +101,7 @@ class UnicornRef:
         uc.reg_write(U.UC_X86_REG_EFLAGS, case.eflags)
         uc.reg_write(U.UC_X86_REG_EIP, case.eip)
         self._intr = []
-        error = None
-        fault = None
-        try:
-            if case.rep:
-                uc.emu_start(lin, lin + len(case.insn), 2_000_000, 0)
-            else:
-                uc.emu_start(lin, 0xFFFFFFFF, 2_000_000, 1)
-        except unicorn.UcError as e:
-            if e.errno == unicorn.UC_ERR_INSN_INVALID:
-                fault = 6
-            else:
-                error = f"unicorn: {e}"
+        fault, error = unicorn_step(uc, lin, len(case.insn), case.rep, timeout_us=2_000_000)
         if self._intr:
             fault = self._intr[0]
         reset = fault is not None or error is not None
