@@ -260,7 +260,7 @@ cdef class Cpu(CpuDevices):
         cdef IoExit* io = &self.dv.io
         detail = ""
         if r == EXIT_UNIMPLEMENTED:
-            detail = "protected mode is not implemented yet (CR0.PE set)"
+            detail = "a transfer hvmm does not model"
         elif r == EXIT_INVALID_OPCODE:
             detail = "invalid opcode"
         elif r == EXIT_TRIPLE_FAULT:

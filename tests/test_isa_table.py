@@ -49,7 +49,19 @@ def test_switch_compiles_to_jump_tables():
     switch = text[text.index("cdef inline int execute_"):text.index("cdef inline int execute(")]
     tests = re.findall(r"\b(?:op|d\.reg)\s*(==|!=|<=|>=|<(?![<=])|>(?![>=]))", switch)
     assert tests and set(tests) == {"=="}
-    assert "c.model" not in switch and "MODEL_" not in switch
+    # The only model tests are the generator's, for hot rows of a sharing
+    # model (one compare inline instead of an out-of-line split helper),
+    # each followed by that row's body and #UD for the other models.
+    hot_bodies = {f.body for f in T.forms() if f.hot}
+    assert hot_bodies
+    lines = switch.split("\n")
+    model_tests = [i for i, line in enumerate(lines) if "MODEL_" in line or "c.model" in line]
+    for i in model_tests:
+        assert re.fullmatch(r"\s*if c\.model == MODEL_\w+:", lines[i]), lines[i]
+        body = [lines[i + 1].strip(), lines[i + 2].strip()]
+        assert hot_bodies & set(body), body
+        assert "VEC_UD" in lines[i + 4] or "VEC_UD" in lines[i + 3], lines[i:i + 5]
+    assert len(model_tests) == len({f.body for f in T.forms() if f.hot})
     for m in generate.instantiated():
         assert f"cdef inline int execute_{m}(" in text
         assert f"cdef int run_loop_{m}(" in text

@@ -10,7 +10,7 @@
 
 cdef enum:
     PM_OK = 0
-    PM_UNIMPLEMENTED = 1    # (virtual-8086 mode: not built yet)
+    PM_UNIMPLEMENTED = 1    # a transfer not modelled (none is left today)
 
 # A stack being written or read before the transfer commits it: accesses
 # outside the segment raise #SS(err).

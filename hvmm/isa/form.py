@@ -45,6 +45,7 @@ class Form:
     prefix: str | None = None   # a prefix byte: its PX_ kind (no body)
     escape: bool = False        # the 0x0F byte: escape to the two-byte page
     iced: tuple = ()            # iced-x86 Code names of this form (differential suite)
+    hot: bool = False           # in a shared switch, tested by model inline, not split out
     note: str = ""
 
     @property

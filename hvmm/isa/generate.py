@@ -166,7 +166,14 @@ def _page(model: str, page: int, splits: dict | None = None) -> list[str]:
         else:
             codes = {m: _opcode_code(per_model[m], m) if m in per_model else UD for m in members}
             code = codes[model]
-            if len(set(codes.values())) > 1:
+            hot = [m for m in members if m in per_model and per_model[m][0].hot]
+            if len(set(codes.values())) > 1 and hot and all(
+                    codes[m] == UD for m in members if m not in hot):
+                # a hot opcode only some models have: their model test
+                # inline (a compare), the others' #UD
+                code = "\n".join(
+                    _chain([([m], codes[m]) for m in hot], "c.model", lambda m: f"MODEL_{m}", UD))
+            elif len(set(codes.values())) > 1:
                 # every such opcode of the page goes through one call site
                 # (each out-of-line call in the loop costs it registers)
                 name = f"split_page{page}"
