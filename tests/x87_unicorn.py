@@ -279,6 +279,7 @@ class Tally:
         self.cases = collections.Counter()
         self.agree = collections.Counter()
         self.by_field = collections.defaultdict(collections.Counter)
+        self.only_c1 = collections.Counter()
         self.detail = collections.Counter()
         self.unmasked = collections.Counter()
 
@@ -295,6 +296,7 @@ class Tally:
             return True
         f = fields(want, got)
         for row in rows:
+            self.only_c1[row] += f == {"C1"}
             for g in {group_of(x) for x in f}:
                 self.by_field[row][g] += 1
         for x in f:
@@ -311,17 +313,18 @@ class Tally:
         kinds = ["kind: " + k for k in KIND_ORDER]
         out = []
         for title, order in (("family", fams + ["all"]), ("operands (the most unusual)", kinds)):
-            out += ["| " + title + " | cases | Unicorn = host | " + " | ".join(groups) + " |",
-                    "|---" * (3 + len(groups)) + "|"]
+            out += ["| " + title + " | cases | Unicorn = host | only C1 differs | " + " | ".join(groups)
+                    + " |", "|---" * (4 + len(groups)) + "|"]
             for row in order:
                 if row == "all":
                     n, a = sum(self.cases[f] for f in fams), sum(self.agree[f] for f in fams)
+                    c1 = sum(self.only_c1[f] for f in fams)
                     cells = [sum(self.by_field[f][g] for f in fams) for g in groups]
                 else:
-                    n, a = self.cases[row], self.agree[row]
+                    n, a, c1 = self.cases[row], self.agree[row], self.only_c1[row]
                     cells = [self.by_field[row][g] for g in groups]
                 if n:
-                    out.append(f"| {row.removeprefix('kind: ')} | {n} | {a} ({100 * a / n:.1f}%) | "
+                    out.append(f"| {row.removeprefix('kind: ')} | {n} | {a} ({100 * a / n:.1f}%) | {c1} | "
                                + " | ".join(str(v) if v else "" for v in cells) + " |")
             out.append("")
         u = self.unmasked
@@ -334,8 +337,8 @@ class Tally:
         return "\n".join(out)
 
 
-def three_way(host, cases, batch: int = 250, tally: Tally | None = None):
-    """Run the cases on the host, hvmm (686) and Unicorn; return (tally,
+def three_way(host, cases, model: str = "686", batch: int = 250, tally: Tally | None = None):
+    """Run the cases on the host, hvmm (`model`) and Unicorn; return (tally,
     hvmm-vs-host failures, hvmm-vs-Unicorn failures where Unicorn agrees
     with the host)."""
     tally = tally or Tally()
@@ -344,7 +347,7 @@ def three_way(host, cases, batch: int = 250, tally: Tally | None = None):
     for k in range(0, len(cases), batch):
         o32 = (k // batch) % 2 == 0
         part = cases[k:k + batch]
-        hv = X.run_hvmm(part, model="686", o32=o32)
+        hv = X.run_hvmm(part, model=model, o32=o32)
         uc = run_unicorn(part, o32=o32)
         for case, w, h, u in zip(part, want[k:k + batch], hv, uc):
             d = X.compare(case, w, h)
