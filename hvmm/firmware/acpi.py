@@ -10,9 +10,11 @@ PCI bus) with the PIIX3's ISA bridge below it and, under that, the ISA
 devices the kernel component models (PIC, PIT, speaker, RTC, 8042 with
 its keyboard and mouse, COM1, the x87's port F0h), each with the ports
 and IRQ it really decodes, so a kernel's PnP drivers bind to them. There
-is no _PRT: the PIIX3's PIRQ routers stay off (80h) and a Python PCI
-device drives a fixed ISA IRQ, the one in its interrupt line register,
-which is what Linux uses when a function has no _PRT entry.
+is no _PRT: the chipset's functions use no PCI interrupt pin, the PIIX3's
+PIRQ routers stay off (80h), and a Python PCI device drives a fixed ISA
+IRQ, the one in its interrupt line register, which Linux falls back to
+(after a "can't derive routing for PCI INT A" warning) when a function
+has no _PRT entry.
 
 There is no MADT: hvmm has no local APIC or I/O APIC, and a MADT would
 send the kernel to them; without one it keeps the 8259 PICs. SCI is IRQ 9.

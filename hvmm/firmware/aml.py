@@ -1,9 +1,9 @@
 """Just enough of an AML encoder (ACPI 6.4, chapter 20; resource
 descriptors, 6.4) to write a static DSDT: scopes, devices, named integers,
-strings, packages and resource templates. Each function returns the bytes
+packages and resource templates. Each function returns the bytes
 of one AML term; nesting them reads like the ASL they stand for:
 
-    device("RTC", name("_HID", eisa_id("PNP0B00")),
+    device("RTC", name("_HID", dword(eisa_id("PNP0B00"))),
            name("_CRS", resources(io(0x70, 2), irq(8))))
 
 is `Device (RTC) { Name (_HID, EisaId ("PNP0B00")) Name (_CRS,
@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 ZERO_OP, ONE_OP, BYTE_PREFIX, WORD_PREFIX, DWORD_PREFIX = 0x00, 0x01, 0x0A, 0x0B, 0x0C
-STRING_PREFIX, NAME_OP, SCOPE_OP, BUFFER_OP, PACKAGE_OP = 0x0D, 0x08, 0x10, 0x11, 0x12
+NAME_OP, SCOPE_OP, BUFFER_OP, PACKAGE_OP = 0x08, 0x10, 0x11, 0x12
 EXT_OP_PREFIX, DEVICE_OP = 0x5B, 0x82
 ROOT_CHAR = 0x5C                    # '\'
 
@@ -63,10 +63,6 @@ def dword(value: int) -> bytes:
     return bytes([DWORD_PREFIX]) + struct.pack("<I", value)
 
 
-def string(text: str) -> bytes:
-    return bytes([STRING_PREFIX]) + text.encode("ascii") + b"\0"
-
-
 def eisa_id(text: str) -> int:
     """EisaId("PNP0B00"): three letters in 5 bits each and four hex digits,
     stored big endian (so "PNP0A03" is the integer 0x030AD041)."""
@@ -77,7 +73,7 @@ def eisa_id(text: str) -> int:
 
 
 def name(seg: str, value: bytes) -> bytes:
-    """Name (seg, value): `value` is already encoded (integer(), string(), ...)."""
+    """Name (seg, value): `value` is already encoded (integer(), package(), ...)."""
     return bytes([NAME_OP]) + name_seg(seg) + value
 
 
