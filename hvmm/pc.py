@@ -54,7 +54,8 @@ class PC(Machine):
     ``debug_stream``, ``realtime``: as for Machine.  ``cdrom``: an ISO
     image (path or ``hvmm.disks.CdImage``) in an ATAPI drive, the secondary
     IDE master (for a kernel's driver; the BIOS does not boot it).  ``acpi``: the ACPI
-    tables at E0000h (hvmm.firmware.acpi; with our BIOS, not on the 8086).
+    tables at E0000h (hvmm.firmware.acpi) and the SMBIOS tables
+    (hvmm.firmware.smbios; with our BIOS, not on the 8086).
     """
 
     def __init__(self, floppy=None, cpu="386", memory_mb=None, *, hda=None, hdb=None, cdrom=None,
@@ -76,13 +77,14 @@ class PC(Machine):
         # also decoded at the top of the 4 GiB space (the 8086 has no such
         # addresses).
         rom_base = (1 << 20) - len(rom)
+        if acpi and bios is None and cpu != "8086" and len(self.cpu.memory) > 1 << 20:
+            from hvmm.firmware import acpi as acpi_tables, smbios
+
+            acpi_tables.install(self.cpu)
+            rom = smbios.install(self.cpu, rom)     # its entry point is in the ROM
         self.cpu.map_rom(rom_base, rom)
         if cpu != "8086":
             self.cpu.alias_rom((1 << 32) - len(rom), rom_base, len(rom))
-        if acpi and bios is None and cpu != "8086" and len(self.cpu.memory) > 1 << 20:
-            from hvmm.firmware.acpi import install
-
-            install(self.cpu)
         # A BIOS is there: an invalid opcode is #UD to the guest (INT 6), as
         # on hardware (software probes for instructions this way).
         self.cpu.invalid_opcode_exits = False

@@ -5,6 +5,7 @@ import pytest
 
 from hvmm import guest_image
 from hvmm.errors import ConfigError
+from hvmm.firmware.smbios import ENTRY_OFFSET
 from hvmm.pc import PC
 
 
@@ -42,7 +43,13 @@ def test_rom_at_top_of_1mib_and_4gib(size):
 def test_our_bios_is_aliased_on_386_not_8086():
     bios = guest_image("bios")
     pc = PC()
-    assert pc.cpu.read_linear(0xFFFF0000, 0x10000) == bios
+    rom = pc.cpu.read_linear(0xF0000, 0x10000)
+    assert pc.cpu.read_linear(0xFFFF0000, 0x10000) == rom
+    # our BIOS, with the SMBIOS entry point in the padding below the reset
+    # vector (hvmm/firmware/smbios.py)
+    slot = slice(ENTRY_OFFSET, ENTRY_OFFSET + 32)
+    assert rom[slot].startswith(b"_SM_") and bios[slot] == b"\xff" * 32
+    assert rom[:slot.start] + rom[slot.stop:] == bios[:slot.start] + bios[slot.stop:]
     pc8086 = PC(cpu="8086")
     assert pc8086.cpu.read_linear(0xF0000, 0x10000) == bios
 

@@ -251,16 +251,19 @@ CODE_SEG, DATA_SEG = 0x1000, 0x2000
 RECORD = 108 + 16 + 108 + 2
 
 
-def run_hvmm(cases, model: str = "686", o32: bool = True):
-    """The cases as one real-mode guest program; results as run_host's."""
-    from hvmm._core import Cpu
-    cpu = Cpu(memory_size=1 << 20, model=model, devices=False)
+def guest_program(cases, o32: bool = True):
+    """The cases as one real-mode guest program: (code at CODE_SEG:0, data
+    at DATA_SEG:0, each case's code offsets). Per case: load the flags,
+    FRSTOR the state (32- or 16-bit image), run the instruction, FNSAVE,
+    PUSHF; the program ends with HLT."""
     code = bytearray()
     data = bytearray(RECORD * len(cases))
     size = 108 if o32 else 94
     pre = b"\x66" if o32 else b""
+    starts = []
     for i, (op, modrm, state, mem, fl) in enumerate(cases):
         base = RECORD * i
+        starts.append(len(code))
         if o32:
             img = state[:12] + bytes(16) + state[28:]
         else:
@@ -277,6 +280,29 @@ def run_hvmm(cases, model: str = "686", o32: bool = True):
         code += b"\x9c\x8f\x06" + struct.pack("<H", base + 232)                 # pushf; pop [flags]
     code += b"\xf4"
     assert len(code) < 0x10000 and len(data) <= 0x10000
+    return bytes(code), bytes(data), starts
+
+
+def program_results(data: bytes, n: int, o32: bool = True):
+    """The n cases' results (as run_host's) from the program's data segment
+    after it ran."""
+    size = 108 if o32 else 94
+    out = []
+    for i in range(n):
+        base = RECORD * i
+        img = data[base + 124:base + 124 + size]
+        if not o32:                                   # as the 32-bit image
+            img = b"".join(img[k:k + 2] + b"\xff\xff" for k in (0, 2, 4)) + bytes(16) + img[14:]
+        out.append((img, data[base + 108:base + 124],
+                    struct.unpack_from("<H", data, base + 232)[0] & 0x8D5, 0))
+    return out
+
+
+def run_hvmm(cases, model: str = "686", o32: bool = True):
+    """The cases as one real-mode guest program; results as run_host's."""
+    from hvmm._core import Cpu
+    cpu = Cpu(memory_size=1 << 20, model=model, devices=False)
+    code, data, _ = guest_program(cases, o32)
     cpu.memory[CODE_SEG * 16:CODE_SEG * 16 + len(code)] = code
     cpu.memory[DATA_SEG * 16:DATA_SEG * 16 + len(data)] = data
     cpu.cs, cpu.ds, cpu.ss = CODE_SEG, DATA_SEG, 0x8000
@@ -285,35 +311,27 @@ def run_hvmm(cases, model: str = "686", o32: bool = True):
     ex = cpu.run(len(cases) * 8 + 10)
     if ex.reason != "hlt":
         raise RuntimeError(f"the guest stopped early: {ex!r}")
-    mem_out = bytes(cpu.memory[DATA_SEG * 16:DATA_SEG * 16 + len(data)])
-    out = []
-    for i in range(len(cases)):
-        base = RECORD * i
-        img = mem_out[base + 124:base + 124 + size]
-        if not o32:                                   # as the 32-bit image
-            img = b"".join(img[k:k + 2] + b"\xff\xff" for k in (0, 2, 4)) + bytes(16) + img[14:]
-        out.append((img, mem_out[base + 108:base + 124],
-                    struct.unpack_from("<H", mem_out, base + 232)[0] & 0x8D5, 0))
-    return out
+    return program_results(bytes(cpu.memory[DATA_SEG * 16:DATA_SEG * 16 + len(data)]), len(cases), o32)
 
 
-def compare(case, want, got):
-    """Differences as text lines (empty: bit-exact)."""
+def compare(case, want, got, names=("host", "hvmm")):
+    """Differences as text lines (empty: bit-exact); `names` label want and got."""
+    w, g = names
     diffs = []
     (wimg, wmem, wfl, wsig), (gimg, gmem, gfl, _) = want, got
     if wsig:
-        return [f"the host took signal {wsig}"]
+        return [f"the {w} took signal {wsig}"]
     for name, a, b in (("cw", 0, 2), ("sw", 4, 6), ("tag", 8, 10)):
         if wimg[a:b] != gimg[a:b]:
-            diffs.append(f"{name}: host {wimg[a:b][::-1].hex()} hvmm {gimg[a:b][::-1].hex()}")
+            diffs.append(f"{name}: {w} {wimg[a:b][::-1].hex()} {g} {gimg[a:b][::-1].hex()}")
     for i in range(8):
         a = 28 + 10 * i
         if wimg[a:a + 10] != gimg[a:a + 10]:
-            diffs.append(f"ST({i}): host {wimg[a:a+10][::-1].hex()} hvmm {gimg[a:a+10][::-1].hex()}")
+            diffs.append(f"ST({i}): {w} {wimg[a:a+10][::-1].hex()} {g} {gimg[a:a+10][::-1].hex()}")
     if wmem != gmem:
-        diffs.append(f"memory: host {wmem.hex()} hvmm {gmem.hex()}")
+        diffs.append(f"memory: {w} {wmem.hex()} {g} {gmem.hex()}")
     if wfl != gfl:
-        diffs.append(f"flags: host {wfl:03x} hvmm {gfl:03x}")
+        diffs.append(f"flags: {w} {wfl:03x} {g} {gfl:03x}")
     return diffs
 
 

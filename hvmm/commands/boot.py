@@ -258,8 +258,9 @@ def add_boot_parser(sub, parents) -> None:
     g.add_argument("--initrd", metavar="FILE", help="an initial ramdisk for --kernel")
     g.add_argument("--append", metavar="TEXT", help="the kernel command line for --kernel")
     p.add_argument("--acpi", action=argparse.BooleanOptionalAction, default=True,
-                   help="ACPI tables (RSDP, RSDT, FADT, FACS, DSDT with S5: the PM timer "
-                   "and power-off) for the guest; --no-acpi leaves them out")
+                   help="ACPI tables (RSDP, RSDT, FADT, FACS, DSDT with S5, the PCI bus "
+                   "and the ISA devices: the PM timer, power-off, PnP) and SMBIOS "
+                   "tables for the guest; --no-acpi leaves them out")
     p.add_argument("--headless", action="store_true",
                    help="no console: run under the --wait/--type script "
                    "(without it: the interactive console, Ctrl-] leaves, Ctrl-\\ saves the state)")

@@ -1,8 +1,20 @@
 """A minimal ACPI table set, so a kernel finds the PM timer (to calibrate
-against) and a way to power off: RSDP, RSDT, FADT (revision 1, ACPI 1.0b),
-FACS and a DSDT whose only object is the \\_S5 sleep package. The fixed
-hardware they describe is in the kernel component (kernel/acpi_pm.pxi:
-PM1a event and control blocks at 0x600/0x604, the PM timer at 0x608).
+against), a way to power off and the devices of the PC: RSDP, RSDT, FADT
+(revision 1, ACPI 1.0b), FACS and a DSDT. The fixed hardware they describe
+is in the kernel component (kernel/acpi_pm.pxi: PM1a event and control
+blocks at 0x600/0x604, the PM timer at 0x608).
+
+The DSDT holds the \\_S5 sleep package and, as an i440FX PC's does, the
+PCI host bridge \\_SB.PCI0 (PNP0A03: without it an ACPI kernel finds no
+PCI bus) with the PIIX3's ISA bridge below it and, under that, the ISA
+devices the kernel component models (PIC, PIT, speaker, RTC, 8042 with
+its keyboard and mouse, COM1, the x87's port F0h), each with the ports
+and IRQ it really decodes, so a kernel's PnP drivers bind to them. There
+is no _PRT: the chipset's functions use no PCI interrupt pin, the PIIX3's
+PIRQ routers stay off (80h), and a Python PCI device drives a fixed ISA
+IRQ, the one in its interrupt line register, which Linux falls back to
+(after a "can't derive routing for PCI INT A" warning) when a function
+has no _PRT entry.
 
 There is no MADT: hvmm has no local APIC or I/O APIC, and a MADT would
 send the kernel to them; without one it keeps the 8259 PICs. SCI is IRQ 9.
@@ -19,6 +31,9 @@ from __future__ import annotations
 
 import struct
 
+from hvmm.firmware.aml import (bus_numbers, device, dword, eisa_id, integer, io, io_window, irq,
+                               memory_window, name, package, resources, scope)
+
 TABLES_BASE = 0xE0000
 OEM_ID = b"HVMM  "
 OEM_TABLE_ID = b"HVMMPC  "
@@ -30,9 +45,7 @@ SLP_TYP_S5 = 5          # in PM1a_CNT's SLP_TYP, as kernel/acpi_pm.pxi expects
 # FADT flags
 WBINVD, PROC_C1, PWR_BUTTON, SLP_BUTTON = 1 << 0, 1 << 2, 1 << 4, 1 << 5
 
-# Name (_S5_, Package (4) { 5, 5, 0, 0 }): SLP_TYPa, SLP_TYPb (ACPI 1.0b 7.5.2)
-S5_AML = bytes([0x08]) + b"_S5_" + bytes([0x12, 0x08, 0x04, 0x0A, SLP_TYP_S5,
-                                          0x0A, SLP_TYP_S5, 0x00, 0x00])
+PCI_MMIO_LAST = 0xFEBFFFFF   # the PCI memory window: RAM's top to here (as QEMU's)
 
 
 def checksum(data: bytes) -> int:
@@ -49,6 +62,50 @@ def table(signature: bytes, revision: int, body: bytes) -> bytes:
     return bytes(data)
 
 
+# The ISA devices the kernel component models (core/bus.pxi maps their
+# ports), as ACPI names them: name, PnP id, I/O ranges (first port,
+# count), IRQ or None, _UID or None. No DMA controller, floppy controller,
+# parallel port or second UART: hvmm has none.
+ISA_DEVICES = (
+    ("PIC", "PNP0000", ((0x20, 2), (0xA0, 2), (0x4D0, 2)), 2, None),   # and the ELCR
+    ("TMR", "PNP0100", ((0x40, 4),), 0, None),
+    ("SPKR", "PNP0800", ((0x61, 1),), None, None),
+    ("RTC", "PNP0B00", ((0x70, 2),), 8, None),
+    ("KBD", "PNP0303", ((0x60, 1), (0x64, 1)), 1, None),
+    ("MOU", "PNP0F13", (), 12, None),                   # the 8042's aux port
+    ("COM1", "PNP0501", ((0x3F8, 8),), 4, 1),
+    ("FPU", "PNP0C04", ((0xF0, 1),), 13, None),         # F0h clears FERR#
+)
+
+
+def isa_device(seg: str, hid: str, ports, irq_number, uid) -> bytes:
+    """An ISA device: its PnP id, present and enabled (_STA 0Fh), and its
+    current resources."""
+    terms = [name("_HID", dword(eisa_id(hid)))]
+    if uid is not None:
+        terms.append(name("_UID", integer(uid)))
+    crs = [io(first, count) for first, count in ports]
+    if irq_number is not None:
+        crs.append(irq(irq_number))
+    return device(seg, *terms, name("_STA", integer(0x0F)), name("_CRS", resources(*crs)))
+
+
+def dsdt_body(ram_top: int) -> bytes:
+    """The DSDT's AML: \\_S5 and \\_SB.PCI0 with the ISA devices."""
+    # Name (_S5, Package (4) { 5, 5, 0, 0 }): SLP_TYPa, SLP_TYPb (ACPI 1.0b 7.5.2)
+    s5 = name("_S5", package(integer(SLP_TYP_S5), integer(SLP_TYP_S5), integer(0), integer(0)))
+    windows = [bus_numbers(0, 0xFF), io(0xCF8, 8),          # the bridge's own ports
+               io_window(0x0000, 0xCF7), io_window(0xD00, 0xFFFF),
+               memory_window(0xA0000, 0xBFFFF, cacheable=True)]
+    if ram_top <= PCI_MMIO_LAST:
+        windows.append(memory_window(ram_top, PCI_MMIO_LAST, cacheable=False))
+    isa = device("ISA", name("_ADR", integer(0x00010000)),     # PIIX3 function 00:01.0
+                 *(isa_device(*entry) for entry in ISA_DEVICES))
+    pci0 = device("PCI0", name("_HID", dword(eisa_id("PNP0A03"))), name("_UID", integer(0)),
+                  name("_CRS", resources(*windows)), isa)
+    return s5 + scope("\\_SB", pci0)
+
+
 def fadt(facs: int, dsdt: int) -> bytes:
     body = struct.pack(
         "<IIBBHIBBBB" "IIIIIIII" "BBBBBBBB" "HHHHBBBBB" "HBI",
@@ -60,12 +117,13 @@ def fadt(facs: int, dsdt: int) -> bytes:
     return table(b"FACP", 1, body)
 
 
-def build_tables(base: int = TABLES_BASE) -> bytes:
+def build_tables(base: int = TABLES_BASE, ram_top: int = 16 << 20) -> bytes:
     """The table block to place at `base`: RSDP first, then FACS (64-byte
-    aligned), DSDT, FADT and RSDT."""
+    aligned), DSDT, FADT and RSDT. PCI memory goes from `ram_top` (the
+    end of RAM) up."""
     rsdp_at, facs_at = base, base + 0x40
     dsdt_at = facs_at + 0x40
-    dsdt = table(b"DSDT", 1, S5_AML)
+    dsdt = table(b"DSDT", 1, dsdt_body(ram_top))
     fadt_at = (dsdt_at + len(dsdt) + 15) & ~15
     fadt_table = fadt(facs_at, dsdt_at)
     rsdt_at = (fadt_at + len(fadt_table) + 15) & ~15
@@ -82,5 +140,5 @@ def build_tables(base: int = TABLES_BASE) -> bytes:
 
 def install(cpu, base: int = TABLES_BASE) -> None:
     """Write the tables into the guest's memory at `base`."""
-    data = build_tables(base)
+    data = build_tables(base, ram_top=len(cpu.memory))
     cpu.memory[base:base + len(data)] = data
