@@ -28,11 +28,55 @@ _SET2.update({
     " ": (0x29, False), "\r": (0x5A, False), "\n": (0x5A, False),
     "\t": (0x0D, False), "\b": (0x66, False), "\x1b": (0x76, False),
 })
-LSHIFT = 0x12
+LCTRL, LALT, LSHIFT = 0x14, 0x11, 0x12
+
+# Keys with E0-prefixed set 2 codes, and the function keys.
+EXTENDED = {
+    "up": 0x75, "down": 0x72, "right": 0x74, "left": 0x6B,
+    "home": 0x6C, "end": 0x69, "insert": 0x70, "delete": 0x71,
+    "pageup": 0x7D, "pagedown": 0x7A,
+}
+FUNCTION = {
+    "f1": 0x05, "f2": 0x06, "f3": 0x04, "f4": 0x0C, "f5": 0x03, "f6": 0x0B,
+    "f7": 0x83, "f8": 0x0A, "f9": 0x01, "f10": 0x09, "f11": 0x78, "f12": 0x07,
+}
+KEY_NAMES = tuple(EXTENDED) + tuple(FUNCTION)
+# A named key inside typed text: one character of Unicode's private use
+# area each (what hvmm.headless.decode_keys makes of \{up}).
+_NAMED_BASE = 0xE000
+
+
+def named_key(name: str) -> bytes:
+    """Set 2 make and break codes of a named key ('up', 'f1', ...)."""
+    if name in EXTENDED:
+        code = EXTENDED[name]
+        return bytes([0xE0, code, 0xE0, 0xF0, code])
+    code = FUNCTION[name]
+    return bytes([code, 0xF0, code])
+
+
+def named_key_char(name: str) -> str:
+    """The character that stands for the named key in typed text."""
+    return chr(_NAMED_BASE + KEY_NAMES.index(name))
+
+
+def with_modifiers(key: bytes, shift=False, alt=False, ctrl=False) -> bytes:
+    """``key`` pressed while holding modifiers: their makes before it, their
+    breaks after."""
+    mods = [m for m, on in ((LCTRL, ctrl), (LALT, alt), (LSHIFT, shift)) if on]
+    return bytes(mods) + key + b"".join(bytes([0xF0, m]) for m in reversed(mods))
 
 
 def key_bytes(ch: str) -> bytes:
-    """Set 2 make and break codes that type ``ch`` (US layout)."""
+    """Set 2 make and break codes that type ``ch`` (US layout): a control
+    character other than Enter, Tab, Backspace and Esc is Ctrl with its
+    letter (\x0e is Ctrl-N), a private-use character from
+    :func:`named_key_char` its named key."""
+    n = ord(ch)
+    if _NAMED_BASE <= n < _NAMED_BASE + len(KEY_NAMES):
+        return named_key(KEY_NAMES[n - _NAMED_BASE])
+    if 0x01 <= n <= 0x1A and ch not in _SET2:
+        return with_modifiers(key_bytes(chr(n + 0x60)), ctrl=True)
     try:
         code, shift = _SET2[ch]
     except KeyError:

@@ -9,7 +9,7 @@ from importlib.resources import files
 import pytest
 
 from hvmm.headless import decode_keys, new_on_screen, run_script
-from hvmm.keyboard import KEY_INTERVAL_NS
+from hvmm.keyboard import KEY_INTERVAL_NS, key_bytes
 from hvmm.pc import PC
 from hvmm.status import ExitStatus
 
@@ -152,9 +152,16 @@ def test_decode_keys():
     assert decode_keys(r"ver\r") == "ver\r"
     assert decode_keys(r"\e\t\x1b\\") == "\x1b\t\x1b\\"
     assert decode_keys(r"cd \dos\r") == "cd \\dos\r"   # unknown escapes stay
+    # Ctrl with a letter, named keys (E0-prefixed set 2 codes), on COM1 VT100 sequences
+    assert key_bytes(decode_keys(r"\x0e")) == bytes([0x14, 0x31, 0xF0, 0x31, 0xF0, 0x14])
+    assert [key_bytes(k) for k in decode_keys(r"\{Down}\{f1}")] == [
+        bytes([0xE0, 0x72, 0xE0, 0xF0, 0x72]), bytes([0x05, 0xF0, 0x05])]
+    assert decode_keys(r"\{up}\r", keyboard=False) == "\x1b[A\r"
+    with pytest.raises(ValueError, match="unknown key"):
+        decode_keys(r"\{nope}")
     assert decode_keys("A:\\>") == "A:\\>"
     with pytest.raises(ValueError):
-        decode_keys(r"\x01")
+        decode_keys(r"\x7f")              # DEL: no key on a PC keyboard
 
 
 def rows(*lines):

@@ -1,5 +1,6 @@
 """Debian's Linux 6.1 (686) to its busybox shell: from linux-hdd.img through
-GRUB on the console and on COM1, and by direct kernel boot. Each boot
+GRUB on the console and on COM1 (menu entry 0, linux16, and entry 1, the
+32-bit protocol), and by direct kernel boot. Each boot
 retires about 6.5 billion instructions (some 40 s of host time); the COM1
 test boots twice to compare the counts, so it runs with --run-slow.
 
@@ -79,6 +80,30 @@ def test_hdd_through_grub_to_the_shell_on_the_console(hvmm_cmd, tmp_path):
     trouble = [line for line in log if TROUBLE.search(line)
                and not any(expected in line for expected in EXPECTED_TROUBLE)]
     assert not trouble, "\n".join(trouble)
+
+
+ENTRY_1 = "Debian 12 i386 686 kernel (linux, 32-bit protocol)"
+
+
+def test_grub_menu_down_arrow_selects_entry_1(hvmm_cmd, tmp_path):
+    # (a named key through the BIOS: E0-prefixed codes; GRUB marks the
+    # highlighted entry with '*' when the screen is read as text)
+    need(HDD)
+    proc = hvmm_cmd("boot", HDD, "--memory", "128", "--headless", "--wait", "GNU GRUB",
+                    "--type", r"\{down}", "--sleep", "0.3", "--print-screen",
+                    cwd=tmp_path, timeout=600, input="")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "*" + ENTRY_1 in proc.stdout, proc.stdout
+
+
+def test_hdd_grub_entry_1_the_32_bit_protocol_to_the_shell(hvmm_cmd, tmp_path):
+    need(HDD)
+    proc = hvmm_cmd("boot", HDD, "--memory", "128", "--headless", "--wait", "GNU GRUB",
+                    "--type", r"\{down}\r", "--wait", PROMPT, "--type", COMMAND,
+                    "--wait", "SUM=42", "--sleep", "1", "--print-screen", cwd=tmp_path,
+                    timeout=1800, input="")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "SUM=42\ni686" in proc.stdout.replace("\r", "")
 
 
 @pytest.mark.slow

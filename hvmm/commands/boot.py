@@ -274,7 +274,9 @@ def add_boot_parser(sub, parents) -> None:
                    "the guest stops first)")
     g.add_argument("--type", metavar="TEXT", dest="script", action=ScriptAction, const="type",
                    help=r"type TEXT on the keyboard: \r Enter, \e Esc, \t Tab, \b Backspace, "
-                   r"\\ backslash, \xNN a character; repeatable")
+                   r"\\ backslash, \xNN a character (\x01-\x1a: Ctrl-A..Z), \{up} a named "
+                   r"key (down left right home end insert delete pageup pagedown f1-f12); "
+                   r"repeatable")
     g.add_argument("--send", metavar="TEXT", dest="script", action=ScriptAction, const="send",
                    help="send TEXT to COM1 as a terminal on its line would (the escapes of "
                    "--type; \\r is Enter); repeatable, in order with --wait")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from hvmm.keyboard import key_bytes
+from hvmm.keyboard import key_bytes, named_key, with_modifiers
 
 #: The byte Ctrl-] sends: leave the console (telnet's and QEMU's choice).
 QUIT_BYTE = 0x1D
@@ -20,18 +20,6 @@ ESC_TIMEOUT = 0.05
 
 # ---- the keyboard ---------------------------------------------------------------------
 
-LCTRL, LALT, LSHIFT = 0x14, 0x11, 0x12
-
-# Keys with E0-prefixed set 2 codes, and the function keys.
-EXTENDED = {
-    "up": 0x75, "down": 0x72, "right": 0x74, "left": 0x6B,
-    "home": 0x6C, "end": 0x69, "insert": 0x70, "delete": 0x71,
-    "pageup": 0x7D, "pagedown": 0x7A,
-}
-FUNCTION = {
-    "f1": 0x05, "f2": 0x06, "f3": 0x04, "f4": 0x0C, "f5": 0x03, "f6": 0x0B,
-    "f7": 0x83, "f8": 0x0A, "f9": 0x01, "f10": 0x09, "f11": 0x78, "f12": 0x07,
-}
 # CSI/SS3 final bytes (ESC [ A, ESC O A) and CSI "n ~" numbers (xterm, VT220, Linux console).
 _CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end",
               "P": "f1", "Q": "f2", "R": "f3", "S": "f4"}
@@ -42,22 +30,6 @@ _CSI_TILDE = {1: "home", 2: "insert", 3: "delete", 4: "end", 5: "pageup", 6: "pa
 _LINUX_F = {"A": "f1", "B": "f2", "C": "f3", "D": "f4", "E": "f5"}
 # Ctrl with a key that is not a letter: the byte the terminal sends -> the key.
 _CTRL_OTHER = {0x00: "2", 0x1E: "6", 0x1F: "-"}
-
-
-def named_key(name: str) -> bytes:
-    """Set 2 make and break codes of a named key ('up', 'f1', ...)."""
-    if name in EXTENDED:
-        code = EXTENDED[name]
-        return bytes([0xE0, code, 0xE0, 0xF0, code])
-    code = FUNCTION[name]
-    return bytes([code, 0xF0, code])
-
-
-def with_modifiers(key: bytes, shift=False, alt=False, ctrl=False) -> bytes:
-    """``key`` pressed while holding modifiers: their makes before it, their
-    breaks after."""
-    mods = [m for m, on in ((LCTRL, ctrl), (LALT, alt), (LSHIFT, shift)) if on]
-    return bytes(mods) + key + b"".join(bytes([0xF0, m]) for m in reversed(mods))
 
 
 class Quit:
