@@ -429,11 +429,17 @@ def test_realtime_mode_keeps_virtual_time_with_the_host_clock():
     m = Machine(cpu="386", realtime=True, ips=1_000_000_000)
     m.load_image(bytes.fromhex("EBFE"))           # jmp $
     t = time.perf_counter()
-    while time.perf_counter() - t < 0.3:
+    while True:
+        start = time.perf_counter()
         m.run(200_000)
-    host = time.perf_counter() - t
+        end = time.perf_counter()
+        if end - t >= 0.3:
+            break
     virtual = m.cpu.time_ns / 1e9
-    assert abs(virtual - host) < 0.05, (virtual, host)
+    # Virtual time ends where the host clock stood during the last run:
+    # bounds read around that run, so a loaded host cannot fail this (10 ms
+    # for the machine's start before t).
+    assert start - t - 0.01 <= virtual <= end - t + 0.01, (virtual, start - t, end - t)
     # the RTC starts at the host's time of day (UTC) in realtime mode
     bcd = lambda b: (b >> 4) * 10 + (b & 15)
     hh, mm = bcd(m.cpu.cmos_read(4)), bcd(m.cpu.cmos_read(2))
