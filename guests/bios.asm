@@ -10,7 +10,8 @@
 ; (bios/video.asm), 13h, 18h and 19h (bios/disk.asm, through the
 ; paravirtual disk port, see docs/firmware.md), 14h and 17h
 ; (bios/serial.asm), 15h (bios/int15.asm), 70h and the RTC parts of POST and
-; INT 1Ah (bios/rtc.asm). See docs/firmware.md for what is not done yet.
+; INT 1Ah (bios/rtc.asm), the MTRRs on a CPU that has them (bios/mtrr.asm).
+; See docs/firmware.md for what is not done yet.
 ;
 ; Conventions: service routines (INT 10h/13h/16h/1Ah) save every register in
 ; a frame on the stack (FRAME_ENTER), run with DS = 0040h (the BDA) and
@@ -213,6 +214,7 @@ post:
         mov     word [BDA_COM_TIMEOUT], 0x0101
         mov     word [BDA_COM_TIMEOUT+2], 0x0101
         call    rtc_post                ; RTC interrupts off; ticks from the RTC
+        call    mtrr_post               ; memory types, where CPUID has MTRRs
 
         ; --- 8259A PICs: master at vector 08h, slave at 70h (PC/AT layout) --
         mov     al, 0x11                ; ICW1: edge, cascade, ICW4 follows
@@ -776,6 +778,7 @@ rtc_wait:
 %include "bios/int15.asm"
 %include "bios/serial.asm"
 %include "bios/rtc.asm"
+%include "bios/mtrr.asm"
 
 ; =============================================================================
 ; Reset vector and ROM identification

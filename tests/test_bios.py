@@ -66,7 +66,7 @@ def test_hello_boot_committed_image_is_two_sectors():
 
 
 @pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm not installed")
-@pytest.mark.parametrize("name", ["bios", "hello_boot"])
+@pytest.mark.parametrize("name", ["bios", "hello_boot", "mtrr_dump"])
 def test_committed_image_is_up_to_date(tmp_path, name):
     out = tmp_path / f"{name}.bin"
     subprocess.run(["nasm", "-f", "bin", "-i", str(ROOT / "guests") + "/", "-o", str(out),

@@ -77,6 +77,9 @@ def test_hdd_through_grub_to_the_shell_on_the_console(hvmm_cmd, tmp_path):
     assert f"{com1}: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A" in answers
     assert "pci 0000:00:01.1: [8086:7010]" in answers
     assert "DMI: hvmm hvmm PC (i440FX + PIIX3), BIOS hvmm BIOS" in answers     # SMBIOS
+    # POST programmed the MTRRs (guests/bios/mtrr.asm): Linux keeps them on
+    assert not [line for line in log if line.endswith("] Disabled") or "MTRRs disabled" in line
+                or "MTRRs all blank" in line or "MTRRs don't cover" in line], answers
     trouble = [line for line in log if TROUBLE.search(line)
                and not any(expected in line for expected in EXPECTED_TROUBLE)]
     assert not trouble, "\n".join(trouble)
