@@ -3,8 +3,9 @@ does not reach: ports a Python device serves (the 'io' exit), where the
 #DB frame is pushed before the exit returns and the access completes
 before the handler's first instruction; REP OUTSB/INSB to such a port
 trapping after every element (one element per exit instead of one block);
-and a data breakpoint inside REP INSB on an unclaimed port (the trap after
-the element that hit, the instruction count exact). Real-mode guests on the
+a data breakpoint inside REP INSB on an unclaimed port (the trap after
+the element that hit, the instruction count exact) and on the source of
+REP OUTSB to a Python port (the block ends with that element). Real-mode guests on the
 bare 686 core with CR4.DE set through the API (nasm needed)."""
 
 import shutil
@@ -178,3 +179,22 @@ buf: times 8 db 0
     assert bytes(cpu.memory[buf:buf + 8]) == b"\xff" * 8
     handler = 18                                    # the handler's instructions, IRET included
     assert cpu.instructions == 1 + 4 + 8 + handler + 1   # jmp, set-up, elements, handler, hlt
+
+
+@pytest.mark.skipif(NASM is None, reason="nasm not installed")
+def test_data_breakpoint_on_the_source_of_rep_outsb_to_a_python_port(tmp_path):
+    image, at = build(tmp_path, f"""
+    cld
+    mov dx, {PORT}
+    mov si, src
+    mov cx, 5
+r1: rep outsb
+r2: hlt
+    align 4
+src: db 1, 2, 3, 4, 5
+""")
+    src = at["src"]
+    cpu = machine(image, src + 1, 0x00030002)       # G0, read or write, 1 byte
+    exits = run(cpu)
+    assert [(d, n, v) for d, n, v, _, _ in exits] == [("out", 2, b"\1\2"), ("out", 3, b"\3\4\5")]
+    assert log(cpu) == [(at["r1"], 3, 1)]

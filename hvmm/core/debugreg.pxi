@@ -37,7 +37,9 @@
 #   exit returns to Python, which then completes an IN: no guest
 #   instruction runs in between.
 # Data accesses by the processor itself (descriptor tables, the TSS, an
-# interrupt's frame in protected mode) are not watched.
+# interrupt's frame in protected mode) are not watched, nor the memory an
+# INS block from a Python port fills (complete_io, outside the run loop);
+# a data breakpoint on an OUTS block's source ends the block there.
 
 cdef enum:
     DR6_BS = 0x4000

@@ -145,6 +145,11 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
                 v = str_rd(c, src_seg, si, size, amask)
                 memcpy(&dv.block[i * size], &v, size)
                 si = (si + delta) & amask
+                if c.db_stop and i + 1 < cnt:
+                    cnt = i + 1     # a data breakpoint on the source: the block ends here
+                    dv.io.count = cnt
+                    result = BUS_MORE
+                    break
             c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
             if rep:
                 c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | ((c.regs[R_ECX] - cnt) & amask)
