@@ -48,7 +48,7 @@ include "core/privilege.pxi"
 include "core/idt.pxi"
 include "core/task.pxi"
 include "core/v86.pxi"         # virtual-8086 mode
-include "core/debugreg.pxi"    # DR0-DR7: instruction and data breakpoints
+include "core/debugreg.pxi"    # DR0-DR7: instruction, data and I/O breakpoints
 include "core/sysdesc.pxi"
 # the x87 FPU (the host's runs the arithmetic) and the 686's system additions
 include "core/fpu_host.pxi"
@@ -434,6 +434,7 @@ cdef class Cpu(CpuDevices):
             return bool(self.dv.timing)
         def __set__(self, on):
             self.dv.timing = 1 if on else 0
+            self.s.io_slow = (self.s.io_slow & 2) | self.dv.timing     # (bus.pxi)
 
     def _ns_per_tick(self):
         # hvmm_ticks() against perf_counter_ns over the Cpu's lifetime (at

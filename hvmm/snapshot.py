@@ -36,7 +36,8 @@ from hvmm.errors import ConfigError
 from hvmm.keyboard import KEY_INTERVAL_NS
 
 MAGIC = b"HVMMSNAP"
-FORMAT = 2       # 2: the run state keeps rep_partial, the exception counters, fault_err
+FORMAT = 3       # 2: the run state keeps rep_partial, the exception counters, fault_err;
+                 # 3: the machine-check MSRs (cpu.msr: mcg_status, mcg_ctl, mc_ctl)
 
 
 def _encode(value):

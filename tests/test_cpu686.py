@@ -35,10 +35,11 @@ def test_cpuid_leaves():
     eax, ebx, ecx, edx = cpuid(1)
     assert (eax >> 8) & 0xF == 6                               # family 6
     features = {n: bool(edx >> b & 1) for n, b in (("fpu", 0), ("vme", 1), ("de", 2), ("pse", 3),
-                ("tsc", 4), ("msr", 5), ("pae", 6), ("cx8", 8), ("apic", 9), ("sep", 11),
-                ("mtrr", 12), ("pge", 13), ("cmov", 15), ("mmx", 23), ("fxsr", 24))}
-    assert {n for n, on in features.items() if on} == {"fpu", "pse", "tsc", "msr", "cx8", "sep", "mtrr",
-                                                         "pge", "cmov", "fxsr"}
+                ("tsc", 4), ("msr", 5), ("pae", 6), ("mce", 7), ("cx8", 8), ("apic", 9), ("sep", 11),
+                ("mtrr", 12), ("pge", 13), ("mca", 14), ("cmov", 15), ("pat", 16), ("pse36", 17),
+                ("mmx", 23), ("fxsr", 24))}
+    assert {n for n, on in features.items() if on} == {"fpu", "de", "pse", "tsc", "msr", "mce", "cx8", "sep",
+                                                         "mtrr", "pge", "mca", "cmov", "fxsr"}
     assert cpuid(2)[0] & 0xFF == 1                             # one CPUID(2) round
     assert cpuid(0x80000000)[0] == 0x80000004
     brand = b"".join(struct.pack("<4I", *cpuid(0x80000002 + i)) for i in range(3))
@@ -112,3 +113,72 @@ def test_cli_accepts_686(hvmm_main):
     assert status == 0
     with pytest.raises(ValueError, match="686"):
         Cpu(model="586")
+
+
+MOV_CR4_EAX = b"\x0f\x22\xe0"
+MOV_EAX_CR4 = b"\x0f\x20\xe0"
+
+
+@pytest.mark.parametrize("model, value, ok", [
+    ("686", 0x3DC, True),           # TSD DE PSE MCE PGE PCE OSFXSR
+    ("686", 0x001, False), ("686", 0x002, False), ("686", 0x020, False),    # VME PVI PAE
+    ("686", 0x400, False), ("686", 0x800, False), ("686", 0x80000000, False),
+    ("386", 0x090, True),           # PSE PGE: what its paging honours
+    ("386", 0x004, False), ("386", 0x008, False), ("386", 0x040, False),    # TSD DE MCE
+    ("386", 0x100, False), ("386", 0x001, False), ("386", 0x200, False),    # PCE VME OSFXSR
+])
+def test_cr4_reserved_bits_are_gp(model, value, ok):
+    """MOV CR4 setting a bit the model does not implement: #GP(0), CR4
+    unchanged (SDM Vol. 3A 2.5)."""
+    cpu, _, fault = run(MOV_CR4_EAX + MOV_EAX_CR4, model, {"eax": value, "ecx": 0})
+    if ok:
+        assert fault is None and cpu.cr4 == value and cpu.eax == value
+    else:
+        assert fault == 13 and cpu.cr4 == 0
+        assert cpu.memory[0x7000 - 6:0x7000 - 4] == b"\x00\x7c"    # at the MOV
+        assert cpu.memory[0x7000 - 8:0x7000 - 6] == b"\x00\x00"    # real mode: no error code
+
+
+def test_the_286_has_no_cr4():
+    for code in (MOV_CR4_EAX, MOV_EAX_CR4):
+        _, _, fault = run(code, "286", {"eax": 0x10})
+        assert fault == 6
+
+
+def wrmsr(n, value):
+    return run(b"\x0f\x30", regs={"ecx": n, "eax": value & 0xFFFFFFFF, "edx": value >> 32})
+
+
+def rdmsr(n):
+    cpu2, _, fault = run(b"\x0f\x32", regs={"ecx": n})
+    return None if fault else cpu2.edx << 32 | cpu2.eax
+
+
+def test_machine_check_msrs():
+    """P6 MCA: MCG_CAP 0x105 read-only; MCG_STATUS bits 0-2; MCG_CTL and
+    MCi_CTL (all 0s or all 1s) hold what was written; MCi_STATUS/ADDR read 0
+    and take only 0; MCi_MISC and banks past 4 do not exist."""
+    assert rdmsr(0x179) == 0x105
+    assert wrmsr(0x179, 0x105)[2] == 13
+    for n in range(5):
+        assert rdmsr(0x400 + 4 * n) == 0 and rdmsr(0x401 + 4 * n) == 0 and rdmsr(0x402 + 4 * n) == 0
+        assert rdmsr(0x403 + 4 * n) is None                    # MCi_MISC
+    assert rdmsr(0x414) is None and rdmsr(0x17C) is None
+    ones = (1 << 64) - 1
+    for n, value, ok in ((0x17A, 7, True), (0x17A, 8, False), (0x17B, 0x1234, True),
+                         (0x404, ones, True), (0x404, 0, True), (0x404, 1, False),
+                         (0x405, 0, True), (0x405, 1 << 63, False), (0x406, 0, True),
+                         (0x406, 0x1000, False), (0x407, 0, False)):
+        assert (wrmsr(n, value)[2] is None) == ok, (hex(n), value)
+    code = b"\x0f\x30\x0f\x32"                                  # wrmsr; rdmsr
+    for n, value in ((0x17A, 5), (0x17B, ones), (0x410, ones)):
+        cpu, _, fault = run(code, regs={"ecx": n, "eax": value & 0xFFFFFFFF, "edx": value >> 32})
+        assert fault is None and cpu.edx << 32 | cpu.eax == value
+        state = cpu.get_cpu_state()["msr"]                      # what a snapshot keeps
+        assert value in (state["mcg_status"], state["mcg_ctl"], state["mc_ctl"][4])
+        other = Cpu(memory_size=1 << 20, model="686", devices=False)
+        other.set_cpu_state(cpu.get_cpu_state())
+        assert other.get_cpu_state()["msr"] == state
+        cpu.reset()
+        assert cpu.get_cpu_state()["msr"]["mc_ctl"] == [0] * 5
+        assert cpu.get_cpu_state()["msr"]["mcg_status"] == cpu.get_cpu_state()["msr"]["mcg_ctl"] == 0

@@ -43,10 +43,14 @@ GUESTS = [
     "pm_singlestep",  # TF, DR6.BS, MOV SS, DR0-DR3 breakpoints
     "pm_strict",      # what QEMU's TCG does not check (see QEMU_GAPS), the T bit
     "pm_sysenter",    # SYSENTER/SYSEXIT, their MSRs and #GP (686 model)
+    "pm_iobreak",     # I/O breakpoints, CR4 reserved bits, machine-check MSRs (686)
 ]
 
 # The guests that need a later CPU model than exec's default under hvmm.
-CPU = {"pm_sysenter": "686"}
+CPU = {"pm_sysenter": "686", "pm_iobreak": "686"}
+
+# QEMU's CPU where its default (qemu32) lacks what a guest checks: MCA, OSFXSR.
+QEMU_CPU = {"pm_iobreak": "pentium3"}
 
 # The checks of pm_strict that fail on QEMU 7.2 (TCG), by number: real-mode
 # limit at offset FFFF (1-4), ICEBP raising #UD instead of #DB (5), no
@@ -54,7 +58,18 @@ CPU = {"pm_sysenter": "686"}
 # (6-13), CR0 with NW without CD and PG without PE accepted (14-16), a #TS
 # after a task switch's commit point saving the EIP of the JMP instead of
 # the new task's (17), the TSS's T bit ignored (18-20).
-QEMU_GAPS = {"pm_strict": set(range(1, 21))}
+QEMU_GAPS = {"pm_strict": set(range(1, 21)),
+# pm_iobreak on QEMU 7.2's pentium3: REP OUTSB with an I/O breakpoint traps
+# once, after the first element, with EIP past the REP and ECX not yet
+# decremented (21-23, 25-28, 30, 31); R/W = 10b traps without CR4.DE
+# (undefined there: hvmm leaves it off; 38, 39); that CPU has VME, PVI,
+# PAE and OSXMMEXCPT (42-45), MCG_CAP 0x0100010A (10 banks, MCG_SER_P) and
+# lets software write it, MCi_CTL with any value, MCi_STATUS non-zero, and
+# reads MCi_MISC and the banks past 5 (48, 50, 55-58). (A CR4 bit no CPU
+# has is not in the guest: QEMU 7.2 then loops on an SVM exit; the unit
+# tests check it.)
+             "pm_iobreak": {21, 22, 23, 25, 26, 27, 28, 30, 31, 38, 39, 42, 43, 44, 45,
+                            48, 50, 55, 56, 57, 58}}
 
 CHECK_LINE = re.compile(r"(ok|FAIL) (\d+) ")
 SUMMARY = re.compile(r"(\w+): (\d+) checks, (\d+) failed")
@@ -111,8 +126,9 @@ def test_committed_image_is_up_to_date(name, tmp_path):
 def run_qemu(name, tmp_path):
     image = tmp_path / f"{name}.img"  # a copy: QEMU opens drives read-write
     image.write_bytes((IMAGES / f"{name}.bin").read_bytes())
+    cpu = ["-cpu", QEMU_CPU[name]] if name in QEMU_CPU else []
     proc = subprocess.run(
-        [QEMU, "-drive", f"file={image},format=raw,if=floppy",
+        [QEMU, *cpu, "-drive", f"file={image},format=raw,if=floppy",
          "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
          "-debugcon", "stdio", "-display", "none", "-no-reboot"],
         capture_output=True, timeout=20,

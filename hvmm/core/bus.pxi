@@ -113,7 +113,8 @@ ctypedef struct Devices:
     uint8_t port_py[65536]
     uint64_t stats[DEV_COUNT][3]
     uint64_t ticks[DEV_COUNT]           # time in in-kernel handlers (hvmm_ticks)
-    int timing                          # measure it (two TSC reads per access)
+    int timing                          # measure it (two TSC reads per access;
+                                        # CpuState.io_slow mirrors it)
     IoExit io
     uint8_t block[IO_BLOCK_MAX * 4]     # data of a REP OUTS block for Python
 
@@ -330,18 +331,41 @@ cdef int kernel_write(CpuState* c, int dev, uint32_t port, uint32_t size,
         return BUS_STOP
     return -1
 
+# IN and OUT through an in-kernel device when c.io_slow asks for more than
+# the access: its time (io_timing) and the I/O breakpoints (debugreg.pxi),
+# compared once the device has taken the access. (Python and unclaimed
+# ports test c.dr_io on their own paths.)
+cdef int kernel_read_slow(CpuState* c, int dev, uint32_t port, uint32_t size, uint32_t* v,
+                          uint64_t now) noexcept nogil:
+    cdef Devices* dv = devs(c)
+    cdef uint64_t t0 = hvmm_ticks() if dv.timing else 0
+    cdef int ok = kernel_read(c, dev, port, size, v, now)
+    if dv.timing:
+        dv.ticks[dev] += hvmm_ticks() - t0
+    if ok and c.dr_io:
+        dr_io_check(c, port, size)
+    return ok
+
+cdef int kernel_write_slow(CpuState* c, int dev, uint32_t port, uint32_t size, uint32_t v,
+                           uint64_t now) noexcept nogil:
+    cdef Devices* dv = devs(c)
+    cdef uint64_t t0 = hvmm_ticks() if dv.timing else 0
+    cdef int r = kernel_write(c, dev, port, size, v, now)
+    if dv.timing:
+        dv.ticks[dev] += hvmm_ticks() - t0
+    if r >= 0 and c.dr_io:
+        dr_io_check(c, port, size)
+    return r
+
 # A port read by IN. Returns a BUS_* code; the value in v[0].
 cdef int bus_read(CpuState* c, uint32_t port, uint32_t size, uint32_t* v,
                   uint64_t now) noexcept nogil:
     cdef Devices* dv = devs(c)
     cdef int dev = dv.port_dev[port]
-    cdef uint64_t t0
     cdef int ok
     if dev:
-        if dv.timing:
-            t0 = hvmm_ticks()
-            ok = kernel_read(c, dev, port, size, v, now)
-            dv.ticks[dev] += hvmm_ticks() - t0
+        if c.io_slow:
+            ok = kernel_read_slow(c, dev, port, size, v, now)
         else:
             ok = kernel_read(c, dev, port, size, v, now)
     if dev and ok:
@@ -352,6 +376,8 @@ cdef int bus_read(CpuState* c, uint32_t port, uint32_t size, uint32_t* v,
                 c.flags & F_IF):
             return BUS_EVENTS
         return BUS_DONE
+    if c.dr_io:
+        dr_io_check(c, port, size)
     if dv.port_py[port]:
         dv.stats[dev][PATH_PYTHON] += 1
         dv.io.port = port
@@ -370,12 +396,9 @@ cdef int bus_write(CpuState* c, uint32_t port, uint32_t size, uint32_t v,
     cdef Devices* dv = devs(c)
     cdef int dev = dv.port_dev[port]
     cdef int r
-    cdef uint64_t t0
     if dev:
-        if dv.timing:
-            t0 = hvmm_ticks()
-            r = kernel_write(c, dev, port, size, v, now)
-            dv.ticks[dev] += hvmm_ticks() - t0
+        if c.io_slow:
+            r = kernel_write_slow(c, dev, port, size, v, now)
         else:
             r = kernel_write(c, dev, port, size, v, now)
         if r == BUS_EVENTS and (dev == DEV_PIC or dev == DEV_KBC or dev == DEV_IDE) and not (
@@ -384,6 +407,8 @@ cdef int bus_write(CpuState* c, uint32_t port, uint32_t size, uint32_t v,
         if r >= 0:
             dv.stats[dev][PATH_KERNEL] += 1
             return r
+    if c.dr_io:
+        dr_io_check(c, port, size)
     if dv.port_py[port]:
         dv.stats[dev][PATH_PYTHON] += 1
         dv.io.port = port

@@ -254,7 +254,9 @@ cdef class CpuDebug(CpuRegisters):
                     "mtrr_fixed": [s.mtrr_fixed[i] for i in range(11)],
                     "mtrr_def_type": s.mtrr_def_type,
                     "perf_evtsel": [s.perf_evtsel[0], s.perf_evtsel[1]],
-                    "perf_ctr": [s.perf_ctr[0], s.perf_ctr[1]], "debugctl": s.debugctl},
+                    "perf_ctr": [s.perf_ctr[0], s.perf_ctr[1]], "debugctl": s.debugctl,
+                    "mcg_status": s.mcg_status, "mcg_ctl": s.mcg_ctl,
+                    "mc_ctl": [s.mc_ctl[i] for i in range(5)]},
             # protected mode: the CPL, the LDTR and TR caches, the counters
             "pm": {"cpl": s.cpl,
                    "ldtr": [s.ldtr.sel, s.ldtr.base, s.ldtr.limit, s.ldtr.attr],
@@ -300,6 +302,9 @@ cdef class CpuDebug(CpuRegisters):
         for i in range(2):
             s.perf_evtsel[i] = m["perf_evtsel"][i]
             s.perf_ctr[i] = m["perf_ctr"][i]
+        s.mcg_status, s.mcg_ctl = m["mcg_status"], m["mcg_ctl"]
+        for i in range(5):
+            s.mc_ctl[i] = m["mc_ctl"][i]
         p = d["pm"]
         s.cpl, s.mode_switches = p["cpl"], p["mode_switches"]
         s.v86_entries = p.get("v86_entries", 0)
@@ -345,4 +350,5 @@ cdef class CpuDebug(CpuRegisters):
         dv.ide.pic, dv.ide_media = links[4], media
         memcpy(dv.port_py, claimed, 65536)
         free(claimed)
+        self.s.io_slow = (self.s.io_slow & 2) | (1 if dv.timing else 0)
         self.s.win_len = 0

@@ -423,10 +423,13 @@ cdef inline int run_loop(CpuState* c, uint64_t budget, int model,
         if tf:
             c.rf_skip = 0
         if (tf or c.db_hits) and executed and reason >= 0 and (
-                reason == 0 or reason == STOP_EVENTS or reason == EXIT_IO or reason == EXIT_TIMER):
-            # single-step and data breakpoint traps (not after MOV/POP SS:
-            # they wait one more instruction)
-            if c.shadow != SHADOW_SS and dr_trap_bits(c, tf):
+                reason == 0 or reason == STOP_EVENTS or reason == EXIT_IO or reason == EXIT_TIMER
+                or reason == EXIT_BUDGET):
+            # single-step, data and I/O breakpoint traps (not after MOV/POP
+            # SS: they wait one more instruction; c.shadow alone may be
+            # left from earlier in a chunk of many); EXIT_BUDGET here is a
+            # device's stop (a full debug console), the run resumes
+            if not (c.shadow == SHADOW_SS and c.shadow_at == c.icount) and dr_trap_bits(c, tf):
                 c.eip = eip
                 if deliver(c, VEC_DB, eip, 1):
                     reason = EXIT_TRIPLE_FAULT

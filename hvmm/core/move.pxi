@@ -49,6 +49,7 @@ cdef inline void mov_sreg_ew(CpuState* c, Insn* d, uint32_t* eip, uint64_t* left
         load_seg(c, sreg, rm16_read(c, d))
         if sreg == S_SS:
             c.shadow = SHADOW_SS
+            c.shadow_at = insn_serial(c)
         if sreg == S_CS:
             jump_to(d, eip, eip[0] + insn_len(d))
 

@@ -7,23 +7,25 @@ cdef inline uint32_t cpl_now(CpuState* c) noexcept nogil:
     return c.cpl
 
 # CPUID leaf 1 EDX: only what works in full. Still off: VME (1) until
-# CR4.VME works, DE (2) until the debug registers' breakpoints (I/O ones
-# with CR4.DE) do, PAE (6), PSE36 (17), APIC (9) with a local APIC (and an
-# APIC_BASE that can enable it), MCE (7)/MCA (14) with machine checks,
-# PAT (16) with paging's memory types; MMX (23) is not planned.
+# CR4.VME works, PAE (6), PSE36 (17), APIC (9) with a local APIC (and an
+# APIC_BASE that can enable it), PAT (16) with paging's memory types; MMX
+# (23) is not planned.
 cdef enum:
     CPUID_FPU = 1 << 0
+    CPUID_DE = 1 << 2               # CR4.DE: I/O breakpoints, DR4/DR5 #UD (debugreg.pxi)
     CPUID_TSC = 1 << 4
     CPUID_PSE = 1 << 3              # 4 MiB pages (paging.pxi)
     CPUID_MSR = 1 << 5
+    CPUID_MCE = 1 << 7              # CR4.MCE and the machine-check MSRs (below)
     CPUID_CX8 = 1 << 8
     CPUID_SEP = 1 << 11             # SYSENTER/SYSEXIT (below)
     CPUID_MTRR = 1 << 12
     CPUID_PGE = 1 << 13             # global pages (paging.pxi)
+    CPUID_MCA = 1 << 14             # MCG_CAP and the banks (below)
     CPUID_CMOV = 1 << 15
     CPUID_FXSR = 1 << 24
-    CPUID_686_EDX = CPUID_FPU | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | \
-        CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_FXSR
+    CPUID_686_EDX = CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_MCE | \
+        CPUID_CX8 | CPUID_SEP | CPUID_MTRR | CPUID_PGE | CPUID_MCA | CPUID_CMOV | CPUID_FXSR
     CPUID_686_SIGNATURE = 0x0652     # family 6, model 5 (Pentium II), stepping 2
 
 # "hvmm virtual Pentium Pro-class CPU", NUL-padded to 48 bytes: 0x80000002-4.
@@ -94,7 +96,24 @@ cdef enum:
     MSR_PERFEVTSEL0 = 0x186
     MSR_DEBUGCTL = 0x1D9
     MSR_MTRR_DEF_TYPE = 0x2FF
+    MSR_MCG_CAP = 0x179
+    MSR_MCG_STATUS = 0x17A
+    MSR_MCG_CTL = 0x17B
+    MSR_MC0_CTL = 0x400
     APIC_BASE_RESET = 0xFEE00100    # bootstrap processor, APIC disabled
+
+# Machine-check architecture (SDM Vol. 3B ch. 15), as a P6: MCG_CAP = 0x105
+# (5 banks, MCG_CTL_P: MCG_CTL exists), read-only. hvmm models no hardware
+# error, so no machine check is ever raised (CR4.MCE is kept and changes
+# nothing), MCG_STATUS holds what software wrote (RIPV EIPV MCIP, bits 0-2;
+# other bits #GP), and the banks log nothing: MCi_STATUS and MCi_ADDR read
+# 0 and accept only 0 ("writing 1s to them causes a #GP", 15.3.2.2-3),
+# MCi_CTL and MCG_CTL hold what was written, MCi_CTL only all 0s or all 1s
+# (the P6 rule, 15.3.2.1), and MCi_MISC is #GP: the P6 does not implement
+# it (SDM Vol. 4, the P6 family's MSR table). Banks at 0x400 + 4 * i.
+cdef enum:
+    MCG_CAP_P6 = 0x105
+    MC_BANKS = 5
 
 cdef uint64_t* msr_slot(CpuState* c, uint32_t n) noexcept nogil:
     # The storage of a read-write MSR, or NULL.
@@ -122,7 +141,17 @@ cdef uint64_t* msr_slot(CpuState* c, uint32_t n) noexcept nogil:
         return &c.mtrr_fixed[3 + n - 0x268]
     if n == MSR_MTRR_DEF_TYPE:
         return &c.mtrr_def_type
+    if n == MSR_MCG_STATUS:
+        return &c.mcg_status
+    if n == MSR_MCG_CTL:
+        return &c.mcg_ctl
+    if MSR_MC0_CTL <= n < MSR_MC0_CTL + 4 * MC_BANKS and (n & 3) == 0:
+        return &c.mc_ctl[(n - MSR_MC0_CTL) >> 2]
     return NULL
+
+# MCi_STATUS and MCi_ADDR: they exist, always 0.
+cdef inline int mc_zero_msr(uint32_t n) noexcept nogil:
+    return MSR_MC0_CTL <= n < MSR_MC0_CTL + 4 * MC_BANKS and ((n & 3) == 1 or (n & 3) == 2)
 
 cdef void msr_reset(CpuState* c) noexcept nogil:
     cdef int i
@@ -137,6 +166,9 @@ cdef void msr_reset(CpuState* c) noexcept nogil:
     c.perf_evtsel[0] = c.perf_evtsel[1] = 0
     c.perf_ctr[0] = c.perf_ctr[1] = 0
     c.debugctl = 0
+    c.mcg_status = c.mcg_ctl = 0
+    for i in range(MC_BANKS):
+        c.mc_ctl[i] = 0
 
 cdef inline void rdmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     cdef uint32_t n = c.regs[R_ECX]
@@ -153,6 +185,10 @@ cdef inline void rdmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexc
         v = 0x508           # 8 variable ranges, fixed ranges, write-combining
     elif n == MSR_PLATFORM_ID or n == MSR_EBL_CR_POWERON or n == MSR_BIOS_SIGN_ID:
         v = 0               # no platform bits, no bus settings, no microcode
+    elif n == MSR_MCG_CAP:
+        v = MCG_CAP_P6
+    elif mc_zero_msr(n):
+        v = 0               # no error logged
     else:
         raise_fault(c, d, eip, VEC_GP)
         return
@@ -174,6 +210,8 @@ cdef void wrmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nog
             c.tsc_offset = <int64_t>((v & 0xFFFFFFFFu) - (tsc_now(c, left) - <uint64_t>c.tsc_offset))
     elif n == MSR_BIOS_UPDT_TRIG or n == MSR_BIOS_SIGN_ID or n == MSR_EBL_CR_POWERON:
         pass                # no microcode to load; bus settings are fixed
+    elif mc_zero_msr(n):
+        bad = bad or v != 0
     elif p == NULL:
         bad = 1
     elif n == MSR_APIC_BASE:
@@ -193,6 +231,10 @@ cdef void wrmsr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nog
         for i in range(8):
             if not mtrr_type_ok((v >> (8 * i)) & 0xFF):
                 bad = 1
+    elif n == MSR_MCG_STATUS:
+        bad = bad or (v & ~(<uint64_t>7)) != 0
+    elif n >= MSR_MC0_CTL:                          # MCi_CTL
+        bad = bad or (v != 0 and v != 0xFFFFFFFFFFFFFFFFu)
     if bad:
         raise_fault(c, d, eip, VEC_GP)
     elif p != NULL and n != MSR_APIC_BASE:

@@ -222,6 +222,8 @@ cdef void set_cr(CpuState* c, int n, uint32_t value) noexcept nogil:
     elif n == 4:
         if (old ^ value) & (CR4_PSE | CR4_PGE):
             tlb_flush(c, 0)
+        if (old ^ value) & CR4_DE:
+            dr_update(c)            # arms or disarms I/O breakpoints (debugreg.pxi)
 
 if sizeof(TlbEntry) != 1 << TLB_ENTRY_SHIFT:
     raise ImportError("hvmm._core: TlbEntry is not 32 bytes (tlb_at scales by shifting)")

@@ -123,6 +123,7 @@ cdef inline void pop_ss(CpuState* c, int o32) noexcept nogil:
     sel = popv(c, o32)
     load_seg(c, S_SS, sel)
     c.shadow = SHADOW_SS
+    c.shadow_at = insn_serial(c)
 
 # POP Ev: the operand's address uses the SP after the pop, so ModRM is
 # decoded here, after it.

@@ -199,6 +199,7 @@ ctypedef struct CpuState:
     uint32_t events
     int halted
     int shadow                  # STI/MOV SS: no interrupt before the next insn
+    uint64_t shadow_at          # the serial number of the last MOV/POP SS (insn_serial)
     int nmi_pending             # an NMI waits for the next boundary (raise_nmi)
     # virtual time (see bus.pxi)
     uint64_t ips                # instructions per virtual second
@@ -266,6 +267,9 @@ ctypedef struct CpuState:
     uint64_t perf_evtsel[2]     # 0x186, 0x187
     uint64_t perf_ctr[2]        # 0xC1, 0xC2 (no events counted)
     uint64_t debugctl           # 0x1D9
+    uint64_t mcg_status         # machine-check architecture (msr.pxi): 0x17A,
+    uint64_t mcg_ctl            # 0x17B and the banks' MCi_CTL (their STATUS
+    uint64_t mc_ctl[5]          # and ADDR read 0: no error is ever logged)
     # protected mode (descriptor.pxi, privilege.pxi, idt.pxi)
     SegCache ldtr
     SegCache tr
@@ -280,12 +284,15 @@ ctypedef struct CpuState:
     uint32_t cpl
     uint64_t v86_entries        # IRETs into virtual-8086 mode (v86.pxi)
     # The debug registers' breakpoints (core/debugreg.pxi): DR7's enabled
-    # instruction and data breakpoints as bit masks (0 and 0: nothing costs),
-    # the data breakpoints hit by the instruction running (its #DB trap
-    # follows it), and the chunk's count that hit saved when it ended the
-    # chunk early.
+    # instruction, data and I/O breakpoints as bit masks (all 0: nothing
+    # costs), the data and I/O breakpoints hit by the instruction running
+    # (its #DB trap follows it), and the chunk's count that hit saved when
+    # it ended the chunk early.
     uint32_t dr_exec
     uint32_t dr_data
+    uint32_t dr_io
+    int io_slow                 # IN/OUT through an in-kernel device take the slow
+                                # path (bus.pxi): 1 io_timing, 2 I/O breakpoints
     uint32_t db_hits
     int db_stop
     uint64_t db_left

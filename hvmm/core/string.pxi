@@ -120,7 +120,7 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
     cdef uint32_t si = c.regs[R_ESI] & amask
     cdef uint32_t di = c.regs[R_EDI] & amask
     cdef uint32_t delta = (0 - size) if (c.flags & F_DF) else size
-    cdef uint32_t cnt = 1, i, v
+    cdef uint32_t cnt = 1, i, v, watch
     cdef int dev = dv.port_dev[port]
     cdef int w
     cdef int result = BUS_DONE
@@ -132,6 +132,9 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
         if cnt > IO_BLOCK_MAX:
             cnt = IO_BLOCK_MAX      # the rest after the next run()
             result = BUS_MORE
+        if __builtin_expect(c.dr_io != 0, 0) and dr_io_check(c, port, size) and cnt > 1:
+            cnt = 1                 # an I/O breakpoint: #DB after one element
+            result = BUS_MORE
         dv.stats[dev][PATH_PYTHON] += 1
         dv.io.port = port
         dv.io.size = size
@@ -142,6 +145,11 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
                 v = str_rd(c, src_seg, si, size, amask)
                 memcpy(&dv.block[i * size], &v, size)
                 si = (si + delta) & amask
+                if c.db_stop and i + 1 < cnt:
+                    cnt = i + 1     # a data breakpoint on the source: the block ends here
+                    dv.io.count = cnt
+                    result = BUS_MORE
+                    break
             c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
             if rep:
                 c.regs[R_ECX] = (c.regs[R_ECX] & ~amask) | ((c.regs[R_ECX] - cnt) & amask)
@@ -156,6 +164,7 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
         return BUS_PYTHON | result
     if cnt > max_count:
         cnt = max_count         # the chunk's budget: see string_io
+    watch = c.dr_io | c.dr_data     # a breakpoint stops a REP after the element that hit
     while cnt:
         if out:
             v = str_rd(c, src_seg, si, size, amask)
@@ -183,6 +192,11 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
         c.regs[R_ESI] = (c.regs[R_ESI] & ~amask) | si
         c.regs[R_EDI] = (c.regs[R_EDI] & ~amask) | di
         cnt -= 1
+        if __builtin_expect(watch != 0, 0):
+            if c.dr_io:
+                dr_io_check(c, port, size)
+            if c.db_stop:           # this element hit a breakpoint
+                break
         if not rep or result == BUS_STOP:
             break
     if result == BUS_STOP:
@@ -241,7 +255,8 @@ cdef inline void string_rep_op(CpuState* c, Insn* d, uint64_t* left, uint32_t op
 
 # REP INS/OUTS on in-kernel or unclaimed ports run at most the chunk's
 # budget of elements, each one step, and stop between elements as the
-# other string instructions do; a block for a Python port is one exit.
+# other string instructions do (and after an element that hit a data or
+# I/O breakpoint); a block for a Python port is one exit.
 cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
                            uint32_t size) noexcept nogil:
     cdef Devices* dv = devs(c)
@@ -259,10 +274,15 @@ cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
     if d.rep and r != BUS_PYTHON:
         # each element is one step against the budget, as for the other REPs
         done = before - (c.regs[R_ECX] & d.amask)
-        if done:
+        if done and c.db_stop:
+            # a breakpoint ended the chunk (dr_hit, debugreg.pxi) after the
+            # element that hit: the steps come out of the count it kept
+            c.db_left -= done - 1
+            c.chunk_len += done - 1
+        elif done:
             left[0] -= done - 1
         c.rep_partial = 0
-        if (done == most or r == BUS_STOP) and (c.regs[R_ECX] & d.amask):
+        if (done == most or r == BUS_STOP or c.db_stop) and (c.regs[R_ECX] & d.amask):
             c.rep_partial = 1
             d.start = d.p       # not retired: EIP stays on it
     if r == BUS_PYTHON:

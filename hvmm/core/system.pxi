@@ -125,11 +125,26 @@ cdef inline void mov_r32_cr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) 
     else:
         c.regs[d.rm] = c.cr[d.reg]
 
+# CR4's bits a model implements; MOV CR4 setting any other raises #GP(0)
+# (SDM Vol. 3A 2.5, reserved bits). The 686: TSD DE PSE MCE PGE PCE OSFXSR
+# (no VME PVI PAE OSXMMEXCPT). The "386" model, a 486DX4-like part whose
+# CPUID reports no features, keeps the two its paging has always honoured,
+# PSE and PGE (guests and tests use them on it); its TSD, DE, PCE, VME and
+# PVI #GP. The 286 and 8086 have no CR4 (MOV CRn is #UD there).
+cdef enum:
+    CR4_VALID_686 = 0x3DC
+    CR4_VALID_386 = 0x090
+
+cdef inline uint32_t cr4_valid(CpuState* c) noexcept nogil:
+    return CR4_VALID_686 if c.model == MODEL_686 else CR4_VALID_386
+
 cdef inline void mov_cr_r32(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     cdef uint32_t value = c.regs[d.rm]
     priv_check(c)
     if bad_cr(d.reg):
         raise_fault(c, d, eip, VEC_UD)
+    elif d.reg == 4 and (value & ~cr4_valid(c)):
+        raise_fault(c, d, eip, VEC_GP)
     elif d.reg == 0:
         set_cr0(c, value)
     else:
