@@ -202,8 +202,8 @@ def test_far_transfer_from_16bit_code_keeps_the_whole_32bit_eip(hvmm_cmd, tmp_pa
 
 def _tlb_line(stderr):
     line = next(ln for ln in stderr.splitlines() if ln.startswith("TLB: "))
-    misses, flushes = line[len("TLB: "):].split(", ")
-    return int(misses.split()[0]), int(flushes.split()[0])
+    misses, flushes, invlpgs = line[len("TLB: "):].split(", ")
+    return int(misses.split()[0]), int(flushes.split()[0]), int(invlpgs.split()[0])
 
 
 @needs_nasm
@@ -211,8 +211,9 @@ def test_stats_count_tlb_misses_and_flushes(hvmm_cmd, tmp_path):
     """Paging on through one 4 MiB page: each distinct 4 KiB page touched
     is one TLB miss, each CR3 load one flush (and one more miss: the code
     page is fetched again after it). Two runs differing by 16 pages
-    touched and 3 CR3 loads differ by exactly that."""
-    def run(pages, cr3_loads):
+    touched, 3 CR3 loads and 4 INVLPGs differ by exactly that (an INVLPG
+    is no flush, and the page it drops is missed again when touched)."""
+    def run(pages, cr3_loads, invlpgs):
         guest = assemble(tmp_path, f"""
             bits 32
             org 0x100000
@@ -233,12 +234,16 @@ def test_stats_count_tlb_misses_and_flushes(hvmm_cmd, tmp_path):
             loop touch
             mov eax, 0x2000
             times {cr3_loads} mov cr3, eax
+            %rep {invlpgs}
+            invlpg [0x200000]
+            mov [0x200000], cl
+            %endrep
             cli
             hlt
             """)
         proc = hvmm_cmd("exec", "--protected", guest, "--stats", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         return _tlb_line(proc.stderr)
-    m1, f1 = run(16, 2)
-    m2, f2 = run(32, 5)
-    assert (m2 - m1, f2 - f1) == (16 + 3, 3)
+    m1, f1, i1 = run(16, 2, 1)
+    m2, f2, i2 = run(32, 5, 5)
+    assert (m2 - m1, f2 - f1, i2 - i1) == (16 + 3 + 4, 3, 4)

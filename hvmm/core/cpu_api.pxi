@@ -178,8 +178,9 @@ cdef class CpuRegisters:
         return None
 
     def tlb_stats(self):
-        """TLB misses (walks or fills) and flushes so far."""
-        return {"misses": self.s.tlb_misses, "flushes": self.s.tlb_flushes}
+        """TLB misses (walks or fills), whole flushes and INVLPGs so far."""
+        return {"misses": self.s.tlb_misses, "flushes": self.s.tlb_flushes,
+                "invlpg": self.s.tlb_invlpgs}
 
     property last_exception:
         """Vector of the last exception delivered (a fault or trap the CPU

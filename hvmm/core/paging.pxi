@@ -207,6 +207,7 @@ cdef void tlb_invlpg(CpuState* c, uint32_t lin) noexcept nogil:
     if (e.tag & 0xFFFFF000u) == (lin & 0xFFFFF000u):
         e.rtag = e.wtag = e.tag = TLB_NONE
         e.gflags &= ~(<uint32_t>TLBF_GLOBAL)
+    c.tlb_invlpgs += 1
     c.win_len = 0
 
 # Control-register writes with their effect on the TLB (MOV CRn, the

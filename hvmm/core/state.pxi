@@ -303,5 +303,6 @@ ctypedef struct CpuState:
     uint32_t tlb_n
     uint64_t tlb_misses
     uint64_t tlb_flushes
+    uint64_t tlb_invlpgs             # INVLPG (one page each; not in tlb_flushes)
     uint16_t tlb_list[TLB_SIZE]
     TlbEntry tlb[TLB_SIZE]
