@@ -41,7 +41,9 @@ from hvmm.status import ExitStatus
 
 #: Instructions per slice while a --wait polls the screen or a --sleep runs:
 #: 1 ms of virtual time at the default 100 MIPS. (Each poll costs tens of
-#: microseconds of Python; at 20,000 that was a third of a Linux boot.)
+#: microseconds of Python; at 20,000 that was a third of a Linux boot.) A
+#: wait doubles its slice, up to RUN_SLICE, while neither the screen nor
+#: COM1 changes.
 POLL_SLICE = 100_000
 #: Instructions per slice otherwise.
 RUN_SLICE = 1_000_000
@@ -218,9 +220,19 @@ class Runner:
         cpu = self.machine.cpu
         self._waiting = text
         last_raw = None
+        last_serial = self._serial
         new = False
+        poll = POLL_SLICE
         while True:
             screen = read_screen(cpu)
+            if screen.cells != last_raw or self._serial != last_serial:
+                poll = POLL_SLICE
+                last_serial = self._serial
+            else:
+                # Nothing changed: poll less often, up to RUN_SLICE (each
+                # poll costs tens of microseconds; Linux's self-tests keep
+                # the screen still for billions of instructions).
+                poll = min(2 * poll, RUN_SLICE)
             if screen.cells != last_raw:
                 last_raw = screen.cells
                 was_new, new = new, new_on_screen(text, baseline, screen.lines())
@@ -233,7 +245,7 @@ class Runner:
                 break
             if text in self._serial:
                 break
-            self._slice(POLL_SLICE)
+            self._slice(poll)
         self._waiting = None
 
     def _slice(self, instructions: int, ns: int | None = None) -> None:
