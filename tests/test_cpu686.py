@@ -38,7 +38,7 @@ def test_cpuid_leaves():
                 ("tsc", 4), ("msr", 5), ("pae", 6), ("mce", 7), ("cx8", 8), ("apic", 9), ("sep", 11),
                 ("mtrr", 12), ("pge", 13), ("mca", 14), ("cmov", 15), ("pat", 16), ("pse36", 17),
                 ("mmx", 23), ("fxsr", 24))}
-    assert {n for n, on in features.items() if on} == {"fpu", "de", "pse", "tsc", "msr", "mce", "cx8", "sep",
+    assert {n for n, on in features.items() if on} == {"fpu", "vme", "de", "pse", "tsc", "msr", "mce", "cx8", "sep",
                                                          "mtrr", "pge", "mca", "cmov", "fxsr"}
     assert cpuid(2)[0] & 0xFF == 1                             # one CPUID(2) round
     assert cpuid(0x80000000)[0] == 0x80000004
@@ -120,8 +120,8 @@ MOV_EAX_CR4 = b"\x0f\x20\xe0"
 
 
 @pytest.mark.parametrize("model, value, ok", [
-    ("686", 0x3DC, True),           # TSD DE PSE MCE PGE PCE OSFXSR
-    ("686", 0x001, False), ("686", 0x002, False), ("686", 0x020, False),    # VME PVI PAE
+    ("686", 0x3DF, True),           # VME PVI TSD DE PSE MCE PGE PCE OSFXSR
+    ("686", 0x001, True), ("686", 0x002, True), ("686", 0x020, False),      # VME PVI PAE
     ("686", 0x400, False), ("686", 0x800, False), ("686", 0x80000000, False),
     ("386", 0x090, True),           # PSE PGE: what its paging honours
     ("386", 0x004, False), ("386", 0x008, False), ("386", 0x040, False),    # TSD DE MCE
