@@ -14,7 +14,8 @@
 #   through priv_check; LLDT SLDT LTR STR LAR LSL VERR VERW ARPL are #UD
 #   (the generated pm_only rows test VM).
 # * IOPL-sensitive instructions (20.2.7): CLI STI PUSHF POPF INT n (CD;
-#   not INT3, INTO, INT1) and IRET raise #GP(0) when IOPL < 3, so a
+#   not INT3, INTO, INT1) and IRET raise #GP(0) when IOPL < 3 (without
+#   CR4.VME: below), so a
 #   monitor can emulate them. With IOPL 3 they run as in real mode, but POPF and
 #   IRET cannot change IOPL or VM.
 # * I/O (20.2.8.1): IN/OUT/INS/OUTS always consult the TSS's I/O bitmap,
