@@ -126,6 +126,7 @@ MOV_EAX_CR4 = b"\x0f\x20\xe0"
     ("386", 0x090, True),           # PSE PGE: what its paging honours
     ("386", 0x004, False), ("386", 0x008, False), ("386", 0x040, False),    # TSD DE MCE
     ("386", 0x100, False), ("386", 0x001, False), ("386", 0x200, False),    # PCE VME OSFXSR
+    ("386", 0x002, False),          # PVI
 ])
 def test_cr4_reserved_bits_are_gp(model, value, ok):
     """MOV CR4 setting a bit the model does not implement: #GP(0), CR4
@@ -182,3 +183,21 @@ def test_machine_check_msrs():
         cpu.reset()
         assert cpu.get_cpu_state()["msr"]["mc_ctl"] == [0] * 5
         assert cpu.get_cpu_state()["msr"]["mcg_status"] == cpu.get_cpu_state()["msr"]["mcg_ctl"] == 0
+
+
+VIF_VIP = 0x180000
+
+
+def popfd_pushfd(image):        # push dword image; popfd; pushfd; pop eax
+    return b"\x66\x68" + struct.pack("<I", image) + b"\x66\x9d\x66\x9c\x66\x58"
+
+
+@pytest.mark.parametrize("model", ["686", "386"])
+@pytest.mark.parametrize("before", [0, VIF_VIP])
+def test_popfd_never_changes_vif_vip(model, before):
+    """POPFD leaves VIF and VIP as they were (SDM POPF: "VIP, VIF, VM
+    unaffected"); PUSHFD shows them (they change only through CR4.VME/PVI,
+    IRETD at CPL 0 and task switches: guests/pm/pm_vme.asm)."""
+    cpu, _, fault = run(popfd_pushfd(2 | (before ^ VIF_VIP)), model, {"eflags": 2 | before})
+    assert fault is None
+    assert cpu.eax & VIF_VIP == before and cpu.eflags & VIF_VIP == before
