@@ -207,10 +207,10 @@ class PmGuest:
         if r.random() < 0.9:
             c += b"\x66\xb8" + le16(0x28 if r.random() < 0.85 else self.selector()) + b"\x0f\x00\xd8"
         c += b"\xb8" + le32(IMG + PD | r.choice((0, 0, 0x8, 0x10))) + b"\x0f\x22\xd8"   # cr3
-        # CR4: the bits the model has (686: TSD DE PSE MCE PGE PCE OSFXSR;
-        # 386: PSE PGE), and rarely one it lacks (MOV CR4 is then #GP(0))
+        # CR4: the bits the model has (686: VME PVI TSD DE PSE MCE PGE PCE
+        # OSFXSR; 386: PSE PGE), and rarely one it lacks (MOV CR4 is then #GP(0))
         cr4 = 0
-        has = 0x3DC if self.cpu == "686" else 0x090
+        has = 0x3DF if self.cpu == "686" else 0x090
         for bit, p in ((0x10, 0.6), (0x80, 0.5), (0x4, 0.2), (0x8, 0.3), (0x1, 0.1), (0x2, 0.1),
                        (0x40, 0.1), (0x100, 0.2), (0x200, 0.2)):
             if r.random() < (p if bit & has else 0.02):

@@ -38,7 +38,7 @@ def test_cpuid_leaves():
                 ("tsc", 4), ("msr", 5), ("pae", 6), ("mce", 7), ("cx8", 8), ("apic", 9), ("sep", 11),
                 ("mtrr", 12), ("pge", 13), ("mca", 14), ("cmov", 15), ("pat", 16), ("pse36", 17),
                 ("mmx", 23), ("fxsr", 24))}
-    assert {n for n, on in features.items() if on} == {"fpu", "de", "pse", "tsc", "msr", "mce", "cx8", "sep",
+    assert {n for n, on in features.items() if on} == {"fpu", "vme", "de", "pse", "tsc", "msr", "mce", "cx8", "sep",
                                                          "mtrr", "pge", "mca", "cmov", "fxsr"}
     assert cpuid(2)[0] & 0xFF == 1                             # one CPUID(2) round
     assert cpuid(0x80000000)[0] == 0x80000004
@@ -120,12 +120,13 @@ MOV_EAX_CR4 = b"\x0f\x20\xe0"
 
 
 @pytest.mark.parametrize("model, value, ok", [
-    ("686", 0x3DC, True),           # TSD DE PSE MCE PGE PCE OSFXSR
-    ("686", 0x001, False), ("686", 0x002, False), ("686", 0x020, False),    # VME PVI PAE
+    ("686", 0x3DF, True),           # VME PVI TSD DE PSE MCE PGE PCE OSFXSR
+    ("686", 0x001, True), ("686", 0x002, True), ("686", 0x020, False),      # VME PVI PAE
     ("686", 0x400, False), ("686", 0x800, False), ("686", 0x80000000, False),
     ("386", 0x090, True),           # PSE PGE: what its paging honours
     ("386", 0x004, False), ("386", 0x008, False), ("386", 0x040, False),    # TSD DE MCE
     ("386", 0x100, False), ("386", 0x001, False), ("386", 0x200, False),    # PCE VME OSFXSR
+    ("386", 0x002, False),          # PVI
 ])
 def test_cr4_reserved_bits_are_gp(model, value, ok):
     """MOV CR4 setting a bit the model does not implement: #GP(0), CR4
@@ -182,3 +183,21 @@ def test_machine_check_msrs():
         cpu.reset()
         assert cpu.get_cpu_state()["msr"]["mc_ctl"] == [0] * 5
         assert cpu.get_cpu_state()["msr"]["mcg_status"] == cpu.get_cpu_state()["msr"]["mcg_ctl"] == 0
+
+
+VIF_VIP = 0x180000
+
+
+def popfd_pushfd(image):        # push dword image; popfd; pushfd; pop eax
+    return b"\x66\x68" + struct.pack("<I", image) + b"\x66\x9d\x66\x9c\x66\x58"
+
+
+@pytest.mark.parametrize("model", ["686", "386"])
+@pytest.mark.parametrize("before", [0, VIF_VIP])
+def test_popfd_never_changes_vif_vip(model, before):
+    """POPFD leaves VIF and VIP as they were (SDM POPF: "VIP, VIF, VM
+    unaffected"); PUSHFD shows them (they change only through CR4.VME/PVI,
+    IRETD at CPL 0 and task switches: guests/pm/pm_vme.asm)."""
+    cpu, _, fault = run(popfd_pushfd(2 | (before ^ VIF_VIP)), model, {"eflags": 2 | before})
+    assert fault is None
+    assert cpu.eax & VIF_VIP == before and cpu.eflags & VIF_VIP == before

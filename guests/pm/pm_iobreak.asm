@@ -14,7 +14,7 @@
 ; (L/G clear), nor with CR4.DE clear, where R/W = 10b is undefined (17.2.4)
 ; and hvmm leaves such a breakpoint off.
 ; CR4 (Vol. 3A 2.5): setting a bit the CPU does not implement is #GP(0);
-; the 686 has TSD DE PSE MCE PGE PCE OSFXSR, not VME PVI PAE OSXMMEXCPT.
+; the 686 has VME PVI TSD DE PSE MCE PGE PCE OSFXSR, not PAE OSXMMEXCPT.
 ; Machine checks (Vol. 3B ch. 15, the P6's MCA): CPUID's DE, MCE and MCA;
 ; MCG_CAP = 0x105 (5 banks, MCG_CTL_P) and read-only; MCG_STATUS,
 ; MCG_CTL and MCi_CTL read back; MCi_CTL takes all 0s or all 1s only;
@@ -226,14 +226,12 @@ main32:
         xor     eax, eax                ; (in case it was taken)
         mov     cr4, eax
 %endmacro
-        CR4_GP  0x001, "MOV CR4 with VME"
-        CR4_GP  0x002, "MOV CR4 with PVI"
         CR4_GP  0x020, "MOV CR4 with PAE"
         CR4_GP  0x400, "MOV CR4 with OSXMMEXCPT"
-        mov     eax, 0x3DC              ; TSD DE PSE MCE PGE PCE OSFXSR
+        mov     eax, 0x3DF              ; VME PVI TSD DE PSE MCE PGE PCE OSFXSR
         mov     cr4, eax
         mov     eax, cr4
-        CHECK   eax, 0x3DC, "CR4 with every bit the 686 has"
+        CHECK   eax, 0x3DF, "CR4 with every bit the 686 has"
         xor     eax, eax
         mov     cr4, eax
 

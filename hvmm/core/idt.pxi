@@ -15,7 +15,7 @@ cdef enum:
     DLV_ERR = 1         # push c.fault_err
     DLV_EXT = 2         # an external event or exception (EXT bit)
     DLV_SOFT = 4        # INT n / INT3 / INTO: the gate's DPL is checked
-    DLV_INTN = 8        # INT n (CD): #GP(0) in V86 at IOPL < 3 (v86.pxi)
+    DLV_INTN = 8        # INT n (CD): IOPL-sensitive in V86, redirected by VME (v86.pxi)
 
 cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) noexcept nogil:
     cdef uint32_t ext = 1 if (flags & DLV_EXT) else 0
@@ -25,8 +25,8 @@ cdef void pm_interrupt(CpuState* c, uint32_t vec, uint32_t ret_eip, int flags) n
     cdef Frame f
     cdef SegCache nss
     cdef uint32_t vm = c.flags & F_VM
-    if vm:
-        v86_int_check(c, flags)         # INT n at IOPL < 3: #GP(0) (v86.pxi)
+    if vm and v86_int_check(c, flags, vec, ret_eip):
+        return                          # INT n: #GP(0), or redirected (v86.pxi)
     if idx + 7 > c.idtr.limit:
         raise_exception(c, VEC_GP, idx + 2 + ext)
     lo = sys_rd32(c, c.idtr.base + idx)

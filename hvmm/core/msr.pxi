@@ -6,12 +6,12 @@ cdef inline uint32_t cpl_now(CpuState* c) noexcept nogil:
     # the CPL protected mode keeps (0 in real mode; privilege.pxi)
     return c.cpl
 
-# CPUID leaf 1 EDX: only what works in full. Still off: VME (1) until
-# CR4.VME works, PAE (6), PSE36 (17), APIC (9) with a local APIC (and an
-# APIC_BASE that can enable it), PAT (16) with paging's memory types; MMX
-# (23) is not planned.
+# CPUID leaf 1 EDX: only what works in full. Still off: PAE (6), PSE36
+# (17), APIC (9) with a local APIC (and an APIC_BASE that can enable it),
+# PAT (16) with paging's memory types; MMX (23) is not planned.
 cdef enum:
     CPUID_FPU = 1 << 0
+    CPUID_VME = 1 << 1              # CR4.VME and PVI (v86.pxi)
     CPUID_DE = 1 << 2               # CR4.DE: I/O breakpoints, DR4/DR5 #UD (debugreg.pxi)
     CPUID_TSC = 1 << 4
     CPUID_PSE = 1 << 3              # 4 MiB pages (paging.pxi)
@@ -24,7 +24,7 @@ cdef enum:
     CPUID_MCA = 1 << 14             # MCG_CAP and the banks (below)
     CPUID_CMOV = 1 << 15
     CPUID_FXSR = 1 << 24
-    CPUID_686_EDX = CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_MCE | \
+    CPUID_686_EDX = CPUID_FPU | CPUID_VME | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_MCE | \
         CPUID_CX8 | CPUID_SEP | CPUID_MTRR | CPUID_PGE | CPUID_MCA | CPUID_CMOV | CPUID_FXSR
     CPUID_686_SIGNATURE = 0x0652     # family 6, model 5 (Pentium II), stepping 2
 

@@ -251,6 +251,8 @@ cdef int iret_pm(CpuState* c, int o32, uint32_t ret) noexcept nogil:
     writable = (c.flags_writable32 | F_RF) if o32 else c.flags_writable16
     if c.cpl > 0:
         writable &= ~(<uint32_t>F_IOPL)
+    elif o32:
+        writable |= vif_vip_bits(c)     # IRETD at CPL 0 loads VIF and VIP
     if <uint32_t>c.cpl > iopl:
         writable &= ~(<uint32_t>F_IF)
     if rpl == <uint32_t>c.cpl:
@@ -293,9 +295,4 @@ cdef inline void io_check(CpuState* c, uint32_t port, uint32_t size) noexcept no
 # Privileged instructions: #GP(0) outside ring 0 (real mode is ring 0).
 cdef inline void priv_check(CpuState* c) noexcept nogil:
     if __builtin_expect(c.cpl != 0, 0):
-        raise_exception(c, VEC_GP, 0)
-
-# CLI/STI: #GP(0) at CPL > IOPL.
-cdef inline void iopl_check(CpuState* c) noexcept nogil:
-    if __builtin_expect(<uint32_t>c.cpl > ((c.flags >> 12) & 3), 0):
         raise_exception(c, VEC_GP, 0)

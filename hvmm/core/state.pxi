@@ -52,6 +52,8 @@ cdef enum:
     F_RF = 0x10000      # resume: no instruction breakpoint for one instruction
     F_VM = 0x20000      # virtual-8086 mode (core/v86.pxi)
     F_AC = 0x40000
+    F_VIF = 0x80000     # virtual IF (CR4.VME/PVI; v86.pxi), the 686 only
+    F_VIP = 0x100000    # virtual interrupt pending (set by a monitor)
     F_ID = 0x200000
     F_ARITH = 0x08D5    # CF PF AF ZF SF OF: the lazily evaluated ones
 

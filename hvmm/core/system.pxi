@@ -5,7 +5,8 @@
 
 cdef inline void pushf(CpuState* c, int o32) noexcept nogil:
     if __builtin_expect(c.flags & F_VM, 0):
-        v86_sensitive(c)        # #GP(0) at IOPL < 3 (v86.pxi)
+        if v86_pushf(c, o32):   # IOPL < 3: #GP(0), or VIF with VME (v86.pxi)
+            return
     if o32:
         push32(c, get_eflags(c) & 0x00FCFFFF)
     else:
@@ -14,6 +15,8 @@ cdef inline void pushf(CpuState* c, int o32) noexcept nogil:
 cdef inline void popf(CpuState* c, Insn* d, uint64_t* left, int o32) noexcept nogil:
     cdef uint32_t writable = c.flags_writable32 if o32 else c.flags_writable16
     if __builtin_expect(c.cpl != 0, 0):
+        if (c.flags & F_VM) and v86_popf(c, o32):   # VIF with VME (v86.pxi)
+            return
         writable = popf_writable(c, writable)
     if o32:
         write_flags(c, pop32(c), writable)
@@ -22,22 +25,26 @@ cdef inline void popf(CpuState* c, Insn* d, uint64_t* left, int o32) noexcept no
     if ((c.flags & F_IF) and devs(c).pic.intr) or (c.flags & F_TF):
         stop_run(c, d, left, STOP_EVENTS, 1)
 
-# Outside ring 0, POPF leaves IOPL alone, and IF too at CPL > IOPL; in
-# virtual-8086 mode it is #GP(0) at IOPL < 3 (VM is never writable).
+# Outside ring 0, POPF leaves IOPL alone, and IF too at CPL > IOPL (VM,
+# VIF and VIP are never writable; V86 at IOPL < 3 is v86_popf's).
 cdef uint32_t popf_writable(CpuState* c, uint32_t writable) noexcept nogil:
-    if c.flags & F_VM:
-        v86_sensitive(c)
     writable &= ~(<uint32_t>F_IOPL)
     if <uint32_t>c.cpl > ((c.flags >> 12) & 3):
         writable &= ~(<uint32_t>F_IF)
     return writable
 
+# CLI/STI at CPL > IOPL: VIF with CR4.VME in V86 or CR4.PVI at CPL 3,
+# else #GP(0) (v86.pxi).
 cdef inline void cli(CpuState* c) noexcept nogil:
-    iopl_check(c)
+    if __builtin_expect(<uint32_t>c.cpl > ((c.flags >> 12) & 3), 0):
+        cli_virtual(c)
+        return
     c.flags &= ~(<uint32_t>F_IF)
 
 cdef inline void sti(CpuState* c, Insn* d, uint64_t* left) noexcept nogil:
-    iopl_check(c)
+    if __builtin_expect(<uint32_t>c.cpl > ((c.flags >> 12) & 3), 0):
+        sti_virtual(c)
+        return
     if not (c.flags & F_IF):
         c.flags |= F_IF
         c.shadow = 1        # interrupts are recognised after the next insn
@@ -126,13 +133,13 @@ cdef inline void mov_r32_cr(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) 
         c.regs[d.rm] = c.cr[d.reg]
 
 # CR4's bits a model implements; MOV CR4 setting any other raises #GP(0)
-# (SDM Vol. 3A 2.5, reserved bits). The 686: TSD DE PSE MCE PGE PCE OSFXSR
-# (no VME PVI PAE OSXMMEXCPT). The "386" model, a 486DX4-like part whose
+# (SDM Vol. 3A 2.5, reserved bits). The 686: VME PVI (v86.pxi) TSD DE PSE
+# MCE PGE PCE OSFXSR (no PAE OSXMMEXCPT). The "386" model, a 486DX4-like part whose
 # CPUID reports no features, keeps the two its paging has always honoured,
 # PSE and PGE (guests and tests use them on it); its TSD, DE, PCE, VME and
 # PVI #GP. The 286 and 8086 have no CR4 (MOV CRn is #UD there).
 cdef enum:
-    CR4_VALID_686 = 0x3DC
+    CR4_VALID_686 = 0x3DF
     CR4_VALID_386 = 0x090
 
 cdef inline uint32_t cr4_valid(CpuState* c) noexcept nogil:

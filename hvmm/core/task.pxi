@@ -215,7 +215,7 @@ cdef void task_switch(CpuState* c, uint32_t sel, uint32_t lo, uint32_t hi, int s
     c.eip = eip
     for i in range(8):
         c.regs[i] = regs[i]
-    write_flags(c, fl, c.flags_writable32 | 0x30000)   # + RF, VM
+    write_flags(c, fl, c.flags_writable32 | 0x30000 | vif_vip_bits(c))   # + RF, VM
     for i in range(6):
         cache_null(&c.seg[i], segs[i])                  # until loaded below
     cache_null(&c.ldtr, ldt)
