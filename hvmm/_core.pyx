@@ -275,6 +275,8 @@ cdef class Cpu(CpuDevices):
             if io.out:
                 if io.count:
                     ex.data = bytes((<char*>self.dv.block)[:io.count * io.size])
+                    if io.count == 1:       # a block of one is one OUT to the device
+                        ex.value = int.from_bytes(ex.data, "little")
                 else:
                     ex.value = io.value
         elif r == EXIT_DEBUG_EXIT:
@@ -287,8 +289,7 @@ cdef class Cpu(CpuDevices):
         """Power-on state for the in-kernel devices (a machine reset)."""
         cdef uint8_t claimed[65536]
         memcpy(claimed, self.dv.port_py, 65536)
-        epoch = self.dv.rtc.base_epoch
-        devices_init(&self.s, epoch)
+        devices_init(&self.s, self.dv.rtc.base_epoch)
         memcpy(self.dv.port_py, claimed, 65536)
         set_a20(&self.s, self.dv.kbc.a20)
 
@@ -381,26 +382,28 @@ cdef class Cpu(CpuDevices):
         return _DEVICE_NAMES[d] if d else None
 
     def complete_io(self, value):
-        """Answer the 'in' exit just reported: an int for IN, bytes (count
-        elements) for a REP INS block."""
+        """Answer the 'in' exit just reported: an int for IN (or a block of
+        one), bytes (count elements) for a REP INS block."""
         cdef IoExit* io = &self.dv.io
-        cdef uint32_t i, n, v, size = io.size
+        cdef uint32_t i, n = io.count, v, size = io.size
         cdef uint32_t di = io.di
         cdef const uint8_t[:] data
         if not io.pending_in:
             raise RuntimeError("no port read is waiting for an answer")
         io.pending_in = 0
-        if io.count == 0:
+        if n == 0 or (n == 1 and isinstance(value, int)):
             v = int(value) & (0xFFFFFFFF >> (32 - 8 * int(size)))
-            if size == 1:
+            if n == 1:
+                value = v.to_bytes(size, "little")
+            elif size == 1:
                 set_r8(&self.s, 0, v)
             elif size == 2:
                 set_r16(&self.s, R_EAX, v)
             else:
                 self.s.regs[R_EAX] = v
-            return
+            if n == 0:
+                return
         data = bytes(value)
-        n = io.count
         if len(data) != n * size:
             raise ValueError(f"expected {n * size} bytes for the INS block, got {len(data)}")
         for i in range(n):
@@ -564,16 +567,12 @@ cdef class Cpu(CpuDevices):
         }
 
     property instructions:
-        def __get__(self):
-            return self.s.icount
-        def __set__(self, v):
-            self.s.icount = v
+        def __get__(self): return self.s.icount
+        def __set__(self, v): self.s.icount = v
 
     property halted:
-        def __get__(self):
-            return bool(self.s.halted)
-        def __set__(self, v):
-            self.s.halted = 1 if v else 0
+        def __get__(self): return bool(self.s.halted)
+        def __set__(self, v): self.s.halted = 1 if v else 0
 
     property invalid_opcode_exits:
         """True: an invalid opcode stops the run (exit 'invalid_opcode').

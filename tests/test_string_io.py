@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from hvmm.devices import PortDevice
 from hvmm.machine import Machine
 
@@ -122,18 +124,54 @@ def test_rep_outsb_to_a_python_port_beyond_one_block():
     n = 2 * 65536 + 777
     sink = Sink()
     m = machine(rep_string_guest(n, PY_PORT), pattern(n), devices=[sink])
-    stop = m.run(1000)
+    stop = m.run(n + 1000)
     assert stop.reason == "debug_exit", stop
     assert bytes(sink.received) == pattern(n) and sink.blocks == 3
-    assert m.cpu.ecx == 0 and stop.instructions == 8
+    # each element one step, as for an in-kernel port
+    assert m.cpu.ecx == 0 and stop.instructions == 7 + n
 
 
 def test_rep_insb_from_a_python_port_beyond_one_block():
     n = 2 * 65536 + 777
     sink = Sink()
     m = machine(rep_string_guest(n, PY_PORT, op=b"\x6c"), devices=[sink])
-    stop = m.run(1000)
+    stop = m.run(n + 1000)
     assert stop.reason == "debug_exit", stop
     assert sink.blocks == 3
     assert bytes(m.cpu.memory[SOURCE:SOURCE + n]) == pattern(n)
-    assert m.cpu.ecx == 0 and m.cpu.edi == SOURCE + n
+    assert m.cpu.ecx == 0 and m.cpu.edi == SOURCE + n and stop.instructions == 7 + n
+
+
+@pytest.mark.parametrize("op", [b"\x6e", b"\x6c"], ids=["outsb", "insb"])
+def test_rep_string_io_to_a_python_port_stops_at_the_budget(op):
+    """The budget ends a block between elements, the next run goes on;
+    5 instructions before the REP, 2 after it."""
+    n = 5000
+    sink = Sink()
+    m = machine(rep_string_guest(n, PY_PORT, op=op), pattern(n), devices=[sink])
+    stop = m.run(2000)
+    assert stop.reason == "limit" and stop.instructions == 2000
+    assert m.cpu.ecx == n - 1995 and len(sink.received) == 1995
+    stop = m.run(n)
+    assert stop.reason == "debug_exit" and m.cpu.instructions == 7 + n
+    assert len(sink.received) == n and m.cpu.ecx == 0
+
+
+class AnsweringSink(Sink):
+    def io_read(self, port, size):
+        self.received.append(0xA5)
+        return 0xA5
+
+
+@pytest.mark.parametrize("op", [b"\x6e", b"\x6c"], ids=["outsb", "insb"])
+def test_rep_string_io_of_one_element_to_a_python_port(op):
+    # a block of one goes to the device as one IN or OUT
+    sink = AnsweringSink()
+    m = machine(rep_string_guest(1, PY_PORT, op=op), b"\x42", devices=[sink])
+    stop = m.run(100)
+    assert stop.reason == "debug_exit" and stop.instructions == 8, stop
+    assert sink.blocks == 0 and m.cpu.ecx == 0
+    if op == b"\x6e":
+        assert bytes(sink.received) == b"\x42"
+    else:
+        assert bytes(sink.received) == b"\xa5" and m.cpu.memory[SOURCE] == 0xA5

@@ -321,9 +321,10 @@ cdef int kernel_write(CpuState* c, int dev, uint32_t port, uint32_t size,
             return BUS_STOP
         return BUS_DONE
     elif dev == DEV_FPU:
+        # OUT to port F0 (the PC/AT's "clear coprocessor busy"): drop IRQ 13
         if c.ferr:
             c.ferr = 0
-            pic_set_irq(&dv.pic, 13, 0)
+            pic_set_irq(&dv.pic, FERR_IRQ, 0)
         return BUS_EVENTS
     elif dev == DEV_DEBUGEXIT:
         dv.debug_exit_value = v

@@ -112,12 +112,6 @@ cdef inline void fpu_report(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) 
     else:
         raise_fault(c, d, eip, VEC_MF)
 
-cdef void fpu_clear_ferr(CpuState* c) noexcept nogil:
-    # OUT to port F0 (the PC/AT's "clear coprocessor busy"): drop IRQ 13.
-    if c.ferr:
-        c.ferr = 0
-        pic_set_irq(&devs(c).pic, FERR_IRQ, 0)
-
 cdef inline void fwait(CpuState* c, Insn* d, uint32_t eip, uint64_t* left) noexcept nogil:
     # Inline in the 386's loop: nothing out of line sees d or left.
     if (c.cr[0] & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS):

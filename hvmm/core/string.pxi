@@ -132,6 +132,9 @@ cdef int op_string_io(CpuState* c, int out, uint32_t size, uint32_t amask, int o
         if cnt > IO_BLOCK_MAX:
             cnt = IO_BLOCK_MAX      # the rest after the next run()
             result = BUS_MORE
+        if cnt > max_count:
+            cnt = max_count         # the chunk's budget, as below
+            result = BUS_MORE
         if __builtin_expect(c.dr_io != 0, 0) and dr_io_check(c, port, size) and cnt > 1:
             cnt = 1                 # an I/O breakpoint: #DB after one element
             result = BUS_MORE
@@ -253,10 +256,10 @@ cdef inline void string_rep_op(CpuState* c, Insn* d, uint64_t* left, uint32_t op
     else:
         op_string(c, op, size, d.amask, d.ovr, 0, NULL)
 
-# REP INS/OUTS on in-kernel or unclaimed ports run at most the chunk's
-# budget of elements, each one step, and stop between elements as the
-# other string instructions do (and after an element that hit a data or
-# I/O breakpoint); a block for a Python port is one exit.
+# REP INS/OUTS run at most the chunk's budget of elements, each one step,
+# and stop between elements as the other string instructions do (and
+# after an element that hit a data or I/O breakpoint); the elements for a
+# Python port go out as one exit (a block), counted the same way.
 cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
                            uint32_t size) noexcept nogil:
     cdef Devices* dv = devs(c)
@@ -265,15 +268,15 @@ cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
     cdef uint32_t most = 0xFFFFFFFFu, done
     cdef int r, more
     io_check(c, port, size)
-    if d.rep and not (dv.port_dev[port] == DEV_NONE and dv.port_py[port]):
-        if left[0] < 0xFFFFFFFFu:
-            most = <uint32_t>left[0] + 1
+    if d.rep and left[0] < 0xFFFFFFFFu:
+        most = <uint32_t>left[0] + 1
     r = op_string_io(c, out, size, d.amask, d.ovr, d.rep, now_in_loop(c, left[0]), most)
     more = r & BUS_MORE
     r &= ~BUS_MORE
-    if d.rep and r != BUS_PYTHON:
-        # each element is one step against the budget, as for the other REPs
-        done = before - (c.regs[R_ECX] & d.amask)
+    if d.rep:
+        # each element is one step against the budget, as for the other
+        # REPs (a Python port's INS block updates ECX when it is answered)
+        done = dv.io.count if r == BUS_PYTHON else before - (c.regs[R_ECX] & d.amask)
         if done and c.db_stop:
             # a breakpoint ended the chunk (dr_hit, debugreg.pxi) after the
             # element that hit: the steps come out of the count it kept
@@ -282,12 +285,15 @@ cdef inline void string_io(CpuState* c, Insn* d, uint64_t* left, int out,
         elif done:
             left[0] -= done - 1
         c.rep_partial = 0
-        if (done == most or r == BUS_STOP or c.db_stop) and (c.regs[R_ECX] & d.amask):
+        if r != BUS_PYTHON and (done == most or r == BUS_STOP or c.db_stop) and (c.regs[R_ECX] & d.amask):
             c.rep_partial = 1
             d.start = d.p       # not retired: EIP stays on it
     if r == BUS_PYTHON:
         # a block with elements left is not retired: the next run goes on
+        # (its elements still count, so no step is given back)
         stop_run(c, d, left, EXIT_IO, not more)
+        if more and d.rep:
+            c.stop_left -= 1
     elif r == BUS_EVENTS:
         stop_run(c, d, left, STOP_EVENTS, 1)
     elif r == BUS_STOP:
