@@ -225,7 +225,8 @@ class Runner:
         poll = POLL_SLICE
         while True:
             screen = read_screen(cpu)
-            if screen.cells != last_raw or self._serial != last_serial:
+            changed = screen.cells != last_raw
+            if changed or self._serial != last_serial:
                 poll = POLL_SLICE
                 last_serial = self._serial
             else:
@@ -233,7 +234,7 @@ class Runner:
                 # poll costs tens of microseconds; Linux's self-tests keep
                 # the screen still for billions of instructions).
                 poll = min(2 * poll, RUN_SLICE)
-            if screen.cells != last_raw:
+            if changed:
                 last_raw = screen.cells
                 was_new, new = new, new_on_screen(text, baseline, screen.lines())
                 # Taken in the middle of a scroll, a screen can show an old

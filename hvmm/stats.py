@@ -248,7 +248,7 @@ def format_stats(s: dict) -> str:
         # misses: walks (or identity fills with CR0.PG off); flushes: CR3
         # loads, CR0/CR4 changes that drop translations, the A20 gate
         lines.append(f"TLB: {s['tlb']['misses']} misses, {s['tlb']['flushes']} flushes, "
-                     f"{s['tlb'].get('invlpg', 0)} INVLPG")
+                     f"{s['tlb']['invlpg']} INVLPG")
     if s["kernel_ns_per_access"] is not None:
         lines.append(
             f"~ in-kernel time is estimated: count x {s['kernel_ns_per_access']:.0f} ns "
